@@ -1,0 +1,43 @@
+"""Builds realistic run records through the real Bundle writer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from verify.evidence import Bundle
+
+_counter = itertools.count()
+
+
+def scenario(id_, capability, status="pass", strategy=None, engine="mariadb",
+             version="10.11"):
+    return {"id": id_, "test_id": f"t.{id_}", "capability": capability,
+            "strategy": strategy, "version": version, "status": status,
+            "duration_s": 1.0, "reason": None if status == "pass" else "boom", "logs": [],
+            "engine": {"name": engine, "version": "10.11.6", "distribution": "Debian 12"}}
+
+
+def write_run(results, datastore="mariadb", scenarios=None, status=None, engine="mariadb",
+              provenance=None, image=None, finish=True, elements=None, when=None):
+    n = next(_counter)
+    started = when or (dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+                       + dt.timedelta(minutes=n))
+    scenarios = scenarios if scenarios is not None else [
+        scenario("instance.create_delete", "instance", engine=engine)]
+    bundle = Bundle.start(results, {
+        "run_id": f"run-{n:05d}-{datastore}", "harness_version": "test", "backend": "local",
+        "guest": "process", "datastore": datastore, "version": "10.11",
+        "provenance": provenance or {"kind": "local", "job": None, "voting": None},
+        "static": {"elements": {"debian-bookworm": elements or {
+            "debian-guest": True, "debian-mariadb": True}}},
+    })
+    bundle.record["started"] = started.isoformat()
+    if finish:
+        if status is None:
+            status = "fail" if any(s["status"] == "fail" for s in scenarios) else "pass"
+        bundle.finish(status, scenarios=scenarios, image=image,
+                      engine={"name": engine, "version": "10.11.6", "distribution": "x"})
+    else:
+        bundle.save()
+    return bundle

@@ -1,0 +1,1 @@
+"""Backends behind one interface named after the Trove API's verbs."""

@@ -1,0 +1,172 @@
+"""The embedded default: engines launched on this machine, in guests."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import uuid
+from pathlib import Path
+
+from verify import engines
+from verify.backends.base import FLAVORS, Backend, Instance
+from verify.catalog import Catalog, Datastore
+from verify.engines.base import Client, Credentials, Identity, port_in_use
+from verify.errors import CannotRunHere, UsageError
+from verify.guests.process import ProcessGuest
+from verify.settings import Timeouts
+from verify.state import Ledger
+
+GUESTS = ("process",)
+
+
+def host_release() -> tuple[str, str]:
+    fields = {}
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            key, _, value = line.partition("=")
+            fields[key] = value.strip('"')
+    except OSError:
+        pass
+    return fields.get("ID", ""), fields.get("VERSION_CODENAME", "")
+
+
+class LocalBackend(Backend):
+    name = "local"
+
+    def __init__(self, catalog: Catalog, *, guest: str, ledger: Ledger,
+                 timeouts: Timeouts | None = None):
+        if guest not in GUESTS:
+            raise UsageError(f"unknown guest {guest!r}", fix=f"one of: {', '.join(GUESTS)}")
+        self.catalog = catalog
+        self.guest = guest
+        self.ledger = ledger
+        self.timeouts = timeouts or Timeouts.from_env()
+        self._lock = threading.Lock()
+        self._live: dict[str, Instance] = {}
+
+    def guest_kind(self) -> str:
+        return self.guest
+
+    # what can run here ------------------------------------------------------
+    def unavailable(self, ds: Datastore, version: str | None = None) -> str | None:
+        """Why ds (version) cannot be launched here, or None when it can."""
+        if ds.engine_module is None:
+            return (f"cannot launch {ds.name} here: no local engine for it in this harness "
+                    f"(verify it through a Trove deployment: --backend trove)")
+        if version is None:
+            reasons = [self.unavailable(ds, v.name) for v in ds.versions]
+            return reasons[0] if all(reasons) else None
+        family, release = host_release()
+        shipped = [ds.os(o) for o in ds.version(version).os]
+        if not any(o.family == family and o.release == release for o in shipped):
+            where = ", ".join(o.name for o in shipped) or "no supported OS"
+            return (f"cannot launch {ds.name} {version} on a process guest: this host is "
+                    f"{family} {release} and the version ships in {where}")
+        return None
+
+    # instances ------------------------------------------------------------
+    def create_instance(self, datastore: str, version: str, *, name: str,
+                        flavor: str = "small", volume_gb: int = 1) -> Instance:
+        ds = self.catalog.get(datastore)
+        reason = self.unavailable(ds, version)
+        if reason:
+            raise CannotRunHere(reason)
+        if flavor not in FLAVORS:
+            raise UsageError(f"unknown flavor {flavor!r}", fix=f"one of {sorted(FLAVORS)}")
+        module = engines.load(ds.engine_module)
+        instance_id = f"{datastore}-{uuid.uuid4().hex[:8]}"
+        guest = ProcessGuest(instance_id, self.ledger)
+        server = module.SERVER(guest, version=version, memory_mb=FLAVORS[flavor].memory_mb,
+                               timeouts=self.timeouts)
+        inst = Instance(id=instance_id, name=name, datastore=datastore, version=version,
+                        flavor=FLAVORS[flavor], volume_gb=volume_gb, guest=self.guest,
+                        extra={"guest": guest, "server": server, "module": module})
+        with self._lock:
+            self._live[inst.id] = inst
+        try:
+            server.start()
+        except Exception:
+            self.delete_instance(inst)
+            raise
+        inst.address, inst.port, inst.status = guest.address, server.port, "ACTIVE"
+        return inst
+
+    def delete_instance(self, instance: Instance) -> None:
+        server, guest = instance.extra["server"], instance.extra["guest"]
+        try:
+            server.stop()
+        finally:
+            guest.destroy(timeout=self.timeouts.engine_stop)
+            instance.status = "DELETED"
+            with self._lock:
+                self._live.pop(instance.id, None)
+
+    def leftovers(self, instance: Instance) -> list[str]:
+        left = []
+        if port_in_use(instance.address, instance.port):
+            left.append(f"port {instance.address}:{instance.port} still answers")
+        if Path(instance.extra["guest"].data_root).exists():
+            left.append(f"data directory {instance.extra['guest'].data_root} still exists")
+        server = instance.extra["server"]
+        if server.process is not None and server.process.poll() is None:
+            left.append(f"server process {server.process.pid} still runs")
+        return left
+
+    def service_credentials(self, instance: Instance) -> Credentials:
+        return instance.extra["server"].admin
+
+    # databases and users --------------------------------------------------
+    def _admin(self, instance: Instance, database: str | None = None) -> Client:
+        return instance.extra["server"].client(database)
+
+    def create_database(self, instance: Instance, name: str) -> None:
+        with self._admin(instance) as c:
+            c.create_database(name)
+
+    def list_databases(self, instance: Instance) -> list[str]:
+        with self._admin(instance) as c:
+            return c.list_databases()
+
+    def delete_database(self, instance: Instance, name: str) -> None:
+        with self._admin(instance) as c:
+            c.delete_database(name)
+
+    def create_user(self, instance: Instance, name: str, password: str,
+                    databases: list[str]) -> None:
+        with self._admin(instance) as c:
+            c.create_user(name, password, databases)
+
+    def list_users(self, instance: Instance) -> list[str]:
+        with self._admin(instance) as c:
+            return c.list_users()
+
+    def delete_user(self, instance: Instance, name: str) -> None:
+        with self._admin(instance) as c:
+            c.delete_user(name)
+
+    def connect(self, instance: Instance, creds: Credentials,
+                database: str | None = None) -> Client:
+        return instance.extra["module"].connect(instance.address, instance.port, creds,
+                                                database)
+
+    def identity(self, instance: Instance) -> Identity:
+        return instance.extra["server"].identity()
+
+    def collect_logs(self, instance: Instance, dest: Path) -> list[Path]:
+        dest.mkdir(parents=True, exist_ok=True)
+        written = []
+        for log_name, path in instance.extra["server"].log_files().items():
+            if path.is_file():
+                target = dest / f"{instance.id}-{log_name}.log"
+                shutil.copyfile(path, target)
+                written.append(target)
+        return written
+
+    def close(self) -> None:
+        with self._lock:
+            live = list(self._live.values())
+        for inst in live:
+            try:
+                self.delete_instance(inst)
+            except Exception:  # teardown continues; the ledger catches the rest
+                pass

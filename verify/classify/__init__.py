@@ -1,0 +1,252 @@
+"""Evidence + policy + catalog -> a verdict per datastore and per strategy.
+
+A tier is reached only when its requirements and every lower tier's are
+met (tiers are inclusive). Evidence counts only when the engine that
+answered is one the catalog accepts for the datastore, and only from
+provenances that can classify (not stand-ins, not Trove's fake compute).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from verify.catalog import Catalog, Datastore, Strategy
+from verify.policy import Policy, Requirement
+
+UNCOUNTED_PROVENANCE = {"trove-fake-compute", "stand-in"}
+
+
+@dataclass
+class Unmet:
+    id: str
+    tier: str
+    text: str
+    why: str
+
+
+@dataclass
+class Verdict:
+    subject: str                 # "mariadb" or "mariadb/mariabackup"
+    kind: str                    # datastore | strategy
+    tier: str                    # unknown | none | experimental | technical-preview | stable
+    claimed_tier: str
+    runs_counted: int
+    runs_ignored: int
+    unmet: list[Unmet] = field(default_factory=list)
+    met: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def wilson_lower_bound(passes: int, n: int, z: float) -> float:
+    if n == 0:
+        return 0.0
+    p = passes / n
+    denom = 1 + z * z / n
+    centre = p + z * z / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - margin) / denom
+
+
+def counts(run: dict, ds: Datastore) -> tuple[bool, str]:
+    """Whether a run may classify ds, and why not."""
+    if run["datastore"] != ds.name:
+        return False, "other datastore"
+    if run["provenance"]["kind"] in UNCOUNTED_PROVENANCE:
+        return False, f"provenance {run['provenance']['kind']} never classifies"
+    if run["status"] in ("incomplete", "unknown"):
+        return False, f"run is {run['status']}"
+    return True, ""
+
+
+def _scenario_counts(scenario: dict, ds: Datastore) -> bool:
+    engine = scenario.get("engine")
+    return scenario["status"] != "pass" or (engine is not None
+                                           and ds.accepts_engine(engine["name"]))
+
+
+class _Evidence:
+    """Counted runs of one datastore, newest first, plus what was ignored."""
+
+    def __init__(self, runs: list[dict], ds: Datastore):
+        self.ds = ds
+        self.counted, self.ignored, self.stand_in = [], [], []
+        for run in sorted((r for r in runs if r["datastore"] == ds.name),
+                          key=lambda r: r["started"], reverse=True):
+            ok, _ = counts(run, ds)
+            engine = run.get("engine")
+            if ok and engine and not ds.accepts_engine(engine["name"]):
+                self.stand_in.append(run)
+                ok = False
+            (self.counted if ok else self.ignored).append(run)
+
+    def latest_result(self, match) -> tuple[str | None, dict | None]:
+        """Status of the newest counted scenario matching, and its run."""
+        for run in self.counted:
+            hits = [s for s in run["scenarios"] if match(s) and s["status"] != "skipped"
+                    and _scenario_counts(s, self.ds)]
+            if hits:
+                status = "fail" if any(s["status"] == "fail" for s in hits) else "pass"
+                return status, run
+        return None, None
+
+    def gate_runs(self, window: int) -> list[dict]:
+        return [r for r in self.counted if r["provenance"]["kind"] == "gate"
+                and r["provenance"].get("voting")][:window]
+
+
+def _check_datastore(req: Requirement, ev: _Evidence, ds: Datastore, policy: Policy,
+                     static: dict) -> str | None:
+    """None when met, else why not (plain words)."""
+    check = req.check
+    if check == "create_delete_passes":
+        status, run = ev.latest_result(lambda s: s["id"] == "instance.create_delete")
+        if status is None:
+            return "no counted run of instance.create_delete"
+        return None if status == "pass" else f"instance.create_delete failed in {run['run_id']}"
+    if check == "suite_passes":
+        if not ev.counted:
+            return "no counted run"
+        latest = ev.counted[0]
+        return None if latest["status"] == "pass" else \
+            f"the latest counted run {latest['run_id']} is {latest['status']}"
+    if check == "supported_os_defined":
+        return None if ds.supported_os else "the catalog defines no supported OS"
+    if check == "guest_elements_exist":
+        if not ds.supported_os:
+            return "no supported OS, so no guest elements"
+        missing = [e for o in ds.supported_os for e in o.elements
+                   if not static.get("elements", {}).get(e)]
+        empty = [o.name for o in ds.supported_os if not o.elements]
+        if empty:
+            return f"no guest elements named for {', '.join(empty)}"
+        return f"missing elements: {', '.join(missing)}" if missing else None
+    if check == "unit_tests_exist":
+        found = static.get("unit_tests", {}).get(ds.name)
+        if found is None:
+            return "no static inspection of a Trove source tree (trove-verify inspect)"
+        return None if found else "the inspected Trove tree has no unit tests for it"
+    if check == "claimed_capabilities_pass":
+        missing = []
+        for capability in ds.capabilities:
+            status, run = ev.latest_result(lambda s, c=capability: s["capability"] == c)
+            if status != "pass":
+                missing.append(capability + (" (failed)" if status == "fail" else ""))
+        return None if not missing else "not verified: " + ", ".join(missing)
+    if check == "guest_image_built":
+        for run in ev.counted:
+            if run.get("image") and run["status"] == "pass":
+                return None
+        return "no passing run on a guest image built from elements/ (--guest namespace)"
+    if check == "voting_suite_stable":
+        return _stability(ev.gate_runs(policy.stability.window), policy)
+    return f"unknown check {check!r} in the policy"
+
+
+def _stability(gate_runs: list[dict], policy: Policy) -> str | None:
+    st = policy.stability
+    if not gate_runs:
+        return "no voting gate runs"
+    n = len(gate_runs)
+    passes = sum(1 for r in gate_runs if r["status"] == "pass")
+    if n < st.min_runs:
+        return f"only {n} voting gate runs (needs {st.min_runs})"
+    bound = wilson_lower_bound(passes, n, st.confidence_z)
+    if bound < st.wilson_lower_bound:
+        return (f"{passes}/{n} voting gate runs passed; Wilson lower bound "
+                f"{bound:.2f} < {st.wilson_lower_bound:.2f}")
+    return None
+
+
+def _check_strategy(req: Requirement, ev: _Evidence, ds: Datastore, strategy: Strategy,
+                    policy: Policy, static: dict) -> str | None:
+    check = req.check
+    if check == "strategy_implemented":
+        return None if strategy.trove_name else "no Trove implementation named"
+    if check == "strategy_unit_tests_exist":
+        found = static.get("strategy_unit_tests", {}).get(f"{ds.name}/{strategy.name}")
+        if found is None:
+            return "no static inspection of a Trove source tree (trove-verify inspect)"
+        return None if found else "no unit tests for it in the inspected Trove tree"
+    if check == "strategy_scenarios_pass":
+        status, run = ev.latest_result(lambda s: s.get("strategy") == strategy.name)
+        if status is None:
+            return "no counted scenario exercised it"
+        return None if status == "pass" else f"its scenario failed in {run['run_id']}"
+    if check == "strategy_voting_stable":
+        runs = [r for r in ev.gate_runs(policy.stability.window)
+                if any(s.get("strategy") == strategy.name for s in r["scenarios"])]
+        return _stability(runs, policy)
+    return f"unknown check {check!r} in the policy"
+
+
+def _walk(tiers, requirements_for, check) -> tuple[str, list[Unmet], list[str]]:
+    reached, unmet, met = "none", [], []
+    blocked = False
+    for tier in tiers:
+        tier_unmet = []
+        for req in requirements_for(tier):
+            why = check(req)
+            if why is None:
+                met.append(req.id)
+            else:
+                tier_unmet.append(Unmet(req.id, tier, req.text, why))
+        unmet += tier_unmet
+        if not blocked and not tier_unmet:
+            reached = tier
+        else:
+            blocked = True
+    return reached, unmet, met
+
+
+def _datastore_verdict(ds: Datastore, ev: _Evidence, policy: Policy,
+                       static: dict) -> Verdict:
+    tier, unmet, met = _walk(
+        policy.tiers_for("datastore"),
+        lambda t: policy.requirements_for("datastore", t),
+        lambda req: _check_datastore(req, ev, ds, policy, static))
+    notes = []
+    if ev.stand_in:
+        engines = sorted({r["engine"]["name"] for r in ev.stand_in})
+        notes.append(f"{len(ev.stand_in)} stand-in run(s) ({', '.join(engines)}) "
+                     "kept but not counted")
+    return Verdict(ds.name, "datastore", tier if ev.counted else "unknown", ds.claimed_tier,
+                   len(ev.counted), len(ev.ignored), unmet, met, notes)
+
+
+def _strategy_verdict(ds: Datastore, strategy: Strategy, ev: _Evidence, policy: Policy,
+                      static: dict) -> Verdict:
+    tier, unmet, met = _walk(
+        policy.tiers_for("strategy"),
+        lambda t: policy.requirements_for("strategy", t),
+        lambda req: _check_strategy(req, ev, ds, strategy, policy, static))
+    return Verdict(f"{ds.name}/{strategy.name}", "strategy",
+                   tier if ev.counted else "unknown", "", len(ev.counted), len(ev.ignored),
+                   unmet, met)
+
+
+def _static_for(ds: Datastore, ev: _Evidence, static: dict) -> dict:
+    """Static evidence given, plus what the latest run of ds recorded."""
+    merged = dict(static)
+    elements = dict(static.get("elements", {}))
+    for run in ev.counted[:1] + ev.ignored[:1]:
+        for per_os in run.get("static", {}).get("elements", {}).values():
+            for name, present in per_os.items():
+                elements.setdefault(name, present)
+    merged["elements"] = elements
+    return merged
+
+
+def classify(runs: list[dict], catalog: Catalog, policy: Policy,
+             static: dict | None = None) -> list[Verdict]:
+    verdicts = []
+    for ds in catalog:
+        ev = _Evidence(runs, ds)
+        ds_static = _static_for(ds, ev, static or {})
+        verdicts.append(_datastore_verdict(ds, ev, policy, ds_static))
+        for strategy in ds.strategies:
+            verdicts.append(_strategy_verdict(ds, strategy, ev, policy, ds_static))
+    return verdicts

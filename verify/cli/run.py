@@ -1,0 +1,34 @@
+"""trove-verify run DS: launch, run the scenario set, record evidence."""
+
+from __future__ import annotations
+
+import sys
+
+from verify.errors import EXIT_FAIL, EXIT_PASS, EXIT_UNKNOWN
+
+EXIT_BY_STATUS = {"pass": EXIT_PASS, "fail": EXIT_FAIL}
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="run a datastore's scenario set and record evidence")
+    p.add_argument("datastore")
+    p.add_argument("--tier", choices=["experimental", "technical-preview", "stable"],
+                   help="size the suite to this tier (default: the tier the catalog claims)")
+    p.add_argument("--backend", default="local", choices=["local"])
+    p.add_argument("--guest", default="process", choices=["process"])
+    p.add_argument("--version", action="append", dest="versions",
+                   help="datastore version to run (repeatable; default: all)")
+    p.add_argument("--workers", type=int, default=2, help="parallel scenario workers")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from verify.runner import RunOptions, execute, install_signal_handlers
+
+    install_signal_handlers()
+    record = execute(RunOptions(datastore=args.datastore, tier=args.tier,
+                                backend=args.backend, guest=args.guest,
+                                versions=args.versions, workers=args.workers),
+                     say=lambda line: print(line, flush=True))
+    sys.stdout.flush()
+    return EXIT_BY_STATUS.get(record["status"], EXIT_UNKNOWN)

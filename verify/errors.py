@@ -1,0 +1,65 @@
+"""Errors the CLI turns into one clear line and a distinct exit code.
+
+Exit codes follow sysexits(3) so they never collide with run verdicts
+(0 pass, 1 fail, 2 unknown/incomplete).
+"""
+
+EXIT_PASS = 0
+EXIT_FAIL = 1
+EXIT_UNKNOWN = 2
+EXIT_USAGE = 64
+EXIT_DATA = 65
+EXIT_UNAVAILABLE = 69
+EXIT_SOFTWARE = 70
+EXIT_NOPERM = 77
+EXIT_CONFIG = 78
+
+
+class VerifyError(Exception):
+    """Base error: ``str(err)`` is the whole message a user sees."""
+
+    exit_code = EXIT_SOFTWARE
+
+    def __init__(self, what: str, where: str | None = None, fix: str | None = None):
+        self.what, self.where, self.fix = what, where, fix
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        text = f"{self.where}: {self.what}" if self.where else self.what
+        if self.fix:
+            text += f" ({self.fix})"
+        return text
+
+
+class UsageError(VerifyError):
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(VerifyError):
+    """Catalog, policy, clouds.yaml or settings are malformed."""
+
+    exit_code = EXIT_CONFIG
+
+
+class DataError(VerifyError):
+    """An evidence bundle or imported file is malformed."""
+
+    exit_code = EXIT_DATA
+
+
+class CannotRunHere(VerifyError):
+    """The datastore or guest cannot be launched on this machine."""
+
+    exit_code = EXIT_UNKNOWN
+
+
+class PermissionNeeded(VerifyError):
+    exit_code = EXIT_NOPERM
+
+
+class EngineError(VerifyError):
+    """An engine failed to start, answer or perform an operation."""
+
+
+class WaitTimeout(EngineError):
+    """A bounded wait ran out."""

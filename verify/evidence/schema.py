@@ -1,0 +1,64 @@
+"""JSON Schema of run.json."""
+
+STATUSES = ("pass", "fail", "unknown", "incomplete")
+SCENARIO_STATUSES = ("pass", "fail", "skipped")
+
+_ENGINE = {
+    "type": "object",
+    "required": ["name", "version"],
+    "properties": {"name": {"type": "string"}, "version": {"type": "string"},
+                   "distribution": {"type": "string"}},
+}
+
+RUN_SCHEMA = {
+    "type": "object",
+    "required": ["run_id", "started", "finished", "status", "harness_version", "backend",
+                 "guest", "datastore", "version", "engine", "image", "provenance",
+                 "scenarios", "digest"],
+    "properties": {
+        "run_id": {"type": "string", "minLength": 1},
+        "started": {"type": "string"},
+        "finished": {"type": ["string", "null"]},
+        "status": {"enum": list(STATUSES)},
+        "harness_version": {"type": "string"},
+        "backend": {"type": "string"},
+        "guest": {"type": "string"},
+        "datastore": {"type": "string"},
+        "version": {"type": "string"},
+        "versions": {"type": "array", "items": {"type": "string"}},
+        "tier": {"type": "string"},
+        "engine": {"oneOf": [{"type": "null"}, _ENGINE]},
+        "image": {"oneOf": [{"type": "null"}, {
+            "type": "object", "required": ["name", "sha256"],
+            "properties": {"name": {"type": "string"}, "sha256": {"type": "string"}}}]},
+        "provenance": {
+            "type": "object",
+            "required": ["kind"],
+            "properties": {"kind": {"type": "string"},
+                           "job": {"type": ["string", "null"]},
+                           "voting": {"type": ["boolean", "null"]}},
+        },
+        "scenarios": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "capability", "strategy", "status", "duration_s",
+                             "reason", "logs"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "capability": {"type": "string"},
+                    "strategy": {"type": ["string", "null"]},
+                    "status": {"enum": list(SCENARIO_STATUSES)},
+                    "duration_s": {"type": "number", "minimum": 0},
+                    "reason": {"type": ["string", "null"]},
+                    "logs": {"type": "array", "items": {"type": "string"}},
+                    "version": {"type": "string"},
+                    "engine": {"oneOf": [{"type": "null"}, _ENGINE]},
+                },
+            },
+        },
+        "not_claimed": {"type": "array", "items": {"type": "string"}},
+        "static": {"type": "object"},
+        "digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
+    },
+}

@@ -1,0 +1,1 @@
+"""Where engines run: process (host binaries), namespace (DIB image), vm."""

@@ -1,0 +1,127 @@
+"""Tier requirements as data (verify/policy/tiers.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from verify.errors import ConfigError
+
+POLICY_FILE = Path(__file__).with_name("tiers.yaml")
+EVIDENCE_KINDS = ("scenario", "static", "image", "gate")
+TIER_ORDER = ("experimental", "technical-preview", "stable")
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["datastore_tiers", "strategy_tiers", "stability", "requirements"],
+    "properties": {
+        "datastore_tiers": {"const": list(TIER_ORDER)},
+        "strategy_tiers": {"const": ["experimental", "stable"]},
+        "stability": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["window", "min_runs", "wilson_lower_bound", "confidence_z"],
+            "properties": {
+                "window": {"type": "integer", "minimum": 1},
+                "min_runs": {"type": "integer", "minimum": 1},
+                "wilson_lower_bound": {"type": "number", "minimum": 0, "maximum": 1},
+                "confidence_z": {"type": "number", "exclusiveMinimum": 0},
+            },
+        },
+        "requirements": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "applies_to", "tier", "evidence", "check", "text"],
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[a-z0-9-]+$"},
+                    "applies_to": {"enum": ["datastore", "strategy"]},
+                    "tier": {"enum": list(TIER_ORDER)},
+                    "evidence": {"enum": list(EVIDENCE_KINDS)},
+                    "check": {"type": "string", "pattern": "^[a-z_]+$"},
+                    "text": {"type": "string", "minLength": 1},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    applies_to: str
+    tier: str
+    evidence: str
+    check: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Stability:
+    window: int
+    min_runs: int
+    wilson_lower_bound: float
+    confidence_z: float
+
+
+@dataclass(frozen=True)
+class Policy:
+    requirements: tuple[Requirement, ...]
+    stability: Stability
+    source: str
+
+    def tiers_for(self, applies_to: str) -> tuple[str, ...]:
+        if applies_to == "strategy":
+            return ("experimental", "stable")
+        return TIER_ORDER
+
+    def requirements_for(self, applies_to: str, tier: str) -> tuple[Requirement, ...]:
+        """Requirements of exactly this tier (callers walk tiers in order)."""
+        return tuple(r for r in self.requirements
+                     if r.applies_to == applies_to and r.tier == tier)
+
+
+def tier_rank(tier: str) -> int:
+    return TIER_ORDER.index(tier)
+
+
+def load(path: Path | str | None = None) -> Policy:
+    path = Path(path) if path else POLICY_FILE
+    source = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read policy: {exc.strerror}", where=source) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError("not valid YAML", where=where) from None
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(SCHEMA).iter_errors(data))
+    if error is not None:
+        field = ".".join(str(p) for p in error.absolute_path) or "top level"
+        raise ConfigError(error.message, where=f"{source}: field {field}")
+    ids = [r["id"] for r in data["requirements"]]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ConfigError(f"requirement id {dupes[0]} is used twice",
+                          where=f"{source}: field requirements")
+    for i, req in enumerate(data["requirements"]):
+        if req["applies_to"] == "strategy" and req["tier"] == "technical-preview":
+            raise ConfigError("strategies are only experimental or stable",
+                              where=f"{source}: field requirements.{i}.tier")
+    return Policy(requirements=tuple(Requirement(**r) for r in data["requirements"]),
+                  stability=Stability(**data["stability"]), source=source)
+
+
+@lru_cache(maxsize=1)
+def default() -> Policy:
+    return load()
