@@ -63,3 +63,10 @@ class EngineError(VerifyError):
 
 class WaitTimeout(EngineError):
     """A bounded wait ran out."""
+
+
+class NotSupported(VerifyError):
+    """An engine or guest cannot perform an operation here; the scenario is
+    skipped with this reason (never passed)."""
+
+    exit_code = EXIT_UNKNOWN
