@@ -19,6 +19,11 @@ def _server(instance: Instance):
     return instance.extra["server"]
 
 
+def _no_volume(instance: Instance) -> str:
+    return (f"a {instance.guest} guest keeps its data in a host directory and has no "
+            "volume to grow (the namespace guest gives instances a real volume)")
+
+
 class LocalOps:
     """Mixed into LocalBackend (which provides _live, catalog, ledger, ...)."""
 
@@ -47,9 +52,7 @@ class LocalOps:
     def resize_volume(self, instance: Instance, gb: int) -> None:
         grow = getattr(instance.extra["guest"], "resize_volume", None)
         if grow is None:
-            raise NotSupported(f"a {instance.guest} guest keeps its data in a host directory "
-                               "and has no volume to grow (the namespace guest gives "
-                               "instances a real volume)")
+            raise NotSupported(_no_volume(instance))
         if gb <= instance.volume_gb:
             raise UsageError(f"new volume size {gb} GB is not larger than "
                              f"{instance.volume_gb} GB")
@@ -59,7 +62,7 @@ class LocalOps:
     def volume_size_gb(self, instance: Instance) -> float:
         size = getattr(instance.extra["guest"], "volume_size_gb", None)
         if size is None:
-            raise NotSupported(f"a {instance.guest} guest has no volume")
+            raise NotSupported(_no_volume(instance))
         return size()
 
     def update_instance(self, instance: Instance, *, name: str) -> None:

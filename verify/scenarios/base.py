@@ -26,13 +26,14 @@ class ScenarioInfo:
     capability: str
     tier: str = "experimental"
     strategy_capability: str | None = None   # multiply by the datastore's strategies
+    cost: int = 1           # relative duration: the runner starts costly ones first
 
 
 def scenario(id: str, capability: str, tier: str = "experimental",
-             strategies: str | None = None):
+             strategies: str | None = None, cost: int = 1):
     """Mark a test method as a scenario with a permanent id."""
     def decorate(fn):
-        fn.scenario_info = ScenarioInfo(id, capability, tier, strategies)
+        fn.scenario_info = ScenarioInfo(id, capability, tier, strategies, cost)
         return fn
     return decorate
 

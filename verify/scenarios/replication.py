@@ -29,7 +29,7 @@ class ReplicationTest(ScenarioTest):
         self.assertFalse(self.can_use(inst, creds, database), f"{what} accepted a write")
 
     @scenario(id="replication.replicate_promote", capability="replication",
-              tier="technical-preview", strategies="replication")
+              tier="technical-preview", strategies="replication", cost=3)
     def test_replicate_and_promote(self):
         primary, replica, database, creds = self._pair()
         try:
@@ -51,7 +51,7 @@ class ReplicationTest(ScenarioTest):
             self.note(old_primary="standalone: the engine cannot make it follow")
 
     @scenario(id="replication.eject_source", capability="replication",
-              tier="technical-preview", strategies="replication")
+              tier="technical-preview", strategies="replication", cost=3)
     def test_eject_source(self):
         primary, replica, database, creds = self._pair()
         new = self.supported(self.backend.eject_replica_source, primary)
@@ -64,7 +64,7 @@ class ReplicationTest(ScenarioTest):
         self.assert_items(mine, self.read(replica, creds, database), absent=stray)
 
     @scenario(id="replication.detach", capability="replication",
-              tier="technical-preview", strategies="replication")
+              tier="technical-preview", strategies="replication", cost=3)
     def test_detach_replica(self):
         primary, replica, database, creds = self._pair()
         self.supported(self.backend.detach_replica, replica)
