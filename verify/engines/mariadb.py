@@ -198,9 +198,13 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, CapabilityOps, Server)
         into each new instance (process guests share the host's binaries)."""
         if self.runtime.name != "process":
             return None
-        binary = os.stat(shutil.which("mariadbd", path="/usr/sbin:/usr/bin")
-                         or "/usr/sbin/mariadbd")
-        key = f"mariadb-{self.version}-{binary.st_size}-{int(binary.st_mtime)}-{REDO_LOG_MB}"
+        found = shutil.which("mariadbd", path="/usr/sbin:/usr/bin")
+        if found is None:
+            return None   # mariadb-install-db then says what is missing
+        binary = os.stat(found)
+        # keyed by the binary and by who copies it (the service user or us)
+        key = (f"mariadb-{self.version}-{binary.st_size}-{int(binary.st_mtime)}"
+               f"-{REDO_LOG_MB}-{os.geteuid()}")
         store = work_dir() / "templates"
         target = store / key
         with _TEMPLATE_LOCK:
