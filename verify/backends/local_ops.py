@@ -355,11 +355,20 @@ class LocalOps:
         return sorted(name for name, path in _server(instance).log_files().items()
                       if path.is_file())
 
-    def publish_log(self, instance: Instance, name: str, dest: Path) -> Path:
+    def _log(self, instance: Instance, name: str) -> Path:
         logs = _server(instance).log_files()
         if name not in logs or not logs[name].is_file():
             raise UsageError(f"instance {instance.id} has no log {name!r}",
                              fix=f"one of: {', '.join(self.list_logs(instance))}")
+        return logs[name]
+
+    def show_log(self, instance: Instance, name: str) -> dict:
+        path = self._log(instance, name)
+        return {"name": name, "type": "SYS" if name == "error" else "USER",
+                "status": "Ready", "size": path.stat().st_size}
+
+    def publish_log(self, instance: Instance, name: str, dest: Path) -> Path:
+        logs = {name: self._log(instance, name)}
         dest.mkdir(parents=True, exist_ok=True)
         target = dest / f"{instance.id}-{name}.log"
         shutil.copyfile(logs[name], target)
