@@ -210,8 +210,8 @@ def _finish(v: Verdict, eligible: str, ev: _Evidence, static: dict) -> Verdict:
         return v
     if _rank(eligible) > _rank(v.tier):
         v.standing, v.eligible_tier = "eligible", eligible
-        v.notes.append(f"eligible for {eligible}: local evidence meets it, "
-                       "only gate history is missing")
+        v.notes.append(f"eligible for {eligible}: local evidence meets it; "
+                       "gate history does not (yet)")
     st = ev.stability.get(v.subject)
     if st is None:
         return v
