@@ -145,11 +145,12 @@ def _compare(ds: str, runs: list[dict], links: _Links) -> str:
     heads = []
     for run in last:
         href = links.run(run)
-        label = _e(run["run_id"][-18:])
+        label = _e(run["started"][:16].replace("T", " "))
         prov = run["provenance"]
         sub = _e(prov["kind"] + (" voting" if prov.get("voting") else ""))
-        heads.append(f'<th><a href="{_e(href)}">{label}</a><br><span class="small">{sub}'
-                     f"</span></th>" if href else f"<th>{label}<br>{sub}</th>")
+        heads.append(f'<th><a href="{_e(href)}" title="{_e(run["run_id"])}">{label}</a><br>'
+                     f'<span class="small">{sub}</span></th>' if href
+                     else f"<th>{label}<br>{sub}</th>")
     keys: list[tuple] = []
     cells: dict[tuple, dict[int, dict]] = {}
     for i, run in enumerate(last):
