@@ -73,3 +73,14 @@ def test_inspect_cli_writes_what_classify_reads(tmp_path):
     assert path and json.loads(path.read_text())["unit_tests"]["redis"] == []
     bad = cli("inspect", str(tmp_path), "--results", str(results))
     assert bad.returncode == 65 and "not a Trove source tree" in bad.stderr
+
+
+def test_zuul_v3_voting_inheritance_and_overrides():
+    static = inspect.inspect(FIXTURE_TREE.parent / "trove-zuul-v3", catalog.default())
+    jobs = {j["name"]: j for j in static["gate_jobs"]}
+    assert static["problems"] == []
+    assert (jobs["trove-tempest-redis"]["voting"], jobs["trove-tempest-redis"]["datastore"],
+            jobs["trove-tempest-redis"]["source"]) == (False, "redis", "zuul.d/jobs.yaml")
+    assert jobs["trove-tempest-mariadb"]["voting"] is False, "the project overrides the job"
+    assert jobs["trove-functional-mysql"]["voting"] is True
+    assert jobs["trove-functional-mysql"]["pipelines"] == ["check", "gate"]
