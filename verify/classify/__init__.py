@@ -204,7 +204,8 @@ def _rank(tier: str | None) -> int:
     return tier_rank(tier) if tier and tier not in ("none", "unknown") else -1
 
 
-def _finish(v: Verdict, eligible: str, ev: _Evidence, static: dict) -> Verdict:
+def _finish(v: Verdict, eligible: str, ev: _Evidence, static: dict,
+            policy: Policy) -> Verdict:
     """Standing, gate summary, demotion and voting notes of a verdict."""
     if v.tier == "unknown":
         return v
@@ -226,8 +227,10 @@ def _finish(v: Verdict, eligible: str, ev: _Evidence, static: dict) -> Verdict:
     for f in st.flaky:
         v.notes.append(f"flaky: {f.key} passed {f.passes}, failed {f.fails} "
                        f"(e.g. {', '.join(f.failed_in[:3])})")
+    # stable before: the last release said so, or it was promoted to voting
+    # the proper way (after the non-voting cycles the policy asks for)
     was_stable = ev.previous.get(v.subject) == "stable" or (
-        st.votes and len(st.nonvoting_cycles) >= 1)
+        st.votes and len(st.nonvoting_cycles) >= policy.stability.nonvoting_cycles_before_voting)
     if v.tier != "stable" and was_stable and st.problem:
         v.demotion = {"from": "stable", "to": v.tier, "why": st.problem,
                       "evidence": st.evidence()}
@@ -256,7 +259,7 @@ def _datastore_verdict(ds: Datastore, ev: _Evidence, policy: Policy,
                      "kept but not counted")
     v = Verdict(ds.name, "datastore", tier if ev.counted else "unknown", ds.claimed_tier,
                 len(ev.counted), len(ev.ignored), unmet, met, notes)
-    return _finish(v, eligible, ev, static)
+    return _finish(v, eligible, ev, static, policy)
 
 
 def _strategy_verdict(ds: Datastore, strategy: Strategy, ev: _Evidence, policy: Policy,
@@ -268,7 +271,7 @@ def _strategy_verdict(ds: Datastore, strategy: Strategy, ev: _Evidence, policy: 
     v = Verdict(f"{ds.name}/{strategy.name}", "strategy",
                 tier if ev.counted else "unknown", "", len(ev.counted), len(ev.ignored),
                 unmet, met)
-    return _finish(v, eligible, ev, static)
+    return _finish(v, eligible, ev, static, policy)
 
 
 def _static_for(ds: Datastore, ev: _Evidence, static: dict) -> dict:

@@ -96,7 +96,7 @@ def _matrix(verdicts: list[Verdict], with_runs: set[str]) -> str:
 
 def _plot(ds: str, runs: list[dict]) -> str:
     """Pass rate over time (oldest left), runs grouped into HISTORY_POINTS buckets."""
-    w, h, pad = 320, 110, 24
+    w, h, pad = 330, 110, 32
     size = max(1, -(-len(runs) // HISTORY_POINTS))
     buckets = [runs[i:i + size] for i in range(0, len(runs), size)]
     rates = [sum(r["status"] == "pass" for r in b) / len(b) for b in buckets]
