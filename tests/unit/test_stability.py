@@ -37,3 +37,19 @@ def test_promotion_needs_a_full_nonvoting_cycle():
     # the gate moved on to 2026.2: the 2026.1 cycle is now full
     st = gate_stability(nonvoting_now, pol, ["2026.1", "2026.2"])
     assert st.problem is None and st.nonvoting_cycles == ["2026.1"]
+
+
+def test_infra_failure_as_latest_run_does_not_fail_the_suite(tmp_path):
+    from tests.unit.evidence_factory import scenario, write_run
+    from verify import catalog
+    from verify.classify import classify
+    from verify.evidence import scan
+
+    write_run(tmp_path)
+    infra = scenario("instance.create_delete", "instance", status="fail")
+    infra["failure_kind"] = "infra"
+    write_run(tmp_path, scenarios=[infra])
+    runs, _ = scan(tmp_path)
+    static = {"unit_tests": {"mariadb": ["t.py"]}, "strategy_unit_tests": {}}
+    v = {v.subject: v for v in classify(runs, catalog.load(), policy.load(), static)}
+    assert v["mariadb"].tier == "experimental", v["mariadb"].unmet

@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from verify.catalog import Catalog, Datastore, Strategy
-from verify.classify.stability import GateStability, gate_stability, wilson_lower_bound
+from verify.classify.stability import (
+    GateStability,
+    gate_stability,
+    is_infra_failure,
+    wilson_lower_bound,
+)
 from verify.policy import Policy, Requirement, tier_rank
 
 __all__ = ["Unmet", "Verdict", "classify", "wilson_lower_bound"]
@@ -89,7 +94,7 @@ class _Evidence:
         """Status of the newest counted scenario matching, and its run."""
         for run in self.counted:
             hits = [s for s in run["scenarios"] if match(s) and s["status"] != "skipped"
-                    and _scenario_counts(s, self.ds)]
+                    and s.get("failure_kind") != "infra" and _scenario_counts(s, self.ds)]
             if hits:
                 status = "fail" if any(s["status"] == "fail" for s in hits) else "pass"
                 return status, run
@@ -118,7 +123,10 @@ def _check_datastore(req: Requirement, ev: _Evidence, ds: Datastore, policy: Pol
     if check == "suite_passes":
         if not ev.counted:
             return "no counted run"
-        latest = ev.counted[0]
+        # a run the bundle says died of infrastructure says nothing about the suite
+        exclude = policy.stability.infra_failures == "exclude"
+        latest = next((r for r in ev.counted if not (exclude and is_infra_failure(r))),
+                      ev.counted[0])
         return None if latest["status"] == "pass" else \
             f"the latest counted run {latest['run_id']} is {latest['status']}"
     if check == "supported_os_defined":
