@@ -64,7 +64,7 @@ def test_report_in_headless_chromium(history, tmp_path):
         browser.close()
     assert all(u.startswith("file:") for u in facts["links"]), "offline page links outside"
     assert {u: e for u, e in broken.items() if e} == {}
-    assert len(files) >= 4 * 8, "every datastore's last runs link to their bundles"
+    assert len(files) >= 4 * 8 * 2, "last runs link to their run.json and junit.xml"
     assert facts["anchors"] and all(ok for _, ok in facts["anchors"]), facts["anchors"]
     assert all(r.startswith("file:") for r in facts["resources"]), facts["resources"]
     assert facts["width"] <= 1280 and facts["matrix"] > 600 and facts["rows"] == 5

@@ -51,8 +51,9 @@ class _Links:
         self.base = page.resolve().parent
         self.root = results_root.resolve()
 
-    def run(self, run: dict) -> str | None:
-        target = self.root / run.get("_bundle", run["run_id"]) / "run.json"
+    def run(self, run: dict, name: str = "run.json") -> str | None:
+        """Link to a file of the run's bundle, or None when it is not there."""
+        target = self.root / run.get("_bundle", run["run_id"]) / name
         if not target.is_file():
             return None
         return Path(os.path.relpath(target, self.base)).as_posix()
@@ -148,6 +149,9 @@ def _compare(ds: str, runs: list[dict], links: _Links) -> str:
         label = _e(run["started"][:16].replace("T", " "))
         prov = run["provenance"]
         sub = _e(prov["kind"] + (" voting" if prov.get("voting") else ""))
+        junit = links.run(run, "junit.xml")
+        if junit:
+            sub += f' <a href="{_e(junit)}">junit</a>'
         heads.append(f'<th><a href="{_e(href)}" title="{_e(run["run_id"])}">{label}</a><br>'
                      f'<span class="small">{sub}</span></th>' if href
                      else f"<th>{label}<br>{sub}</th>")
