@@ -80,11 +80,19 @@ def test_stable_needs_a_stable_voting_gate_history(tmp_path):
     caps = catalog.load().get("mariadb").capabilities
     scen = [scenario("instance.create_delete", "instance")]
     scen += [scenario(f"{c}.x", c) for c in caps if c != "instance"]
-    gate = {"kind": "gate", "job": "trove-verify-mariadb", "voting": True}
+    image = {"name": "i", "sha256": "0" * 64}
+    gate = {"kind": "gate", "job": "trove-verify-mariadb", "voting": True, "cycle": "2026.1"}
     for _ in range(30):
-        write_run(tmp_path, scenarios=scen, provenance=gate,
-                  image={"name": "i", "sha256": "0" * 64})
-    assert verdicts(tmp_path, STATIC_OK)["mariadb"].tier == "stable"
+        write_run(tmp_path, scenarios=scen, provenance=gate, image=image)
+    v = verdicts(tmp_path, STATIC_OK)["mariadb"]
+    # voting from the start: promotion needs a full non-voting cycle first
+    assert v.tier == "technical-preview" and v.standing == "eligible"
+    assert "non-voting cycle" in v.unmet[0].why and "votes while" in " ".join(v.notes)
+    for _ in range(30):
+        write_run(tmp_path, scenarios=scen, image=image,
+                  provenance=dict(gate, voting=False, cycle="2025.2"))
+    v = verdicts(tmp_path, STATIC_OK)["mariadb"]
+    assert v.tier == "stable" and v.standing == "classified", v.unmet
 
 
 def test_flaky_gate_history_is_not_stable(tmp_path):

@@ -8,11 +8,18 @@ provenances that can classify (not stand-ins, not Trove's fake compute).
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 
 from verify.catalog import Catalog, Datastore, Strategy
-from verify.policy import Policy, Requirement
+from verify.classify.stability import (
+    GateStability,
+    gate_stability,
+    is_infra_failure,
+    wilson_lower_bound,
+)
+from verify.policy import Policy, Requirement, tier_rank
+
+__all__ = ["Unmet", "Verdict", "classify", "wilson_lower_bound"]
 
 UNCOUNTED_PROVENANCE = {"trove-fake-compute", "stand-in"}
 
@@ -36,19 +43,15 @@ class Verdict:
     unmet: list[Unmet] = field(default_factory=list)
     met: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # classified: the tier is met including gate history; eligible: local
+    # evidence meets eligible_tier and only gate history is missing
+    standing: str = "classified"
+    eligible_tier: str | None = None
+    gate: dict | None = None
+    demotion: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def wilson_lower_bound(passes: int, n: int, z: float) -> float:
-    if n == 0:
-        return 0.0
-    p = passes / n
-    denom = 1 + z * z / n
-    centre = p + z * z / (2 * n)
-    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - margin) / denom
 
 
 def counts(run: dict, ds: Datastore) -> tuple[bool, str]:
@@ -71,8 +74,12 @@ def _scenario_counts(scenario: dict, ds: Datastore) -> bool:
 class _Evidence:
     """Counted runs of one datastore, newest first, plus what was ignored."""
 
-    def __init__(self, runs: list[dict], ds: Datastore):
+    def __init__(self, runs: list[dict], ds: Datastore, known_cycles: list[str] | None = None,
+                 previous: dict | None = None):
         self.ds = ds
+        self.known_cycles = known_cycles or []
+        self.previous = previous or {}
+        self.stability: dict[str, GateStability] = {}
         self.counted, self.ignored, self.stand_in = [], [], []
         for run in sorted((r for r in runs if r["datastore"] == ds.name),
                           key=lambda r: r["started"], reverse=True):
@@ -87,15 +94,21 @@ class _Evidence:
         """Status of the newest counted scenario matching, and its run."""
         for run in self.counted:
             hits = [s for s in run["scenarios"] if match(s) and s["status"] != "skipped"
-                    and _scenario_counts(s, self.ds)]
+                    and s.get("failure_kind") != "infra" and _scenario_counts(s, self.ds)]
             if hits:
                 status = "fail" if any(s["status"] == "fail" for s in hits) else "pass"
                 return status, run
         return None, None
 
-    def gate_runs(self, window: int) -> list[dict]:
-        return [r for r in self.counted if r["provenance"]["kind"] == "gate"
-                and r["provenance"].get("voting")][:window]
+    def gate(self, subject: str, policy: Policy, match=None) -> GateStability:
+        """Gate stability of the runs (matching match), cached per subject."""
+        if subject not in self.stability:
+            runs = self.counted if match is None else [
+                r for r in self.counted if any(match(s) for s in r["scenarios"])]
+            self.stability[subject] = gate_stability(
+                runs, policy, self.known_cycles,
+                promoted=self.previous.get(subject) == "stable")
+        return self.stability[subject]
 
 
 def _check_datastore(req: Requirement, ev: _Evidence, ds: Datastore, policy: Policy,
@@ -110,7 +123,10 @@ def _check_datastore(req: Requirement, ev: _Evidence, ds: Datastore, policy: Pol
     if check == "suite_passes":
         if not ev.counted:
             return "no counted run"
-        latest = ev.counted[0]
+        # a run the bundle says died of infrastructure says nothing about the suite
+        exclude = policy.stability.infra_failures == "exclude"
+        latest = next((r for r in ev.counted if not (exclude and is_infra_failure(r))),
+                      ev.counted[0])
         return None if latest["status"] == "pass" else \
             f"the latest counted run {latest['run_id']} is {latest['status']}"
     if check == "supported_os_defined":
@@ -142,23 +158,8 @@ def _check_datastore(req: Requirement, ev: _Evidence, ds: Datastore, policy: Pol
                 return None
         return "no passing run on a guest image built from elements/ (--guest namespace)"
     if check == "voting_suite_stable":
-        return _stability(ev.gate_runs(policy.stability.window), policy)
+        return ev.gate(ds.name, policy).problem
     return f"unknown check {check!r} in the policy"
-
-
-def _stability(gate_runs: list[dict], policy: Policy) -> str | None:
-    st = policy.stability
-    if not gate_runs:
-        return "no voting gate runs"
-    n = len(gate_runs)
-    passes = sum(1 for r in gate_runs if r["status"] == "pass")
-    if n < st.min_runs:
-        return f"only {n} voting gate runs (needs {st.min_runs})"
-    bound = wilson_lower_bound(passes, n, st.confidence_z)
-    if bound < st.wilson_lower_bound:
-        return (f"{passes}/{n} voting gate runs passed; Wilson lower bound "
-                f"{bound:.2f} < {st.wilson_lower_bound:.2f}")
-    return None
 
 
 def _check_strategy(req: Requirement, ev: _Evidence, ds: Datastore, strategy: Strategy,
@@ -177,34 +178,85 @@ def _check_strategy(req: Requirement, ev: _Evidence, ds: Datastore, strategy: St
             return "no counted scenario exercised it"
         return None if status == "pass" else f"its scenario failed in {run['run_id']}"
     if check == "strategy_voting_stable":
-        runs = [r for r in ev.gate_runs(policy.stability.window)
-                if any(s.get("strategy") == strategy.name for s in r["scenarios"])]
-        return _stability(runs, policy)
+        return ev.gate(f"{ds.name}/{strategy.name}", policy,
+                       lambda s: s.get("strategy") == strategy.name).problem
     return f"unknown check {check!r} in the policy"
 
 
-def _walk(tiers, requirements_for, check) -> tuple[str, list[Unmet], list[str]]:
-    reached, unmet, met = "none", [], []
-    blocked = False
+def _walk(tiers, requirements_for, check) -> tuple[str, str, list[Unmet], list[str]]:
+    """(tier reached, tier reached if gate history were met, unmet, met)."""
+    reached, eligible, unmet, met = "none", "none", [], []
+    blocked = blocked_local = False
     for tier in tiers:
-        tier_unmet = []
+        tier_unmet, local_unmet = [], False
         for req in requirements_for(tier):
             why = check(req)
             if why is None:
                 met.append(req.id)
             else:
                 tier_unmet.append(Unmet(req.id, tier, req.text, why))
+                local_unmet = local_unmet or req.evidence != "gate"
         unmet += tier_unmet
         if not blocked and not tier_unmet:
             reached = tier
         else:
             blocked = True
-    return reached, unmet, met
+        if not blocked_local and not local_unmet:
+            eligible = tier
+        else:
+            blocked_local = True
+    return reached, eligible, unmet, met
+
+
+def _rank(tier: str | None) -> int:
+    return tier_rank(tier) if tier and tier not in ("none", "unknown") else -1
+
+
+def _finish(v: Verdict, eligible: str, ev: _Evidence, static: dict,
+            policy: Policy) -> Verdict:
+    """Standing, gate summary, demotion and voting notes of a verdict."""
+    if v.tier == "unknown":
+        return v
+    if _rank(eligible) > _rank(v.tier):
+        v.standing, v.eligible_tier = "eligible", eligible
+        v.notes.append(f"eligible for {eligible}: local evidence meets it; "
+                       "gate history does not (yet)")
+    st = ev.stability.get(v.subject)
+    if st is None:
+        return v
+    v.gate = {"judged_on": st.judged_on, "runs": st.runs, "passes": st.passes,
+              "pass_rate": round(st.pass_rate, 4), "wilson_lower_bound": round(st.bound, 4),
+              "failed_runs": st.failed_runs, "infra_runs": st.infra_runs,
+              "flaky": [f.__dict__ for f in st.flaky],
+              "nonvoting_cycles": st.nonvoting_cycles, "votes": st.votes}
+    if st.infra_runs:
+        v.notes.append(f"{len(st.infra_runs)} infra failure(s) reported apart: "
+                       + ", ".join(st.infra_runs[:3]))
+    for f in st.flaky:
+        v.notes.append(f"flaky: {f.key} passed {f.passes}, failed {f.fails} "
+                       f"(e.g. {', '.join(f.failed_in[:3])})")
+    # stable before: the last release said so, or it was promoted to voting
+    # the proper way (after the non-voting cycles the policy asks for)
+    was_stable = ev.previous.get(v.subject) == "stable" or (
+        st.votes and len(st.nonvoting_cycles) >= policy.stability.nonvoting_cycles_before_voting)
+    if v.tier != "stable" and was_stable and st.problem:
+        v.demotion = {"from": "stable", "to": v.tier, "why": st.problem,
+                      "evidence": st.evidence()}
+        v.notes.append(f"demoted from stable: {st.problem}; evidence: "
+                       + ", ".join(st.evidence()[:5]))
+    elif v.tier != "stable" and st.votes:
+        v.notes.append(f"its gate job votes while its tier is {v.tier}: "
+                       "make it non-voting (trove-verify gate zuul does)")
+    for job in static.get("gate_jobs", []):
+        if job.get("subject") == v.subject and job.get("voting") and v.tier != "stable":
+            v.notes.append(f"Trove's gate job {job['name']} ({job['source']}) votes while "
+                           f"its tier is {v.tier}")
+    return v
 
 
 def _datastore_verdict(ds: Datastore, ev: _Evidence, policy: Policy,
                        static: dict) -> Verdict:
-    tier, unmet, met = _walk(
+    tier, eligible, unmet, met = _walk(
         policy.tiers_for("datastore"),
         lambda t: policy.requirements_for("datastore", t),
         lambda req: _check_datastore(req, ev, ds, policy, static))
@@ -213,19 +265,21 @@ def _datastore_verdict(ds: Datastore, ev: _Evidence, policy: Policy,
         engines = sorted({r["engine"]["name"] for r in ev.stand_in})
         notes.append(f"{len(ev.stand_in)} stand-in run(s) ({', '.join(engines)}) "
                      "kept but not counted")
-    return Verdict(ds.name, "datastore", tier if ev.counted else "unknown", ds.claimed_tier,
-                   len(ev.counted), len(ev.ignored), unmet, met, notes)
+    v = Verdict(ds.name, "datastore", tier if ev.counted else "unknown", ds.claimed_tier,
+                len(ev.counted), len(ev.ignored), unmet, met, notes)
+    return _finish(v, eligible, ev, static, policy)
 
 
 def _strategy_verdict(ds: Datastore, strategy: Strategy, ev: _Evidence, policy: Policy,
                       static: dict) -> Verdict:
-    tier, unmet, met = _walk(
+    tier, eligible, unmet, met = _walk(
         policy.tiers_for("strategy"),
         lambda t: policy.requirements_for("strategy", t),
         lambda req: _check_strategy(req, ev, ds, strategy, policy, static))
-    return Verdict(f"{ds.name}/{strategy.name}", "strategy",
-                   tier if ev.counted else "unknown", "", len(ev.counted), len(ev.ignored),
-                   unmet, met)
+    v = Verdict(f"{ds.name}/{strategy.name}", "strategy",
+                tier if ev.counted else "unknown", "", len(ev.counted), len(ev.ignored),
+                unmet, met)
+    return _finish(v, eligible, ev, static, policy)
 
 
 def _static_for(ds: Datastore, ev: _Evidence, static: dict) -> dict:
@@ -241,10 +295,20 @@ def _static_for(ds: Datastore, ev: _Evidence, static: dict) -> dict:
 
 
 def classify(runs: list[dict], catalog: Catalog, policy: Policy,
-             static: dict | None = None) -> list[Verdict]:
+             static: dict | None = None, previous: dict | None = None) -> list[Verdict]:
+    """Verdicts for every datastore and strategy of the catalog.
+
+    static: the latest `trove-verify inspect` output; previous: subject ->
+    tier of the previous release record (a suite already stable there is
+    past the promotion rule).
+    """
     verdicts = []
+    cycles = sorted({r["provenance"].get("cycle") for r in runs} - {None})
+    by_ds: dict[str, list[dict]] = {}
+    for run in runs:
+        by_ds.setdefault(run["datastore"], []).append(run)
     for ds in catalog:
-        ev = _Evidence(runs, ds)
+        ev = _Evidence(by_ds.get(ds.name, []), ds, cycles, previous)
         ds_static = _static_for(ds, ev, static or {})
         verdicts.append(_datastore_verdict(ds, ev, policy, ds_static))
         for strategy in ds.strategies:

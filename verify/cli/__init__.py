@@ -8,7 +8,8 @@ import sys
 
 from verify.errors import EXIT_USAGE, VerifyError
 
-VERBS = ("run", "classify", "catalog", "cleanup")
+VERBS = ("run", "classify", "catalog", "cleanup", "inspect", "import", "gate", "release",
+         "report")
 
 
 class _Parser(argparse.ArgumentParser):

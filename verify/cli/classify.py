@@ -1,29 +1,30 @@
-"""trove-verify classify: verdicts from every bundle under results/."""
+"""trove-verify classify: verdicts from every bundle under results/.
+
+Static evidence comes from the newest `trove-verify inspect` output under
+results/static/; the promotion rule reads the newest release record.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from verify.cli._common import add_history_options
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("classify", help="tier verdicts per datastore and strategy")
     p.add_argument("--format", choices=["table", "json", "markdown"], default="table")
-    p.add_argument("--results", type=Path, help="bundle directory (default: results/)")
+    add_history_options(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from verify import catalog, policy, report
-    from verify.classify import classify
-    from verify.evidence import scan
-    from verify.settings import results_dir
+    from verify import report
+    from verify.cli._common import verdicts_from_history
 
-    runs, rejected = scan(args.results or results_dir())
-    verdicts = classify(runs, catalog.default(), policy.default())
+    runs, rejected, verdicts, static_path = verdicts_from_history(args)
     if args.format == "json":
-        print(report.as_json(verdicts, rejected))
+        print(report.as_json(verdicts, rejected, static_path))
     elif args.format == "markdown":
         print(report.as_markdown(verdicts), end="")
     else:
-        report.print_table(verdicts, rejected=rejected)
+        report.print_table(verdicts, rejected=rejected, static_path=static_path)
     return 0

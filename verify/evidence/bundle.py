@@ -16,6 +16,8 @@ from verify.evidence.schema import RUN_SCHEMA
 from verify.redact import redact, redact_bytes
 
 RUN_FILE = "run.json"
+# built once: building a validator per bundle doubled the cost of a cold read
+_VALIDATOR = jsonschema.Draft202012Validator(RUN_SCHEMA)
 
 
 class BundleRejected(Exception):
@@ -111,8 +113,7 @@ def load_bundle(path: Path) -> dict:
         raise BundleRejected(path, f"run.json is not readable JSON ({exc})") from None
     if not isinstance(record, dict):
         raise BundleRejected(path, "run.json is not an object")
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(RUN_SCHEMA).iter_errors(record))
+    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(record))
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "top level"
         raise BundleRejected(path, f"run.json field {where}: {error.message}")

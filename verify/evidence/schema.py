@@ -2,6 +2,7 @@
 
 STATUSES = ("pass", "fail", "unknown", "incomplete")
 SCENARIO_STATUSES = ("pass", "fail", "skipped")
+FAILURE_KINDS = ("infra", "test")
 
 _ENGINE = {
     "type": "object",
@@ -36,7 +37,9 @@ RUN_SCHEMA = {
             "required": ["kind"],
             "properties": {"kind": {"type": "string"},
                            "job": {"type": ["string", "null"]},
-                           "voting": {"type": ["boolean", "null"]}},
+                           "voting": {"type": ["boolean", "null"]},
+                           # the release cycle a gate run belongs to (e.g. "2026.1")
+                           "cycle": {"type": ["string", "null"]}},
         },
         "scenarios": {
             "type": "array",
@@ -54,9 +57,13 @@ RUN_SCHEMA = {
                     "logs": {"type": "array", "items": {"type": "string"}},
                     "version": {"type": "string"},
                     "engine": {"oneOf": [{"type": "null"}, _ENGINE]},
+                    # optional: a failure the bundle attributes to the gate's
+                    # infrastructure (node, mirror, timeout) rather than the test
+                    "failure_kind": {"enum": list(FAILURE_KINDS)},
                 },
             },
         },
+        "failure_kind": {"enum": list(FAILURE_KINDS)},
         "not_claimed": {"type": "array", "items": {"type": "string"}},
         "static": {"type": "object"},
         "digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},

@@ -31,6 +31,9 @@ SCHEMA = {
                 "min_runs": {"type": "integer", "minimum": 1},
                 "wilson_lower_bound": {"type": "number", "minimum": 0, "maximum": 1},
                 "confidence_z": {"type": "number", "exclusiveMinimum": 0},
+                "max_flaky_scenarios": {"type": "integer", "minimum": 0},
+                "nonvoting_cycles_before_voting": {"type": "integer", "minimum": 0},
+                "infra_failures": {"enum": ["exclude", "count"]},
             },
         },
         "requirements": {
@@ -70,6 +73,12 @@ class Stability:
     min_runs: int
     wilson_lower_bound: float
     confidence_z: float
+    # scenarios that passed and failed on the same inputs within the window
+    max_flaky_scenarios: int = 0
+    # promotion: full non-voting gate cycles a suite needs before it may vote
+    nonvoting_cycles_before_voting: int = 1
+    # runs whose bundle attributes the failure to infrastructure
+    infra_failures: str = "exclude"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,125 @@
+"""trove-verify gate zuul: valid Zuul config, voting exactly where stable."""
+
+import jsonschema
+import yaml
+
+from tests.conftest import cli
+from tests.unit.history_factory import CATALOG
+
+# The job and project attributes Zuul v3+ accepts (zuul/configloader.py JobParser
+# and ProjectParser), written out as a JSON Schema so a typo or a wrong type
+# fails here instead of in Zuul's config check.
+JOB_ATTRIBUTES = {
+    "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
+    "parent": {"type": ["string", "null"]}, "description": {"type": "string"},
+    "abstract": {"type": "boolean"}, "final": {"type": "boolean"},
+    "protected": {"type": "boolean"}, "voting": {"type": "boolean"},
+    "timeout": {"type": "integer", "minimum": 1},
+    "post-timeout": {"type": "integer", "minimum": 1},
+    "attempts": {"type": "integer", "minimum": 1},
+    "nodeset": {"type": ["string", "object"]},
+    "run": {"type": ["string", "array"]}, "pre-run": {"type": ["string", "array"]},
+    "post-run": {"type": ["string", "array"]}, "cleanup-run": {"type": ["string", "array"]},
+    "vars": {"type": "object"}, "extra-vars": {"type": "object"},
+    "host-vars": {"type": "object"}, "group-vars": {"type": "object"},
+    "required-projects": {"type": "array"}, "roles": {"type": "array"},
+    "files": {"type": ["string", "array"]},
+    "irrelevant-files": {"type": ["string", "array"]},
+    "branches": {"type": ["string", "array"]}, "dependencies": {"type": "array"},
+    "semaphores": {"type": ["string", "array"]}, "tags": {"type": ["string", "array"]},
+    "secrets": {"type": ["string", "array", "object"]},
+    "override-checkout": {"type": "string"}, "success-url": {"type": "string"},
+    "failure-url": {"type": "string"}, "hold-following-changes": {"type": "boolean"},
+    "provides": {"type": ["string", "array"]}, "requires": {"type": ["string", "array"]},
+    "allowed-projects": {"type": ["string", "array"]},
+    "post-review": {"type": "boolean"}, "match-on-config-updates": {"type": "boolean"},
+    "workspace-scheme": {"enum": ["golang", "flat", "unique"]},
+}
+PIPELINE = {"type": "object", "additionalProperties": False,
+            "properties": {"queue": {"type": "string"}, "fail-fast": {"type": "boolean"},
+                           "debug": {"type": "boolean"},
+                           "jobs": {"type": "array", "items": {"anyOf": [
+                               {"type": "string"},
+                               {"type": "object", "minProperties": 1, "maxProperties": 1}]}}}}
+ZUUL_SCHEMA = {
+    "type": "array",
+    "items": {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": {
+        "job": {"type": "object", "required": ["name"], "additionalProperties": False,
+                "properties": JOB_ATTRIBUTES},
+        "project": {"type": "object", "properties": {
+            "name": {"type": "string"}, "templates": {"type": "array"},
+            "queue": {"type": "string"}, "vars": {"type": "object"},
+            "default-branch": {"type": "string"}},
+            "additionalProperties": PIPELINE}},
+        "additionalProperties": False},
+}
+
+
+def check_zuul(config: list) -> None:
+    """The schema plus what Zuul's loader checks across items."""
+    jsonschema.validate(config, ZUUL_SCHEMA)
+    jobs = [item["job"] for item in config if "job" in item]
+    names = [j["name"] for j in jobs]
+    assert len(names) == len(set(names)), "job defined twice"
+    by_name = {j["name"]: j for j in jobs}
+    for job in jobs:
+        assert job.get("parent") in (None, "base") or job["parent"] in by_name, job
+    for item in config:
+        for pipeline, body in item.get("project", {}).items():
+            if not isinstance(body, dict):
+                continue
+            for entry in body.get("jobs", []):
+                name = entry if isinstance(entry, str) else next(iter(entry))
+                assert name in by_name, f"{pipeline} lists undefined job {name}"
+                assert not by_name[name].get("abstract"), f"abstract job {name} in {pipeline}"
+                if pipeline == "gate":
+                    assert by_name[name].get("voting", True), f"non-voting {name} in gate"
+
+
+def test_zuul_jobs_vote_exactly_where_stable(history):
+    results = history[0]
+    proc = cli("gate", "zuul", "--results", str(results), "--catalog", str(CATALOG))
+    assert proc.returncode == 0, proc.stderr
+    config = yaml.safe_load(proc.stdout)
+    check_zuul(config)
+    jobs = {i["job"]["name"]: i["job"] for i in config if "job" in i}
+    voting = {n for n, j in jobs.items() if j.get("voting")}
+    assert voting == {"trove-verify-mariadb"}
+    assert jobs["trove-verify-cassandra"]["voting"] is False
+    assert "eligible for stable" in jobs["trove-verify-cassandra"]["description"]
+    assert "non-voting cycle" in jobs["trove-verify-cassandra"]["description"]
+    assert "Wilson lower bound" in jobs["trove-verify-postgresql"]["description"]
+    assert "no unit tests" in jobs["trove-verify-redis"]["description"]
+    [project] = [i["project"] for i in config if "project" in i]
+    assert project["gate"]["jobs"] == ["trove-verify-mariadb"]
+    assert len(project["check"]["jobs"]) == 4
+    assert jobs["trove-verify-redis"]["vars"]["trove_verify_strategies"] == ["redis_rdb"]
+
+
+def test_zuul_with_no_history_votes_nowhere(tmp_path):
+    out = tmp_path / "zuul.yaml"
+    proc = cli("gate", "zuul", "--results", str(tmp_path / "none"), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    config = yaml.safe_load(out.read_text())
+    check_zuul(config)
+    assert not any(i["job"].get("voting") for i in config if "job" in i)
+    assert all("gate" not in i["project"] for i in config if "project" in i)
+    assert "voting: none" in proc.stdout
+
+
+def test_schema_catches_what_zuul_would_refuse():
+    bad = [{"job": {"name": "x", "votng": True}}]
+    try:
+        check_zuul(bad)
+    except jsonschema.ValidationError:
+        pass
+    else:
+        raise AssertionError("a misspelt attribute passed the Zuul schema")
+    non_voting_in_gate = [{"job": {"name": "x", "voting": False}},
+                          {"project": {"gate": {"jobs": ["x"]}}}]
+    try:
+        check_zuul(non_voting_in_gate)
+    except AssertionError as exc:
+        assert "non-voting" in str(exc)
+    else:
+        raise AssertionError("a non-voting job in gate passed")

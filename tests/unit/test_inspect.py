@@ -1,0 +1,86 @@
+"""trove-verify inspect on the 2015-shaped fixture tree and on Trove from PyPI."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli
+from tests.unit.history_factory import CATALOG, FIXTURE_TREE
+from verify import catalog, inspect
+
+
+def trove_sdist() -> Path:
+    """The tree tools/setup.d/trove-src.sh unpacked, or a skip saying so."""
+    cache = Path(os.environ.get("TROVE_VERIFY_CACHE", Path(os.environ.get(
+        "XDG_CACHE_HOME", Path.home() / ".cache")) / "trove-verify"))
+    trees = sorted((cache / "trove-src").glob("trove-*/trove"))
+    if not trees:
+        pytest.skip(f"no Trove sdist under {cache}/trove-src: run tools/setup.d/trove-src.sh")
+    return trees[-1].parent
+
+
+def test_fixture_tree_2015_layout():
+    static = inspect.inspect(FIXTURE_TREE, catalog.load(CATALOG))
+    assert static["trove_version"] == "4.0.0"
+    assert static["managers"]["cassandra"] == \
+        "trove/guestagent/datastore/experimental/cassandra/manager.py"
+    assert static["registry"]["redis"].startswith(
+        "trove.guestagent.datastore.experimental.redis")
+    assert static["unit_tests"]["redis"] == []
+    assert static["unit_tests"]["mariadb"] == [
+        "trove/tests/unittests/guestagent/test_mariadb_manager.py"]
+    assert static["strategy_unit_tests"]["redis/redis_rdb"] == [
+        "trove/tests/unittests/backup/test_backups.py"]
+    assert static["trove_elements"]["mariadb"] == {"ubuntu-trusty": ["ubuntu-trusty-mariadb"]}
+    assert static["trove_elements"]["guest"] == {"ubuntu": ["ubuntu-guest"]}
+    jobs = {j["name"]: j for j in static["gate_jobs"]}
+    assert jobs["gate-trove-functional-dsvm-cassandra"]["voting"] is True
+    assert jobs["gate-trove-functional-dsvm-redis"]["voting"] is False
+    assert jobs["gate-trove-functional-dsvm-couchbase"]["pipelines"] == ["experimental"]
+    assert {j["layout"] for j in jobs.values()} == {"project-config"}
+    assert static["problems"] == []
+
+
+def test_trove_from_pypi():
+    root = trove_sdist()
+    static = inspect.inspect(root, catalog.default())
+    # what Trove ships today: three guest-agent datastores, registered and tested
+    assert {"mysql", "mariadb", "postgresql"} <= set(static["managers"])
+    assert static["registry"]["postgresql"].endswith("PostgresManager")
+    for ds in ("mysql", "postgresql"):
+        assert any("guestagent" in f for f in static["unit_tests"][ds]), ds
+    assert static["unit_tests"]["couchdb"] == []
+    assert static["strategy_unit_tests"]["mysql/innobackupex"] == [
+        "backup/tests/unittests/drivers/test_innobackupex.py"]
+    jobs = [j for j in static["gate_jobs"] if j["layout"] == "zuul-v3"]
+    assert jobs and static["problems"] == [], static["problems"]
+    voting = {j["datastore"] for j in jobs if j["voting"] and "gate" in j["pipelines"]}
+    assert {"mysql", "mariadb", "postgresql"} <= voting
+    backup = [j for j in jobs if j["name"].startswith("trove-tempest-ubuntu-backup-")]
+    assert backup and not any(j["voting"] for j in backup)
+    assert "ubuntu" in static["trove_elements"]["guest"]
+
+
+def test_inspect_cli_writes_what_classify_reads(tmp_path):
+    results = tmp_path / "results"
+    proc = cli("inspect", str(FIXTURE_TREE), "--results", str(results),
+               "--catalog", str(CATALOG))
+    assert proc.returncode == 0, proc.stderr
+    assert "none for: redis" in proc.stdout
+    static, path = inspect.latest(results)
+    assert path and json.loads(path.read_text())["unit_tests"]["redis"] == []
+    bad = cli("inspect", str(tmp_path), "--results", str(results))
+    assert bad.returncode == 65 and "not a Trove source tree" in bad.stderr
+
+
+def test_zuul_v3_voting_inheritance_and_overrides():
+    static = inspect.inspect(FIXTURE_TREE.parent / "trove-zuul-v3", catalog.default())
+    jobs = {j["name"]: j for j in static["gate_jobs"]}
+    assert static["problems"] == []
+    assert (jobs["trove-tempest-redis"]["voting"], jobs["trove-tempest-redis"]["datastore"],
+            jobs["trove-tempest-redis"]["source"]) == (False, "redis", "zuul.d/jobs.yaml")
+    assert jobs["trove-tempest-mariadb"]["voting"] is False, "the project overrides the job"
+    assert jobs["trove-functional-mysql"]["voting"] is True
+    assert jobs["trove-functional-mysql"]["pipelines"] == ["check", "gate"]

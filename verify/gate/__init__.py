@@ -1,0 +1,1 @@
+"""Gate configuration generated from the catalog and the current verdicts."""
