@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     except VerifyError as exc:
         sys.stderr.write(f"trove-verify: {exc}\n")
         return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("trove-verify: interrupted; everything started was torn down\n")
-        return 130
+    except KeyboardInterrupt as exc:  # runner.Interrupted: SIGINT -> 130, SIGTERM -> 2
+        name = getattr(exc, "signal_name", "SIGINT")
+        sys.stderr.write(f"trove-verify: interrupted by {name}; everything started was "
+                         "torn down, the run is recorded as incomplete\n")
+        return getattr(exc, "exit_code", 130)
