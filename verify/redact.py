@@ -11,7 +11,7 @@ _lock = threading.Lock()
 _secrets: set[str] = set()
 MASK = "***"
 # connection strings with a password (scheme://user:password@host)
-_URL_PASSWORD = re.compile(r"(\w+://[^:/\s@]+:)([^@\s]+)(@)")
+_URL_PASSWORD = re.compile(r"(\w+://[^:/\s@]*:)([^@\s]+)(@)")
 _SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|CREDENTIAL|_KEY)", re.I)
 
 
@@ -45,3 +45,35 @@ def redact_bytes(data: bytes) -> bytes:
 def known() -> frozenset[str]:
     with _lock:
         return frozenset(_secrets)
+
+
+class RedactingStream:
+    """Wraps stdout/stderr so nothing reaches the terminal unredacted.
+
+    Buffers to whole lines so a secret split across write() calls (print
+    writes text and newline separately) is still seen whole.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._pending += text
+            head, sep, tail = self._pending.rpartition("\n")
+            if sep:
+                self._stream.write(redact(head + sep))
+                self._pending = tail
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._pending:
+                self._stream.write(redact(self._pending))
+                self._pending = ""
+        self._stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
