@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
-from verify.errors import EXIT_USAGE, VerifyError
+from verify.errors import EXIT_SOFTWARE, EXIT_USAGE, VerifyError
 
 VERBS = ("run", "classify", "catalog", "cleanup")
 
@@ -50,6 +51,13 @@ def _main(argv: list[str] | None) -> int:
     except VerifyError as exc:
         sys.stderr.write(f"trove-verify: {exc}\n")
         return exc.exit_code
+    except Exception as exc:  # a bug: still one line, the traceback only on request
+        if os.environ.get("TROVE_VERIFY_DEBUG"):
+            raise
+        sys.stderr.write(f"trove-verify: internal error (a bug in the harness): "
+                         f"{type(exc).__name__}: {exc} (set TROVE_VERIFY_DEBUG=1 for the "
+                         "traceback)\n")
+        return EXIT_SOFTWARE
     except KeyboardInterrupt as exc:  # runner.Interrupted: SIGINT -> 130, SIGTERM -> 2
         name = getattr(exc, "signal_name", "SIGINT")
         sys.stderr.write(f"trove-verify: interrupted by {name}; everything started was "
