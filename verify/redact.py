@@ -10,8 +10,10 @@ import threading
 _lock = threading.Lock()
 _secrets: set[str] = set()
 MASK = "***"
-# connection strings with a password (scheme://user:password@host)
-_URL_PASSWORD = re.compile(r"(\w+://[^:/\s@]*:)([^@\s]+)(@)")
+# connection strings with a password (scheme://user:password@host); every
+# part bounded and possessive (no backtracking: the next character decides)
+# so a multi-megabyte log line cannot make the match quadratic
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31}+://[^:/\s@]{0,256}+:)([^@\s]{1,512}+)(@)")
 _SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|CREDENTIAL|_KEY)", re.I)
 
 
@@ -35,7 +37,12 @@ def redact(text: str) -> str:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
-    return _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
+    if "@" not in text or "://" not in text:
+        return text
+    # URLs never span lines: only lines that could hold one pay for the regex
+    return "".join(_URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", line)
+                   if "@" in line and "://" in line else line
+                   for line in text.splitlines(keepends=True))
 
 
 def redact_bytes(data: bytes) -> bytes:

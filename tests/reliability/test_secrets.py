@@ -105,3 +105,13 @@ def test_secret_looking_environment_is_registered():
     # connection strings: with a user, and redis-style with an empty user
     assert redact.redact("mysql://u:s3cr3t@h:1/db") == f"mysql://u:{redact.MASK}@h:1/db"
     assert redact.redact("redis://:s3cr3t@h:1") == f"redis://:{redact.MASK}@h:1"
+
+
+def test_redaction_stays_linear_on_big_logs():
+    """A multi-megabyte engine log once took minutes (a backtracking URL regex)."""
+    import time
+
+    for text in ("A" * (3 << 20), "x://" * (1 << 20), ("mysql://u:" + "p" * 600 + "\n") * 5000):
+        t0 = time.monotonic()
+        redact.redact(text)
+        assert time.monotonic() - t0 < 2.0, text[:20]
