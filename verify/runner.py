@@ -172,6 +172,9 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
             "strategy": test.strategy, "version": test.version, "status": status,
             "duration_s": round(duration, 3), "reason": reason, "logs": logs,
             "engine": note.get("engine"),
+            # what the datastore did (e.g. a nemesis: writes acknowledged / lost)
+            "observed": {k: v for k, v in note.items()
+                         if k not in ("engine", "published_logs")} or None,
         })
         say(f"[{len(records)}/{len(meta)}] {status:7} {info.id} "
             f"{test.version}{' ' + test.strategy if test.strategy else ''} {duration:.1f}s"
