@@ -317,8 +317,24 @@ def cleanup_stale(directory: Path | None = None) -> list[str]:
                     shutil.rmtree(scratch, ignore_errors=True)
                     removed.append(f"dir {scratch}")
             path.unlink(missing_ok=True)
+        removed += _stale_templates(directory.parent / "templates")
         for tmp in directory.glob(".*.json.tmp*"):
             pid = tmp.name.rsplit(".tmp", 1)[1].split(".")[0]
             if pid.isdigit() and _start_time(int(pid)) is None:
                 tmp.unlink(missing_ok=True)
     return removed
+
+
+def _stale_templates(store: Path, age: float = 300.0) -> list[str]:
+    """Half-made engine templates (a run killed during mariadb-install-db):
+    unused by any process and untouched for `age` seconds."""
+    out = []
+    for tmp in store.glob("*.tmp-*") if store.is_dir() else []:
+        try:
+            old = time.time() - tmp.stat().st_mtime > age
+        except OSError:
+            continue
+        if old and tmp.is_dir() and not _processes_using(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+            out.append(f"dir {tmp} (a half-made template)")
+    return out

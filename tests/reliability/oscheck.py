@@ -87,6 +87,9 @@ def files(workdir: Path) -> list[str]:
     instances = workdir / "instances"
     if instances.is_dir():
         out += [f"instance dir {p}" for p in instances.iterdir()]
+    templates = workdir / "templates"
+    if templates.is_dir():
+        out += [f"half-made template {p}" for p in templates.glob("*.tmp-*")]
     state = workdir / "state"
     if state.is_dir():
         out += [f"state {p.name}" for p in state.iterdir() if p.name != ".cleanup.lock"]

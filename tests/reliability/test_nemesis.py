@@ -38,15 +38,25 @@ def test_nemesis_scenarios_on_real_mariadb(workdir, tmp_path, monkeypatch):
                          lambda sid: sid.startswith("nemesis."))
     by_id = {s["id"]: s for s in record["scenarios"]}
     print("\n" + "\n".join(lines))
-    for sid in ("nemesis.crash_restart", "nemesis.pause_resume", "nemesis.kill_primary"):
+    for sid in ("nemesis.crash_restart", "nemesis.pause_resume"):
         assert by_id[sid]["status"] == "pass", by_id[sid]
+    # MariaDB's GTID replication is asynchronous: a write acknowledged just
+    # before the primary dies may never reach the replica. Measured here: it
+    # sometimes loses the last one. The scenario must say so truthfully: a
+    # pass exactly when nothing acknowledged was lost.
+    failover = by_id["nemesis.kill_primary"]
+    seen = failover["observed"]["nemesis"]
+    assert seen["acknowledged"] > 0
+    assert (failover["status"] == "pass") == (seen["lost"] == 0), failover
+    if seen["lost"]:
+        assert "acknowledged writes lost on failover" in failover["reason"]
+    print(f"kill_primary: {seen['acknowledged']} acknowledged, {seen['lost']} lost")
     for sid in ("nemesis.partition_replica", "nemesis.fill_volume"):
         assert by_id[sid]["status"] == "skipped"
         assert "namespace guest" in by_id[sid]["reason"], by_id[sid]
-    for sid in ("nemesis.crash_restart", "nemesis.kill_primary"):
-        seen = by_id[sid]["observed"]["nemesis"]
-        assert seen["acknowledged"] > 0 and seen["lost"] == 0, seen
-    assert record["status"] == "pass"
+    seen = by_id["nemesis.crash_restart"]["observed"]["nemesis"]
+    assert seen["acknowledged"] > 0 and seen["lost"] == 0, seen
+    assert record["status"] == failover["status"]
     # every fault healed, everything torn down
     assert oscheck.leftovers(workdir, []) == []
 
