@@ -57,6 +57,8 @@ def _write(results, run_id):
 
 def _complete(bundle_dir, record) -> bool:
     want = hashlib.sha256(b"A" * (3 << 20)).hexdigest()
+    if not record["scenarios"]:
+        return False  # a pass that names no scenario was written before the end
     for i, rel in enumerate(record["scenarios"][0]["logs"]):
         data = (bundle_dir / rel).read_bytes()
         if len(data) != 3 << 20 or (i == 0 and hashlib.sha256(data).hexdigest() != want):
