@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 from verify.backends.base import Instance
+from verify.engines.base import wait_for
 from verify.errors import NotSupported
+
+
+def _all_stopped(pid: int) -> bool:
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state not in ("T", "t", "Z", "X"):
+            return False
+    return True
 
 
 def _pid(instance: Instance) -> int:
@@ -32,7 +42,12 @@ class LocalFaults:
         instance.status = "SHUTDOWN"
 
     def pause_server(self, instance: Instance) -> None:
-        os.kill(_pid(instance), signal.SIGSTOP)
+        """SIGSTOP, and return only once every thread of the server is stopped
+        (kill() returns before a busy multi-threaded server has stopped)."""
+        pid = _pid(instance)
+        os.kill(pid, signal.SIGSTOP)
+        wait_for(lambda: _all_stopped(pid), timeout=self.timeouts.engine_stop,
+                 what=f"server {pid} stopping on SIGSTOP", interval=0.005)
 
     def resume_server(self, instance: Instance) -> None:
         try:

@@ -160,3 +160,36 @@ class NemesisTest(ScenarioTest):
         self.assert_items(before, self.read(inst, creds, database))
         self.assertTrue(self.can_use(inst, creds, database), "no writes after space was freed")
         self.note(nemesis={"fault": "fill volume", "write_refused_when_full": refused})
+
+    @scenario(id="nemesis.pause_cluster_node", capability="cluster", tier="stable",
+              strategies="cluster", cost=10)
+    def test_pause_cluster_node(self):
+        """SIGSTOP one node of a 3-node cluster while a client writes to another,
+        then SIGCONT: the node rejoins and every node holds every acknowledged write."""
+        cluster = self.supported(self.backend.create_cluster, self.datastore, self.version,
+                                 self.strategy, 3)
+        self.addCleanup(self.backend.delete_cluster, cluster)
+        writer_node, other, paused = cluster.instances
+        database, creds = self.data_target(writer_node)
+        writer = _Writer(self, writer_node, creds, database)
+        writer.wait_for_rows(20, self.ctx.timeouts.command)
+        self.supported(self.fault, "pause_server", paused)
+        self.addCleanup(self.fault, "resume_server", paused)   # healed whatever happens
+        before, t0 = len(writer.acked), time.monotonic()
+        pause_s = min(12.0, self.ctx.timeouts.cluster / 4)
+        while time.monotonic() - t0 < pause_s and writer.error is None:
+            time.sleep(0.1)
+        during = len(writer.acked) - before
+        self.fault("resume_server", paused)
+        resumed = len(writer.acked)
+        writer.wait_for_rows(resumed + 20, self.ctx.timeouts.cluster)
+        acked = writer.stop(self.ctx.timeouts.command)
+        expected = {k: k for k in acked}
+        for inst in cluster.instances:
+            self.eventually_items(inst, creds, database, expected,
+                                  f"every acknowledged write on {inst.id}")
+        self.note(nemesis={"fault": f"SIGSTOP one of 3 nodes for {pause_s:.0f}s",
+                           "acknowledged": len(acked), "acknowledged_while_paused": during,
+                           "lost": 0, "writer_error": str(writer.error or "") or None})
+        self.assertIsNone(writer.error, f"writes failed on a healthy node: {writer.error}")
+        self.assertGreater(len(acked), resumed, "writes did not continue after the resume")
