@@ -198,9 +198,13 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, CapabilityOps, Server)
         into each new instance (process guests share the host's binaries)."""
         if self.runtime.name != "process":
             return None
-        binary = os.stat(shutil.which("mariadbd", path="/usr/sbin:/usr/bin")
-                         or "/usr/sbin/mariadbd")
-        key = f"mariadb-{self.version}-{binary.st_size}-{int(binary.st_mtime)}-{REDO_LOG_MB}"
+        found = shutil.which("mariadbd", path="/usr/sbin:/usr/bin")
+        if found is None:
+            return None   # mariadb-install-db then says what is missing
+        binary = os.stat(found)
+        # keyed by the binary and by who copies it (the service user or us)
+        key = (f"mariadb-{self.version}-{binary.st_size}-{int(binary.st_mtime)}"
+               f"-{REDO_LOG_MB}-{os.geteuid()}")
         store = work_dir() / "templates"
         target = store / key
         with _TEMPLATE_LOCK:
@@ -279,6 +283,15 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, CapabilityOps, Server)
     def check_started(self) -> None:
         if not self.running():
             raise EngineError("MariaDB is not running")
+
+    def enable_log(self, name: str) -> None:
+        variable = {"general": "general_log", "slow_query": "slow_query_log"}.get(name)
+        if variable is None:
+            raise EngineError(f"MariaDB has no USER log {name!r}",
+                              fix="general or slow_query")
+        self.query(f"SET GLOBAL {variable} = ON")
+        self.settings[variable] = "ON"      # kept across restarts
+        self.write_config()
 
     # instance -----------------------------------------------------------------
     def memory_setting_mb(self, memory_mb: int) -> int:
