@@ -1,7 +1,10 @@
 """Errors the CLI turns into one clear line and a distinct exit code.
 
 Exit codes follow sysexits(3) so they never collide with run verdicts
-(0 pass, 1 fail, 2 unknown/incomplete).
+(0 pass, 1 fail, 2 unknown/incomplete). A run stopped by SIGTERM exits 2
+(it is incomplete), by Ctrl-C (SIGINT) 130; both tear down first. A bug
+in the harness exits 70 with one line (TROVE_VERIFY_DEBUG=1 shows the
+traceback).
 """
 
 EXIT_PASS = 0

@@ -10,8 +10,10 @@ import threading
 _lock = threading.Lock()
 _secrets: set[str] = set()
 MASK = "***"
-# connection strings with a password (scheme://user:password@host)
-_URL_PASSWORD = re.compile(r"(\w+://[^:/\s@]+:)([^@\s]+)(@)")
+# connection strings with a password (scheme://user:password@host); every
+# part bounded and possessive (no backtracking: the next character decides)
+# so a multi-megabyte log line cannot make the match quadratic
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31}+://[^:/\s@]{0,256}+:)([^@\s]{1,512}+)(@)")
 _SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|CREDENTIAL|_KEY)", re.I)
 
 
@@ -35,7 +37,12 @@ def redact(text: str) -> str:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
-    return _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
+    if "@" not in text or "://" not in text:
+        return text
+    # URLs never span lines: only lines that could hold one pay for the regex
+    return "".join(_URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", line)
+                   if "@" in line and "://" in line else line
+                   for line in text.splitlines(keepends=True))
 
 
 def redact_bytes(data: bytes) -> bytes:
@@ -45,3 +52,35 @@ def redact_bytes(data: bytes) -> bytes:
 def known() -> frozenset[str]:
     with _lock:
         return frozenset(_secrets)
+
+
+class RedactingStream:
+    """Wraps stdout/stderr so nothing reaches the terminal unredacted.
+
+    Buffers to whole lines so a secret split across write() calls (print
+    writes text and newline separately) is still seen whole.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._pending += text
+            head, sep, tail = self._pending.rpartition("\n")
+            if sep:
+                self._stream.write(redact(head + sep))
+                self._pending = tail
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._pending:
+                self._stream.write(redact(self._pending))
+                self._pending = ""
+        self._stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)

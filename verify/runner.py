@@ -3,6 +3,7 @@ evidence bundle, tear everything down, and return the run's status."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import queue
@@ -108,8 +109,10 @@ def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:
         return _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts,
                          run_id, say)
     finally:
-        backend.close()
-        ledger.teardown()
+        with _signals_held():
+            ledger.close()
+            backend.close()
+            ledger.teardown()
 
 
 def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, run_id, say):
@@ -169,6 +172,9 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
             "strategy": test.strategy, "version": test.version, "status": status,
             "duration_s": round(duration, 3), "reason": reason, "logs": logs,
             "engine": note.get("engine"),
+            # what the datastore did (e.g. a nemesis: writes acknowledged / lost)
+            "observed": {k: v for k, v in note.items()
+                         if k not in ("engine", "published_logs")} or None,
         })
         say(f"[{len(records)}/{len(meta)}] {status:7} {info.id} "
             f"{test.version}{' ' + test.strategy if test.strategy else ''} {duration:.1f}s"
@@ -190,6 +196,14 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
         result.startTestRun()
         try:
             suite.run(result)
+        except BaseException as exc:  # Ctrl-C / SIGTERM: stop, record, tear down
+            _abandon(tests, ledger)
+            bundle.record.update(scenarios=list(records), interrupted=getattr(
+                exc, "signal_name", type(exc).__name__))
+            bundle.save()  # stays `incomplete`: a torn run never classifies
+            say(f"run {run_id}: incomplete ({bundle.record['interrupted']}) — "
+                f"bundle {bundle.root}")
+            raise
         finally:
             result.stopTestRun()
             set_context(None)
@@ -210,7 +224,50 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
     return bundle.record
 
 
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by a signal. Ctrl-C (SIGINT) exits 130 as shells expect;
+    SIGTERM (a job runner's timeout) exits 2: the run is incomplete."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signal_name = signal.Signals(signum).name
+        self.exit_code = 130 if signum == signal.SIGINT else 2
+
+
+def _abandon(tests: queue.Queue, ledger: Ledger) -> None:
+    """No worker may start another scenario or create anything new."""
+    while True:
+        try:
+            tests.get_nowait()
+        except queue.Empty:
+            break
+    ledger.close()
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Teardown is not cut short by a signal; one that arrives is delivered after."""
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        if main:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 def install_signal_handlers() -> None:
-    """SIGTERM behaves like Ctrl-C so teardown runs."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    """SIGINT and SIGTERM raise Interrupted in the main thread so teardown
+    runs; a second signal is ignored so it cannot cut teardown short (the
+    teardown itself is bounded; SIGKILL leaves the rest to cleanup)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from verify import engines
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
+from verify.backends.local_faults import LocalFaults
 from verify.backends.local_ops import LocalOps
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Client, Credentials, Identity, port_in_use
@@ -32,7 +33,7 @@ def host_release() -> tuple[str, str]:
     return fields.get("ID", ""), fields.get("VERSION_CODENAME", "")
 
 
-class LocalBackend(LocalOps, Backend):
+class LocalBackend(LocalOps, LocalFaults, Backend):
     name = "local"
 
     def __init__(self, catalog: Catalog, *, guest: str, ledger: Ledger,

@@ -223,6 +223,8 @@ def load(path: Path | str | None = None) -> Catalog:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read catalog: {exc.strerror}", where=source) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", where=source) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
-from verify.errors import EXIT_USAGE, VerifyError
+from verify.errors import EXIT_SOFTWARE, EXIT_USAGE, VerifyError
 
 VERBS = ("run", "classify", "catalog", "cleanup", "inspect", "import", "gate", "release",
          "report")
@@ -30,6 +31,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from verify.redact import RedactingStream
+
+    # everything printed, by the harness or by a scenario, is redacted
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(out), RedactingStream(err)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -37,6 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     except VerifyError as exc:
         sys.stderr.write(f"trove-verify: {exc}\n")
         return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("trove-verify: interrupted; everything started was torn down\n")
-        return 130
+    except Exception as exc:  # a bug: still one line, the traceback only on request
+        if os.environ.get("TROVE_VERIFY_DEBUG"):
+            raise
+        sys.stderr.write(f"trove-verify: internal error (a bug in the harness): "
+                         f"{type(exc).__name__}: {exc} (set TROVE_VERIFY_DEBUG=1 for the "
+                         "traceback)\n")
+        return EXIT_SOFTWARE
+    except KeyboardInterrupt as exc:  # runner.Interrupted: SIGINT -> 130, SIGTERM -> 2
+        name = getattr(exc, "signal_name", "SIGINT")
+        sys.stderr.write(f"trove-verify: interrupted by {name}; everything started was "
+                         "torn down, the run is recorded as incomplete\n")
+        return getattr(exc, "exit_code", 130)

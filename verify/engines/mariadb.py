@@ -252,7 +252,9 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, CapabilityOps, Server)
         self.process = self.runtime.spawn(
             ["mariadbd", f"--defaults-file={self.config_file}", *extra,
              *self._galera_args()],
-            log_file=f"{self.base}/log/console.log")
+            log_file=f"{self.base}/log/console.log",
+            # binlogs and logs may hold passwords: owner-only (MariaDB's UMASK is a mode)
+            env={"UMASK": "0600", "UMASK_DIR": "0700"})
         wait_for(self.ping, timeout=self._start_timeout(),
                  what=f"MariaDB on {self.runtime.address}:{self.port}", alive=self.running)
         init = self.runtime.path(f"{self.base}/init.sql")

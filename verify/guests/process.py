@@ -109,7 +109,9 @@ class ProcessGuest:
         self._chown(path)
 
     def free_port(self) -> int:
-        return free_port(self.address)
+        port = free_port(self.address)
+        self.ledger.add("port", port, instance=self.instance_id)
+        return port
 
     def run(self, argv: Sequence[str], *, timeout: float, env: dict | None = None,
             input: bytes | None = None, check: bool = True,
@@ -156,6 +158,7 @@ class ProcessGuest:
     def stop_process(self, proc: subprocess.Popen, *, timeout: float) -> None:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, signal.SIGCONT)  # a paused server must see the SIGTERM
         except ProcessLookupError:
             pass
         try:
@@ -175,5 +178,6 @@ class ProcessGuest:
         while self.root.exists() and time.monotonic() < deadline:
             shutil.rmtree(self.root, ignore_errors=True)
         for entry in list(self.ledger.entries):
-            if entry["kind"] == "dir" and entry["value"] == str(self.root):
+            if (entry["kind"] == "dir" and entry["value"] == str(self.root)) or \
+                    entry.get("instance") == self.instance_id:
                 self.ledger.forget(entry)

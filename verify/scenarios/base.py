@@ -17,7 +17,7 @@ import testtools
 from verify.backends.base import Backend, Instance
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Credentials, Identity, random_password, wait_for
-from verify.errors import NotSupported
+from verify.errors import NotSupported, WaitTimeout
 from verify.settings import Timeouts
 
 
@@ -81,6 +81,40 @@ class ScenarioTest(testscenarios.WithScenarios, testtools.TestCase):
         self.backend = self.ctx.backend
         self.ds = self.ctx.catalog.get(self.datastore)
         self.log_dir = self.ctx.scratch / self.id().replace("/", "_")
+        self._start_watchdog()
+
+    # bounded time: a hung engine fails the scenario, never the whole run -----
+    def _start_watchdog(self) -> None:
+        """After timeouts.scenario, tear this scenario's instances down: every
+        client call blocked on a hung server then fails at once."""
+        self._watched: list[Instance] = []
+        self._expired = False
+        timer = threading.Timer(self.ctx.timeouts.scenario, self._expire)
+        timer.daemon = True
+        self.addCleanup(self._check_expired)    # runs last: its message ends the reason
+        self.addCleanup(timer.cancel)
+        timer.start()
+
+    def _expire(self) -> None:
+        self._expired = True
+        for inst in list(self._watched):
+            if inst.status != "DELETED":
+                try:
+                    self.backend.delete_instance(inst)
+                except Exception:  # best effort; the run's ledger has the rest
+                    pass
+
+    def _check_expired(self) -> None:
+        if self._expired:
+            raise WaitTimeout(f"the scenario exceeded its bound of "
+                              f"{self.ctx.timeouts.scenario:.0f}s (TROVE_VERIFY_TIMEOUT_"
+                              "SCENARIO); its instances were torn down")
+
+    def addCleanup(self, function, *args, **kwargs) -> None:
+        # every instance a scenario deletes on cleanup is one the watchdog may kill
+        if getattr(function, "__func__", None) is ScenarioTest._delete_quietly and args:
+            self._watched.append(args[0])
+        super().addCleanup(function, *args, **kwargs)
 
     def info(self) -> ScenarioInfo:
         return getattr(self, self._testMethodName).scenario_info
@@ -104,6 +138,8 @@ class ScenarioTest(testscenarios.WithScenarios, testtools.TestCase):
             raise
         if delete:
             self.addCleanup(self._delete_quietly, inst)
+        else:
+            self._watched.append(inst)
         if "engine" not in self.ctx.notes.get(self.id(), {}):
             # evidence counts only with the engine's own word on what it is
             self.record_identity(self.backend.identity(inst))

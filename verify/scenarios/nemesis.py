@@ -1,0 +1,195 @@
+"""Faults during scenarios (Jepsen-style nemesis), each with its own evidence.
+
+Every scenario writes through the engine's own client and keeps the list of
+writes the server acknowledged; after the fault it checks that none is lost.
+Every fault is healed in a cleanup, whatever happens. Faults the guest
+cannot inject (network, volume on process guests) skip with the reason
+before anything is created.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from verify.errors import NotSupported
+from verify.scenarios.base import ScenarioTest, scenario
+
+
+class _Writer:
+    """Writes one row at a time; a row counts once the server acknowledged it."""
+
+    def __init__(self, test: ScenarioTest, inst, creds, database):
+        self.acked: list[str] = []
+        self.error: Exception | None = None
+        self._stop = threading.Event()
+        self._args = (test.backend, inst, creds, database)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        backend, inst, creds, database = self._args
+        try:
+            with backend.connect(inst, creds, database) as client:
+                i = 0
+                while not self._stop.is_set():
+                    key = f"ack-{i:06d}"
+                    client.write_items({key: key})
+                    self.acked.append(key)
+                    i += 1
+        except Exception as exc:  # the fault ends the writer; that is the point
+            self.error = exc
+
+    def wait_for_rows(self, n: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.acked) < n and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def stop(self, timeout: float) -> list[str]:
+        self._stop.set()
+        self._thread.join(timeout)
+        return list(self.acked)
+
+
+class NemesisTest(ScenarioTest):
+
+    def fault(self, verb: str, *args):
+        action = getattr(self.backend, verb, None)
+        if action is None:
+            raise NotSupported(f"the {self.backend.name} backend cannot inject faults ({verb})")
+        return action(*args)
+
+    def lost(self, acked: list[str], inst, creds, database) -> list[str]:
+        present = self.read(inst, creds, database)
+        return [k for k in acked if present.get(k) != k]
+
+    @scenario(id="nemesis.crash_restart", capability="instance", tier="stable")
+    def test_crash_restart(self):
+        """SIGKILL the server mid-writes, restart it: every acknowledged write is there."""
+        inst = self.create_instance()
+        database, creds = self.data_target(inst)
+        writer = _Writer(self, inst, creds, database)
+        writer.wait_for_rows(50, self.ctx.timeouts.command)
+        self.supported(self.fault, "kill_server", inst)
+        acked = writer.stop(self.ctx.timeouts.command)
+        self.supported(self.backend.restart_instance, inst)   # the heal
+        lost = self.lost(acked, inst, creds, database)
+        self.note(nemesis={"fault": "SIGKILL server", "acknowledged": len(acked),
+                           "lost": len(lost)})
+        self.assertGreater(len(acked), 0, "no write was acknowledged before the kill")
+        self.assertEqual([], lost, "acknowledged writes lost by a crash")
+
+    @scenario(id="nemesis.pause_resume", capability="instance", tier="stable")
+    def test_pause_resume(self):
+        """SIGSTOP the server: requests hang (no false answer); SIGCONT: they
+        complete and nothing acknowledged is lost."""
+        inst = self.create_instance()
+        database, creds = self.data_target(inst)
+        writer = _Writer(self, inst, creds, database)
+        writer.wait_for_rows(20, self.ctx.timeouts.command)
+        self.supported(self.fault, "pause_server", inst)
+        self.addCleanup(self.fault, "resume_server", inst)    # healed whatever happens
+        before = len(writer.acked)
+        time.sleep(1.0)
+        during = len(writer.acked) - before
+        self.fault("resume_server", inst)
+        writer.wait_for_rows(before + 20, self.ctx.timeouts.command)
+        acked = writer.stop(self.ctx.timeouts.command)
+        lost = self.lost(acked, inst, creds, database)
+        self.note(nemesis={"fault": "SIGSTOP 1s", "acknowledged": len(acked),
+                           "acknowledged_while_paused": during, "lost": len(lost)})
+        self.assertLessEqual(during, 1, "a paused server acknowledged writes")
+        self.assertIsNone(writer.error, f"the writer failed after resume: {writer.error}")
+        self.assertGreaterEqual(len(acked), before + 20, "writes did not resume")
+        self.assertEqual([], lost)
+
+    @scenario(id="nemesis.kill_primary", capability="replication", tier="stable",
+              strategies="replication", cost=3)
+    def test_kill_primary(self):
+        """SIGKILL the primary while a client writes; eject it: the most current
+        replica is promoted and holds every acknowledged write."""
+        primary = self.create_instance(name="primary")
+        database, creds = self.data_target(primary)
+        replica = self.supported(self.backend.create_replica, primary, self.strategy)
+        self.addCleanup(self._delete_quietly, replica)
+        writer = _Writer(self, primary, creds, database)
+        writer.wait_for_rows(50, self.ctx.timeouts.command)
+        self.supported(self.fault, "kill_server", primary)
+        acked = writer.stop(self.ctx.timeouts.command)
+        promoted = self.supported(self.backend.eject_replica_source, primary)
+        self.assertEqual(replica.id, promoted.id)
+        lost = self.lost(acked, promoted, creds, database)
+        self.note(nemesis={"fault": "SIGKILL primary during replication",
+                           "acknowledged": len(acked), "lost": len(lost)})
+        self.assertTrue(self.can_use(promoted, creds, database), "promoted replica not writable")
+        self.assertEqual([], lost, f"{len(lost)} acknowledged writes lost on failover")
+
+    @scenario(id="nemesis.partition_replica", capability="replication", tier="stable",
+              strategies="replication", cost=3)
+    def test_partition_replica(self):
+        """Cut a replica's link while the primary takes writes; heal: it catches up."""
+        self.supported(self.fault, "fault_possible", "network")
+        primary = self.create_instance(name="primary")
+        database, creds = self.data_target(primary)
+        replica = self.supported(self.backend.create_replica, primary, self.strategy)
+        self.addCleanup(self._delete_quietly, replica)
+        self.fault("cut_network", replica)
+        self.addCleanup(self.fault, "heal_network", replica)
+        during = self.sample_items(tag="partitioned")
+        self.write(primary, creds, database, during)
+        self.fault("heal_network", replica)
+        self.eventually_items(replica, creds, database, during, "the healed replica catching up")
+
+    @scenario(id="nemesis.fill_volume", capability="instance", tier="stable")
+    def test_fill_volume(self):
+        """Fill the data volume: writes fail cleanly, acknowledged rows survive,
+        and after space is freed the server writes again."""
+        self.supported(self.fault, "fault_possible", "volume")
+        inst = self.create_instance()
+        database, creds = self.data_target(inst)
+        before = self.sample_items(tag="before")
+        self.write(inst, creds, database, before)
+        self.fault("fill_volume", inst)
+        self.addCleanup(self.fault, "free_volume", inst)
+        try:
+            self.write(inst, creds, database, self.sample_items(tag="full"))
+            refused = False
+        except Exception:
+            refused = True
+        self.fault("free_volume", inst)
+        self.assert_items(before, self.read(inst, creds, database))
+        self.assertTrue(self.can_use(inst, creds, database), "no writes after space was freed")
+        self.note(nemesis={"fault": "fill volume", "write_refused_when_full": refused})
+
+    @scenario(id="nemesis.pause_cluster_node", capability="cluster", tier="stable",
+              strategies="cluster", cost=10)
+    def test_pause_cluster_node(self):
+        """SIGSTOP one node of a 3-node cluster while a client writes to another,
+        then SIGCONT: the node rejoins and every node holds every acknowledged write."""
+        cluster = self.supported(self.backend.create_cluster, self.datastore, self.version,
+                                 self.strategy, 3)
+        self.addCleanup(self.backend.delete_cluster, cluster)
+        writer_node, other, paused = cluster.instances
+        database, creds = self.data_target(writer_node)
+        writer = _Writer(self, writer_node, creds, database)
+        writer.wait_for_rows(20, self.ctx.timeouts.command)
+        self.supported(self.fault, "pause_server", paused)
+        self.addCleanup(self.fault, "resume_server", paused)   # healed whatever happens
+        before, t0 = len(writer.acked), time.monotonic()
+        pause_s = min(12.0, self.ctx.timeouts.cluster / 4)
+        while time.monotonic() - t0 < pause_s and writer.error is None:
+            time.sleep(0.1)
+        during = len(writer.acked) - before
+        self.fault("resume_server", paused)
+        resumed = len(writer.acked)
+        writer.wait_for_rows(resumed + 20, self.ctx.timeouts.cluster)
+        acked = writer.stop(self.ctx.timeouts.command)
+        expected = {k: k for k in acked}
+        for inst in cluster.instances:
+            self.eventually_items(inst, creds, database, expected,
+                                  f"every acknowledged write on {inst.id}")
+        self.note(nemesis={"fault": f"SIGSTOP one of 3 nodes for {pause_s:.0f}s",
+                           "acknowledged": len(acked), "acknowledged_while_paused": during,
+                           "lost": 0, "writer_error": str(writer.error or "") or None})
+        self.assertIsNone(writer.error, f"writes failed on a healthy node: {writer.error}")
+        self.assertGreater(len(acked), resumed, "writes did not continue after the resume")
