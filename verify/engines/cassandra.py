@@ -18,8 +18,15 @@ from cassandra.policies import WhiteListRoundRobinPolicy
 from cassandra.query import SimpleStatement
 
 from verify.engines import cassandra_runtime as rt
-from verify.engines.base import (Client, Credentials, Identity, Server, free_port,
-                                 random_password, wait_for)
+from verify.engines.base import (
+    Client,
+    Credentials,
+    Identity,
+    Server,
+    free_port,
+    random_password,
+    wait_for,
+)
 from verify.engines.capabilities import CapabilityOps, ConfigRule
 from verify.engines.cassandra_ops import ClusterOps, SnapshotOps
 from verify.errors import EngineError
