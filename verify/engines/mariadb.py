@@ -7,6 +7,7 @@ from pathlib import Path
 import pymysql
 
 from verify.engines.base import Client, Credentials, Identity, Server, random_password, wait_for
+from verify.engines.capabilities import CapabilityOps
 from verify.errors import EngineError
 
 ENGINE = "mariadb"
@@ -88,7 +89,7 @@ def connect(host: str, port: int, creds: Credentials, database: str | None = Non
     return MariaDBClient(host, port, creds, database, timeout)
 
 
-class MariaDBServer(Server):
+class MariaDBServer(CapabilityOps, Server):
     engine = ENGINE
     default_port = 3306
 
