@@ -275,7 +275,9 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, CapabilityOps):
                 "logback.configurationFile": f"{b}/conf/logback.xml",
                 "cassandra.logdir": f"{b}/log", "cassandra.storagedir": f"{b}/data",
                 "cassandra.jmx.local.port": str(self.jmx_port),
-                "java.io.tmpdir": f"{b}/tmp", **rt.FAST_START_PROPERTIES}
+                "java.io.tmpdir": f"{b}/tmp", **rt.FAST_START_PROPERTIES,
+                "cassandra.ring_delay_ms": str(rt.RING_DELAY_MS[
+                    "joining" if self.auto_bootstrap else "alone"])}
 
     def write_config(self) -> None:
         b = self.base
