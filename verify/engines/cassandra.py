@@ -203,6 +203,9 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, CapabilityOps):
         self.seeds: list[str] = [runtime.address]
         self.cluster_name = f"verify_{random_password(6).lower()}"
         self.auto_bootstrap = False
+        self.simultaneous_join = False    # several empty nodes bootstrapping at once
+        self.num_tokens = 16
+        self.initial_tokens: list[int] = []
         self._initialised = False
         self.env: rt.JavaEnv | None = None
 
@@ -224,8 +227,7 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, CapabilityOps):
         b, addr = self.base, self.runtime.bind_address
         conf = {
             "cluster_name": self.cluster_name,
-            "num_tokens": 16,
-            "allocate_tokens_for_local_replication_factor": 3,
+            "num_tokens": self.num_tokens,
             "partitioner": "org.apache.cassandra.dht.Murmur3Partitioner",
             "endpoint_snitch": "SimpleSnitch",
             "listen_address": addr, "rpc_address": addr,
@@ -256,6 +258,10 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, CapabilityOps):
             "memtable_heap_space": f"{max(32, self.heap_mb // 8)}MiB",
             "memtable_offheap_space": "32MiB",
         }
+        if self.initial_tokens:
+            conf["initial_token"] = ",".join(map(str, self.initial_tokens))
+        else:   # balanced for three replicas, as keyspaces here use
+            conf["allocate_tokens_for_local_replication_factor"] = 3
         conf.update(self.settings)
         return yaml.safe_dump(conf, sort_keys=False)
 
@@ -277,7 +283,8 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, CapabilityOps):
                 "cassandra.jmx.local.port": str(self.jmx_port),
                 "java.io.tmpdir": f"{b}/tmp", **rt.FAST_START_PROPERTIES,
                 "cassandra.ring_delay_ms": str(rt.RING_DELAY_MS[
-                    "joining" if self.auto_bootstrap else "alone"])}
+                    "joining" if self.auto_bootstrap else "alone"]),
+                "cassandra.consistent.rangemovement": str(not self.simultaneous_join).lower()}
 
     def write_config(self) -> None:
         b = self.base
@@ -418,8 +425,14 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, CapabilityOps):
         self.runtime.write_file(f"{self.base}/conf/logback-tool.xml",
                                 '<configuration><root level="OFF"/></configuration>\n')
         proc = self.runtime.run([*argv, "-h", "127.0.0.1", "-p", str(self.jmx_port), *args],
-                                timeout=timeout or self.timeouts.command)
-        return proc.stdout.decode(errors="replace")
+                                timeout=timeout or self.timeouts.command, check=False)
+        out = proc.stdout.decode(errors="replace")
+        if proc.returncode != 0:
+            said = (out + proc.stderr.decode(errors="replace")).strip().splitlines()
+            lines = [ln for ln in said if not ln.startswith(("\tat ", "WARNING"))][-6:]
+            raise EngineError(f"nodetool {' '.join(args)} on {self.runtime.address} exited "
+                              f"{proc.returncode}: " + " | ".join(lines))
+        return out
 
 
 SERVER = CassandraServer

@@ -30,6 +30,12 @@ def _port_free_on(address: str, port: int) -> bool:
             return False
 
 
+def balanced_tokens(index: int, nodes: int, per_node: int) -> list[int]:
+    """Murmur3 tokens for node index of nodes, interleaved around the ring."""
+    step = 2 ** 64 // (nodes * per_node)
+    return [-(2 ** 63) + (j * nodes + index) * step for j in range(per_node)]
+
+
 class SnapshotOps:
     """Backup with `nodetool snapshot`, restore into a new node before its
     first start (the snapshot's sstables laid into its data directory)."""
@@ -118,6 +124,10 @@ class ClusterOps:
         if nodes[0] is not self:
             raise EngineError("cluster_create is called on the first node")
         port = self._common_storage_port(nodes)
+        # Evenly interleaved tokens chosen up front: nodes bootstrapping at once
+        # would otherwise allocate the same ones (a token collision).
+        for i, node in enumerate(nodes):
+            node.initial_tokens = balanced_tokens(i, len(nodes), node.num_tokens)
         self.storage_port = port
         self.seeds = [self.runtime.address]
         self.start()
@@ -127,9 +137,15 @@ class ClusterOps:
         with self.client() as c:
             c.query("ALTER KEYSPACE system_auth WITH replication = "
                     f"{{'class': 'SimpleStrategy', 'replication_factor': {rf}}}")
+        # A new cluster holds no data yet: the other nodes may bootstrap at
+        # once (growing later is one node at a time, with streaming).
         for node in nodes[1:]:
             self._join_settings(node, self, port)
-            node.start()
+            node.simultaneous_join = True
+            node.launch()
+        for node in nodes[1:]:
+            node.wait_ready(node.admin)
+            node.simultaneous_join = False      # later restarts: the usual rule
         self._wait_members(len(nodes))
 
     def cluster_grow(self, strategy: str, members: Sequence, joining: Sequence) -> None:

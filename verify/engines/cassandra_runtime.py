@@ -11,6 +11,8 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +56,9 @@ FAST_START_PROPERTIES = {
     "cassandra.role_password_update_min_interval_in_ms": "0",
 }
 # A node that bootstraps waits ring_delay to learn the ring by gossip (one
-# round a second); a seed or single node has nobody to hear from.
-RING_DELAY_MS = {"joining": 2500, "alone": 300}
+# round a second, slower on a loaded host); a seed or single node has
+# nobody to hear from.
+RING_DELAY_MS = {"joining": 4000, "alone": 300}
 
 
 def host_lib_dir() -> Path:
@@ -78,17 +81,25 @@ def _world_traversable(path: Path) -> bool:
                for p in [path, *path.parents])
 
 
+_stage_lock = threading.Lock()
+
+
 def stage_for_service_user(lib: Path) -> Path:
     """The host cache may sit under a private home (root's); the service user
     then reads a hard-linked (or copied) staging of it under the work dir."""
     if _world_traversable(lib):
         return lib
+    with _stage_lock:
+        return _stage(lib)
+
+
+def _stage(lib: Path) -> Path:
     jar = cassandra_jar(lib)
     staged = work_dir() / "cassandra-lib" / jar_version(jar)
     marker = staged / ".complete"
     if marker.exists():
         return staged
-    tmp = staged.with_name(staged.name + f".tmp{os.getpid()}")
+    tmp = staged.with_name(f"{staged.name}.tmp{os.getpid()}-{uuid.uuid4().hex[:6]}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True, mode=0o755)
     for src in lib.glob("*.jar"):
