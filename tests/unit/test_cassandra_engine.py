@@ -110,7 +110,7 @@ def test_jdk17_is_chosen_explicitly(tmp_path):
 @pytest.mark.parametrize("name", ["a; DROP KEYSPACE x", "1abc", "x" * 60, "a-b", ""])
 def test_names_outside_cql_identifiers_are_refused(name):
     with pytest.raises(EngineError):
-        cassandra._ident(name)
+        cassandra.cql_name(name)
 
 
 def test_config_rules_have_examples_within_their_bounds():
