@@ -18,9 +18,14 @@ class GuestLogsTest(ScenarioTest):
         self.assertTrue(names, "the instance lists no logs")
         published = []
         for name in names:
-            path = self.backend.publish_log(inst, name, self.log_dir / "published")
+            shown = self.supported(self.backend.show_log, inst, name)
+            self.assertEqual(name, shown["name"])
+            # not under log_dir: the runner copies that directory's files on failure
+            path = self.backend.publish_log(inst, name, self.ctx.scratch / "published")
             self.assertTrue(path.is_file(), f"log {name} was not published")
+            self.assertGreaterEqual(path.stat().st_size, shown["size"],
+                                    f"published {name} log is shorter than shown")
             published.append(str(path))
+            self.note(published_logs=list(published))   # in the bundle even on failure
         self.assertTrue(any(Path(p).stat().st_size for p in published),
                         "every published log is empty")
-        self.note(published_logs=published)
