@@ -46,8 +46,9 @@ class SnapshotOps:
         tag = f"trove-verify-{random_password(8).lower()}"
         self.nodetool("snapshot", "-t", tag)          # flushes memtables first
         data = self.runtime.path(f"{self.base}/data")
-        dest.mkdir(parents=True, exist_ok=True)
-        archive = dest / "snapshot.tar.gz"
+        host_dest = self.runtime.path(str(dest))      # dest is a path in the guest
+        host_dest.mkdir(parents=True, exist_ok=True)
+        archive = host_dest / "snapshot.tar.gz"
         files = 0
         try:
             with tarfile.open(archive, "w:gz") as tar:
@@ -75,7 +76,7 @@ class SnapshotOps:
     def restore(self, backup: Backup) -> None:
         if backup.strategy != SNAPSHOT:
             self._no(f"restore from {backup.strategy}")
-        archive = Path(backup.path) / "snapshot.tar.gz"
+        archive = self.runtime.path(str(backup.path)) / "snapshot.tar.gz"
         if not archive.is_file():
             raise EngineError(f"backup {backup.path} holds no snapshot.tar.gz")
         self.write_config()
