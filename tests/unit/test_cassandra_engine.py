@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from verify.engines import cassandra, cassandra_runtime
+from verify.engines import cassandra, cassandra_ops, cassandra_runtime
 from verify.errors import EngineError
 
 
@@ -118,3 +118,18 @@ def test_config_rules_have_examples_within_their_bounds():
         assert rule.example is not None
         if rule.type == "integer":
             assert rule.min <= rule.example <= rule.max
+
+
+def test_balanced_tokens_interleave_without_collisions():
+    tokens = [cassandra_ops.balanced_tokens(i, 3, 16) for i in range(3)]
+    flat = sorted(t for node in tokens for t in node)
+    assert len(set(flat)) == 48
+    assert all(-(2 ** 63) <= t < 2 ** 63 for t in flat)
+    # consecutive ring positions belong to different nodes
+    owner = {t: i for i, node in enumerate(tokens) for t in node}
+    assert all(owner[a] != owner[b] for a, b in zip(flat, flat[1:], strict=False))
+
+
+def test_guest_addresses_outside_this_host_count_as_free():
+    # 192.0.2.0/24 (TEST-NET-1) is never an address of this host; nothing is sent
+    assert cassandra_ops._port_free_on("192.0.2.10", 7000)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import socket
@@ -26,8 +27,10 @@ def _port_free_on(address: str, port: int) -> bool:
         try:
             sock.bind((address, port))
             return True
-        except OSError:
-            return False
+        except OSError as exc:
+            # not an address of this host: it lives in the guest's own network
+            # namespace, where nothing but the node listens
+            return exc.errno == errno.EADDRNOTAVAIL
 
 
 def balanced_tokens(index: int, nodes: int, per_node: int) -> list[int]:
