@@ -54,6 +54,13 @@ FAST_START_PROPERTIES = {
     "cassandra.test.ignore_sigar": "true",
     # Trove's users change passwords back to back
     "cassandra.role_password_update_min_interval_in_ms": "0",
+    # Schema changes stay durable through the commit log (replayed at start)
+    # instead of a flush of every schema table per change.
+    "cassandra.test.flush_local_schema_changes": "false",
+    # Every login checks a bcrypt hash (credential caching is off so that
+    # password changes and drops bite at once); the harness's passwords are
+    # random 24-character strings, so the cheapest work factor loses nothing.
+    "cassandra.auth_bcrypt_gensalt_log2_rounds": "4",
 }
 # A node that bootstraps waits ring_delay to learn the ring by gossip (one
 # round a second, slower on a loaded host); a seed or single node has
