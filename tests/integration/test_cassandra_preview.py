@@ -74,3 +74,11 @@ def test_cassandra_technical_preview_suite_for_real(results, workdir):
     assert _our_jvms(workdir) == []
     instances = workdir / "work" / "instances"
     assert not instances.exists() or not list(instances.iterdir())
+
+
+def test_without_jars_the_run_says_how_to_get_them_and_exits_2(results, tmp_path):
+    proc = cli("run", "cassandra", "--guest", "process",
+               env={"TROVE_VERIFY_CASSANDRA_LIB": str(tmp_path / "no-jars")})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "no Cassandra jars found" in proc.stderr and "tools/setup.sh" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -317,4 +317,13 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, CapabilityOps):
         return out
 
 
+def missing_here() -> str | None:
+    """Why no Cassandra node can start on this host (jars or JDK 17 absent)."""
+    try:
+        rt.check_host()
+    except EngineError as exc:
+        return f"cannot launch cassandra here: {exc}"
+    return None
+
+
 SERVER = CassandraServer

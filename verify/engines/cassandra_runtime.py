@@ -147,6 +147,15 @@ def locate(guest_path) -> JavaEnv:
                    jar_version(cassandra_jar(host_lib)))
 
 
+def check_host() -> None:
+    """EngineError naming what this host lacks (jars, JDK 17), without staging."""
+    lib = host_lib_dir()
+    if not (cassandra_jar(Path(GUEST_LIB)) or cassandra_jar(lib)):
+        raise EngineError(f"no Cassandra jars found (looked in {GUEST_LIB} and {lib})",
+                          fix=SETUP_FIX)
+    _locate_java(Path)
+
+
 def _locate_lib(guest_path) -> str:
     if cassandra_jar(guest_path(GUEST_LIB)):
         return GUEST_LIB
