@@ -355,6 +355,9 @@ class LocalOps:
         return sorted(name for name, path in _server(instance).log_files().items()
                       if path.is_file())
 
+    def enable_log(self, instance: Instance, name: str) -> None:
+        _server(instance).enable_log(name)
+
     def _log(self, instance: Instance, name: str) -> Path:
         logs = _server(instance).log_files()
         if name not in logs or not logs[name].is_file():
