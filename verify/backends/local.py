@@ -66,7 +66,10 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
             where = ", ".join(o.name for o in shipped) or "no supported OS"
             return (f"cannot launch {ds.name} {version} on a process guest: this host is "
                     f"{family} {release} and the version ships in {where}")
-        return None
+        # an engine whose runtime comes from elsewhere than the OS archive
+        # (Cassandra's jars) says what is missing here, if anything
+        missing = getattr(engines.load(ds.engine_module), "missing_here", None)
+        return missing() if missing else None
 
     # instances ------------------------------------------------------------
     def _new_instance(self, datastore: str, version: str, *, name: str,
