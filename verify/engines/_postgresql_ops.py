@@ -12,39 +12,47 @@ from pathlib import Path
 
 from psycopg import sql
 
-from verify.engines._config_rules import validate
 from verify.engines.base import Credentials, random_password, wait_for
-from verify.engines.capabilities import Backup, CapabilityOps, ConfigRule
+from verify.engines.capabilities import (
+    Backup,
+    CapabilityOps,
+    ConfigRule,
+    validate_configuration,
+)
 from verify.errors import EngineError, NotSupported
 
 PHYSICAL, LOGICAL, STREAMING = "pg_basebackup", "pg_dump", "postgresql_streaming"
 
+_INT = 2147483647
 # Parameters a configuration group may set, as in Trove's validation rules for
-# PostgreSQL. Type, bounds and dynamic/restart come from the server's own
-# pg_settings (context 'postmaster' = needs a restart).
-CONFIGURABLE = ("work_mem", "maintenance_work_mem", "max_connections", "shared_buffers",
-                "effective_cache_size", "statement_timeout", "log_min_duration_statement",
-                "random_page_cost", "autovacuum", "max_wal_senders", "checkpoint_timeout",
-                "default_transaction_read_only", "temp_buffers")
-_TYPES = {"integer": "integer", "real": "float", "bool": "boolean", "string": "string",
-          "enum": "string"}
+# PostgreSQL: values in the server's base unit (kB, ms, 8kB pages), bounds no
+# wider than the server's own pg_settings (a test checks that against a real
+# server), dynamic unless pg_settings says context 'postmaster'.
+CONFIG_RULES = {r.name: r for r in (
+    ConfigRule("work_mem", "integer", True, 64, _INT, example=8192),
+    ConfigRule("maintenance_work_mem", "integer", True, 1024, _INT),
+    ConfigRule("statement_timeout", "integer", True, 0, _INT, example=12345),
+    ConfigRule("log_min_duration_statement", "integer", True, -1, _INT),
+    ConfigRule("effective_cache_size", "integer", True, 1, _INT),
+    ConfigRule("temp_buffers", "integer", True, 100, 1073741823),
+    ConfigRule("checkpoint_timeout", "integer", True, 30, 86400),
+    ConfigRule("random_page_cost", "float", True, 0, 1000000),
+    ConfigRule("autovacuum", "boolean", True),
+    ConfigRule("default_transaction_read_only", "boolean", True),
+    ConfigRule("max_connections", "integer", False, 1, 262143, example=60),
+    ConfigRule("shared_buffers", "integer", False, 16, 1073741823),
+    ConfigRule("max_wal_senders", "integer", False, 0, 262143),
+)}
 
 
 class PostgreSQLOps(CapabilityOps):
-    # configuration groups ---------------------------------------------------
-    def config_rules(self) -> dict[str, ConfigRule]:
-        with self.client() as c:
-            rows = c.query("SELECT name, vartype, context, min_val, max_val FROM pg_settings "
-                           "WHERE name = ANY(%s)", (list(CONFIGURABLE),))
-        return {name: ConfigRule(name=name, type=_TYPES[vartype],
-                                 dynamic=context != "postmaster",
-                                 min=float(lo) if lo is not None else None,
-                                 max=float(hi) if hi is not None else None)
-                for name, vartype, context, lo, hi in rows}
+    CONFIG_RULES = CONFIG_RULES
+    REPLICA_SEED = PHYSICAL
 
+    # configuration groups ---------------------------------------------------
     def apply_configuration(self, values: dict[str, object]) -> bool:
         rules = self.config_rules()
-        validate(rules, values, engine="PostgreSQL")
+        values = validate_configuration(rules, values, engine="PostgreSQL")
         with self.client() as c:
             for name, value in values.items():
                 if isinstance(value, bool):
@@ -71,7 +79,7 @@ class PostgreSQLOps(CapabilityOps):
         return False
 
     def setting(self, name: str) -> str:
-        with self.client() as c:
+        with self.client(bounded=False) as c:
             rows = c.query("SELECT setting FROM pg_settings WHERE name = %s", (name,))
         if not rows:
             raise EngineError(f"PostgreSQL has no setting {name!r}")
@@ -122,6 +130,7 @@ class PostgreSQLOps(CapabilityOps):
                 self._restore_logical(backup)
             else:
                 self._pending_restore = backup     # applied once start() has run initdb
+                self.start()
         else:
             raise NotSupported(f"PostgreSQL cannot restore a {backup.strategy} backup")
 
@@ -233,6 +242,14 @@ class PostgreSQLOps(CapabilityOps):
                  timeout=self.timeouts.replication, what="former PostgreSQL primary catching up",
                  alive=self.running)
 
+    def replication_position(self) -> str:
+        """Replayed (standby) or written (primary) WAL position, sortable as text."""
+        with self.client() as c:
+            (standby,), = c.query("SELECT pg_is_in_recovery()")
+            fn = "pg_last_wal_replay_lsn" if standby else "pg_current_wal_insert_lsn"
+            (lsn,), = c.query(f"SELECT {fn}()::text")
+        return sortable_lsn(lsn or "0/0")
+
     def read_only(self) -> bool:
         with self.client() as c:
             (ro,), = c.query("SELECT pg_is_in_recovery() OR "
@@ -245,6 +262,12 @@ class PostgreSQLOps(CapabilityOps):
         with self.client() as c:
             (caught,), = c.query("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,))
         return bool(caught)
+
+
+def sortable_lsn(lsn: str) -> str:
+    """'0/5000060' -> fixed-width hex, so positions compare correctly as text."""
+    high, _, low = lsn.partition("/")
+    return f"{int(high, 16):08X}{int(low or '0', 16):08X}"
 
 
 def _label_field(label: str, key: str) -> str:

@@ -2,8 +2,10 @@
 ``redis-cli --cluster``: create with 3 masters, grow with add-node + check +
 rebalance, shrink with rebalance --cluster-weight <node>=0, del-node, stop.
 
-Nodes are RedisServer objects launched with CLUSTER_SETTINGS. The admin's
-password reaches redis-cli through REDISCLI_AUTH, never the command line.
+Nodes are RedisServer objects; the backend hands them over not yet started,
+and they start here with cluster-enabled. Every node shares one admin login
+(cluster tools and clients use one). The admin's password reaches redis-cli
+through REDISCLI_AUTH, never the command line.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import redis as redis_py
 from redis.cluster import ClusterNode, RedisCluster
 
 from verify.engines.base import wait_for
-from verify.errors import EngineError
+from verify.errors import EngineError, NotSupported
+
+STRATEGY = "redis_cluster"
 
 CLUSTER_SETTINGS = {"cluster-enabled": "yes"}
 SLOTS = 16384
@@ -67,13 +71,24 @@ def share_admin(source, node) -> None:
     node.admin = source.admin
 
 
+def start_node(node, admin=None) -> None:
+    """Start a new node in cluster mode (ports port and port+10000 both free)."""
+    if not node.running():
+        node.settings.update(CLUSTER_SETTINGS)
+        node._pick_cluster_port()
+        if admin is not None:
+            node.admin = admin
+        node.start()
+    elif not node.cluster_enabled:
+        raise EngineError(f"Redis node {_addr(node)} runs without cluster-enabled")
+
+
 def create(nodes: Sequence, replicas: int = 0) -> None:
-    """Form a cluster of started, empty nodes (3 masters at least)."""
+    """Form a cluster of new nodes (3 masters at least)."""
     if len(nodes) < 3:
         raise EngineError("a Redis cluster needs at least 3 masters")
     for n in nodes:
-        if not n.cluster_enabled:
-            raise EngineError(f"Redis node {_addr(n)} was not started with cluster-enabled")
+        start_node(n, nodes[0].admin)
         share_admin(nodes[0], n)
     cli(nodes[0], "create", *[_addr(n) for n in nodes], "--cluster-replicas", str(replicas),
         "--cluster-yes")
@@ -81,7 +96,8 @@ def create(nodes: Sequence, replicas: int = 0) -> None:
 
 
 def grow(members: Sequence, new) -> None:
-    """Add a started, empty node and move slots (and keys) onto it."""
+    """Add a new, empty node and move slots (and keys) onto it."""
+    start_node(new, members[0].admin)
     share_admin(members[0], new)
     cli(members[0], "add-node", _addr(new), _addr(members[0]))
     everyone = [*members, new]
@@ -151,3 +167,46 @@ def read(nodes: Sequence, prefix: str = "verify:item:") -> dict[str, str]:
     except redis_py.RedisError as exc:
         raise EngineError(f"Redis cluster read failed: {exc}") from None
 
+
+
+def nodes_seen(node) -> int:
+    """Cluster members this node knows and considers healthy."""
+    with node.client() as c:
+        text = c.conn.execute_command("CLUSTER NODES")
+    if isinstance(text, dict):       # redis-py may parse the reply
+        return sum(1 for v in text.values()
+                   if not {"fail", "noaddr", "handshake"} & set(str(v.get("flags")).split(",")))
+    count = 0
+    for line in str(text).splitlines():
+        fields = line.split()
+        if len(fields) > 2 and not {"fail", "noaddr", "handshake"} & set(fields[2].split(",")):
+            count += 1
+    return count
+
+
+class RedisClusterOps:
+    """Mixed into RedisServer: the backend's cluster verbs."""
+
+    def _check_strategy(self, strategy: str) -> None:
+        if strategy != STRATEGY:
+            raise NotSupported(f"Redis has no cluster strategy {strategy!r}")
+
+    def cluster_create(self, strategy: str, nodes: Sequence) -> None:
+        self._check_strategy(strategy)
+        create(nodes)
+
+    def cluster_grow(self, strategy: str, members: Sequence, joining: Sequence) -> None:
+        self._check_strategy(strategy)
+        for new in joining:
+            grow(members, new)
+            members = [*members, new]
+
+    def cluster_shrink(self, strategy: str, members: Sequence, leaving: Sequence) -> None:
+        self._check_strategy(strategy)
+        current = [*members, *leaving]
+        for node in leaving:
+            shrink(current, node)
+            current = [n for n in current if n is not node]
+
+    def cluster_size(self) -> int:
+        return nodes_seen(self)

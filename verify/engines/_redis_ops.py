@@ -9,27 +9,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from verify.engines._config_rules import validate
 from verify.engines.base import Credentials, random_password, wait_for
-from verify.engines.capabilities import Backup, CapabilityOps, ConfigRule
-from verify.errors import EngineError, NotSupported, UsageError
+from verify.engines.capabilities import (
+    Backup,
+    CapabilityOps,
+    ConfigRule,
+    ConfigurationRejected,
+    validate_configuration,
+)
+from verify.errors import EngineError, NotSupported
 
 RDB, SYNC = "redis_rdb", "redis_sync"
-_BIG = float(2 ** 63 - 1)
+_BIG = 2 ** 62   # bytes: beyond any real memory, within Redis's signed 64 bits
 
 # As in Trove's validation-rules.json for Redis: name, type, bounds, dynamic.
-RULES = {r.name: r for r in (
+CONFIG_RULES = {r.name: r for r in (
     ConfigRule("maxmemory", "integer", True, 0, _BIG),
     ConfigRule("maxmemory-policy", "string", True),
     ConfigRule("maxmemory-samples", "integer", True, 1, 64),
-    ConfigRule("timeout", "integer", True, 0, 2 ** 31 - 1),
+    ConfigRule("timeout", "integer", True, 0, 2 ** 31 - 1, example=300),
     ConfigRule("tcp-keepalive", "integer", True, 0, 2 ** 31 - 1),
-    ConfigRule("hz", "integer", True, 1, 500),
+    ConfigRule("hz", "integer", True, 1, 500, example=20),
     ConfigRule("maxclients", "integer", True, 1, 65000),
     ConfigRule("appendonly", "boolean", True),
     ConfigRule("slowlog-log-slower-than", "integer", True, -1, _BIG),
     ConfigRule("slowlog-max-len", "integer", True, 0, _BIG),
-    ConfigRule("databases", "integer", False, 1, 2 ** 31 - 1),
+    ConfigRule("databases", "integer", False, 1, 2 ** 31 - 1, example=32),
     ConfigRule("io-threads", "integer", False, 1, 128),
 )}
 # values in effect when a configuration group no longer sets them
@@ -49,21 +54,22 @@ def redis_value(value: object) -> str:
 
 
 class RedisOps(CapabilityOps):
-    # configuration groups ---------------------------------------------------
-    def config_rules(self) -> dict[str, ConfigRule]:
-        return dict(RULES)
+    CONFIG_RULES = CONFIG_RULES
+    REPLICA_SEED = RDB
 
+    # configuration groups ---------------------------------------------------
     def apply_configuration(self, values: dict[str, object]) -> bool:
-        validate(RULES, values, engine="Redis")
+        values = validate_configuration(CONFIG_RULES, values, engine="Redis")
         policy = values.get("maxmemory-policy")
         if policy is not None and policy not in _POLICIES:
-            raise UsageError(f"configuration refused: maxmemory-policy {policy!r} is not one "
-                             f"of {', '.join(_POLICIES)}")
+            raise ConfigurationRejected(f"value {policy!r} is not one of "
+                                        f"{', '.join(_POLICIES)}",
+                                        where="configuration parameter maxmemory-policy")
         restart = False
         with self.client() as c:
             for name, value in values.items():
                 self.settings[name] = redis_value(value)
-                if RULES[name].dynamic:
+                if CONFIG_RULES[name].dynamic:
                     c.conn.config_set(name, redis_value(value))
                 else:
                     restart = True
@@ -76,9 +82,9 @@ class RedisOps(CapabilityOps):
         with self.client() as c:
             for name in names:
                 self.settings.pop(name, None)
-                if name not in RULES:
+                if name not in CONFIG_RULES:
                     continue
-                if RULES[name].dynamic:
+                if CONFIG_RULES[name].dynamic:
                     default = (str(self.default_maxmemory()) if name == "maxmemory"
                                else DEFAULTS[name])
                     c.conn.config_set(name, default)
@@ -122,7 +128,8 @@ class RedisOps(CapabilityOps):
             c.conn.acl_save()
         self._as_root(["cp", f"{self.data}/dump.rdb", str(dest / "dump.rdb")])
         self._as_root(["cp", self.acl_file, str(dest / "users.acl")])
-        return Backup(strategy, dest, meta={"keys": keys})
+        # ACL users travel in users.acl, the admin's password (only hashed there) in meta
+        return Backup(strategy, dest, meta={"keys": keys, "admin": self.admin})
 
     def restore(self, backup: Backup) -> None:
         if backup.strategy != RDB:
@@ -135,6 +142,8 @@ class RedisOps(CapabilityOps):
         self._as_root(["chown", f"--reference={self.data}", target])
         # keep the backup's own users; this server has its own admin
         from verify.engines.redis import other_users
+        if isinstance(backup.meta.get("admin"), Credentials):
+            self.admin = backup.meta["admin"]
         self.extra_acl = other_users((backup.path / "users.acl").read_text().splitlines(),
                                      self.admin.user)
         self.start()
@@ -178,6 +187,12 @@ class RedisOps(CapabilityOps):
         self.replica_of = None
 
     detach = promote
+
+    def replication_position(self) -> str:
+        with self.client() as c:
+            info = c.conn.info("replication")
+        offset = info.get("slave_repl_offset", info.get("master_repl_offset", 0))
+        return f"{int(offset):020d}"
 
     def read_only(self) -> bool:
         with self.client() as c:

@@ -50,12 +50,15 @@ def bin_dir(version: str) -> str:
 
 class PostgreSQLClient(Client):
     def __init__(self, host: str, port: int, creds: Credentials, database: str | None = None,
-                 timeout: float = 10.0):
+                 timeout: float = 10.0, bounded: bool = True):
         self.host, self.port, self.creds, self.timeout = host, port, creds, timeout
+        # statements are bounded per session; `bounded=False` only for reading
+        # server settings, which the session option would otherwise mask
+        options = f"-c statement_timeout={int(timeout * 6000)}" if bounded else ""
         self.conn = psycopg.connect(host=host, port=port, user=creds.user,
                                     password=creds.password, dbname=database or "postgres",
                                     connect_timeout=max(1, int(timeout)), autocommit=True,
-                                    options=f"-c statement_timeout={int(timeout * 6000)}")
+                                    options=options)
 
     def close(self) -> None:
         self.conn.close()
@@ -178,7 +181,7 @@ class PostgreSQLServer(PostgreSQLOps, Server):
 
     # configuration files ----------------------------------------------------
     def _config(self) -> str:
-        shared_mb = max(16, self.memory_mb // 4)
+        shared_mb = self.memory_setting_mb(self.memory_mb)
         lines = [
             f"listen_addresses = '{self.runtime.bind_address}'",
             f"port = {self.port}",
@@ -203,8 +206,10 @@ class PostgreSQLServer(PostgreSQLOps, Server):
         return "\n".join(lines) + "\n"
 
     def _service_user(self) -> str:
-        return self.runtime.run(["id", "-un"], timeout=self.timeouts.command
-                                ).stdout.decode().strip()
+        if not getattr(self, "_os_user", None):
+            self._os_user = self.runtime.run(["id", "-un"], timeout=self.timeouts.command
+                                             ).stdout.decode().strip()
+        return self._os_user
 
     def _write_config(self) -> None:
         d = self.data
@@ -234,7 +239,9 @@ class PostgreSQLServer(PostgreSQLOps, Server):
         try:
             self.runtime.run([self.tool("initdb"), "-D", self.data, "-U", self.admin.user,
                               f"--pwfile={pwfile}", "-A", "scram-sha-256", "-E", "UTF8",
-                              "--locale=C.UTF-8", "--no-instructions"],
+                              "--locale=C.UTF-8", "--no-instructions",
+                              # the server's first checkpoint syncs what matters
+                              "--no-sync"],
                              timeout=self.timeouts.command)
         finally:
             self.runtime.path(pwfile).unlink(missing_ok=True)
@@ -266,8 +273,9 @@ class PostgreSQLServer(PostgreSQLOps, Server):
         with self.client() as c:
             return c.query("SELECT 1") == [(1,)]
 
-    def client(self, database: str | None = None) -> PostgreSQLClient:
-        return connect(self.runtime.address, self.port, self.admin, database)
+    def client(self, database: str | None = None, bounded: bool = True) -> PostgreSQLClient:
+        return PostgreSQLClient(self.runtime.address, self.port, self.admin, database,
+                                bounded=bounded)
 
     def local_sql(self, statement: str, database: str = "postgres") -> str:
         """Run SQL as os_admin over the local socket (peer auth), via stdin."""
@@ -289,11 +297,38 @@ class PostgreSQLServer(PostgreSQLOps, Server):
             raise EngineError("PostgreSQL is not running")
 
     # instance ---------------------------------------------------------------
+    def memory_setting_mb(self, memory_mb: int) -> int:
+        # shared_buffers: a quarter of the flavor, as Trove's template does
+        return max(16, memory_mb // 4)
+
+    def boot_id(self) -> str:
+        with self.client() as c:
+            (started,), = c.query("SELECT pg_postmaster_start_time()::text")
+        return started
+
     def memory_in_effect_mb(self) -> int:
         with self.client() as c:
             (blocks, unit), = c.query("SELECT setting::bigint, unit FROM pg_settings "
                                       "WHERE name = 'shared_buffers'")
         return int(blocks) * _unit_bytes(unit) // (1024 * 1024)
+
+    # users ------------------------------------------------------------------
+    def change_password(self, user: str, password: str) -> None:
+        with self.client() as c:
+            c.change_password(user, password)
+
+    def grant_access(self, user: str, databases) -> None:
+        with self.client() as c:
+            for db in databases:
+                c.grant(user, db)
+
+    def revoke_access(self, user: str, database: str) -> None:
+        with self.client() as c:
+            c.revoke(user, database)
+
+    def list_access(self, user: str) -> list[str]:
+        with self.client() as c:
+            return c.list_access(user)
 
     # root -------------------------------------------------------------------
     def enable_root(self) -> Credentials:

@@ -12,7 +12,9 @@ import socket
 from pathlib import Path
 
 import redis as redis_py
+from redis.cluster import RedisCluster
 
+from verify.engines._redis_cluster import RedisClusterOps
 from verify.engines._redis_ops import RedisOps
 from verify.engines.base import Client, Credentials, Identity, Server, wait_for
 from verify.errors import EngineError
@@ -57,19 +59,47 @@ class RedisClient(Client):
                                    password=creds.password, db=db, socket_timeout=timeout * 6,
                                    socket_connect_timeout=timeout, decode_responses=True)
         self.conn.ping()
+        self.host, self.port, self.creds, self.timeout = host, port, creds, timeout
+        self._cluster: RedisCluster | None = None
+        self._cluster_mode: bool | None = None
+
+    @property
+    def cluster(self) -> RedisCluster | None:
+        """On a cluster node, data goes through a cluster-aware client (follows
+        MOVED); made on first use, as a node answers before slots are assigned."""
+        if self._cluster_mode is None:
+            self._cluster_mode = bool(int(self.conn.info("cluster").get("cluster_enabled", 0)))
+        if self._cluster_mode and self._cluster is None:
+            self._cluster = RedisCluster(host=self.host, port=self.port,
+                                         username=self.creds.user,
+                                         password=self.creds.password, decode_responses=True,
+                                         socket_timeout=self.timeout * 6,
+                                         socket_connect_timeout=self.timeout)
+        return self._cluster
 
     def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.close()
         self.conn.close()
 
     def identity(self) -> Identity:
         return identity_from(self.conn.info("server"))
 
     def write_items(self, items: dict[str, str]) -> None:
-        self.conn.mset({ITEM_PREFIX + k: v for k, v in items.items()})
+        data = {ITEM_PREFIX + k: v for k, v in items.items()}
+        cluster = self.cluster
+        if cluster is not None:
+            cluster.mset_nonatomic(data)
+        else:
+            self.conn.mset(data)
 
     def read_items(self) -> dict[str, str]:
-        keys = sorted(self.conn.scan_iter(match=ITEM_PREFIX + "*", count=1000))
-        values = self.conn.mget(keys) if keys else []
+        cluster = self.cluster
+        source = cluster if cluster is not None else self.conn
+        keys = sorted(source.scan_iter(match=ITEM_PREFIX + "*", count=1000))
+        if not keys:
+            return {}
+        values = cluster.mget_nonatomic(keys) if cluster is not None else self.conn.mget(keys)
         return {k[len(ITEM_PREFIX):]: v for k, v in zip(keys, values, strict=True) if v is not None}
 
 
@@ -78,7 +108,7 @@ def connect(host: str, port: int, creds: Credentials, database: str | None = Non
     return RedisClient(host, port, creds, database, timeout)
 
 
-class RedisServer(RedisOps, Server):
+class RedisServer(RedisClusterOps, RedisOps, Server):
     engine = ENGINE
     default_port = 6379
 
@@ -119,7 +149,7 @@ class RedisServer(RedisOps, Server):
         return f"{self.base}/users.acl"
 
     def default_maxmemory(self) -> int:
-        return max(32, self.memory_mb // 2) * 1024 * 1024
+        return self.memory_setting_mb(self.memory_mb) * 1024 * 1024
 
     def _config(self) -> str:
         lines = [
@@ -188,12 +218,19 @@ class RedisServer(RedisOps, Server):
             return c.identity()
 
     def log_files(self) -> dict[str, Path]:
-        return {"general": self.runtime.path(f"{self.base}/log/redis.log"),
-                "console": self.runtime.path(f"{self.base}/log/console.log")}
+        return {"general": self.runtime.path(f"{self.base}/log/redis.log")}
 
     def check_started(self) -> None:
         if not self.running():
             raise EngineError("Redis is not running")
+
+    def memory_setting_mb(self, memory_mb: int) -> int:
+        # maxmemory: half the flavor, the rest for forks (BGSAVE, full sync)
+        return max(32, memory_mb // 2)
+
+    def boot_id(self) -> str:
+        with self.client() as c:
+            return str(c.conn.info("server")["run_id"])
 
     def memory_in_effect_mb(self) -> int:
         with self.client() as c:
