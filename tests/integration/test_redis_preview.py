@@ -48,7 +48,7 @@ def test_rules_name_real_parameters_and_dynamic_ones_apply_online(server):
 
 def test_no_login_without_the_admin_password(server):
     anonymous = redis_py.Redis(host=server.runtime.address, port=server.port,
-                               socket_timeout=5)
+                               socket_timeout=5, retry=rd.NO_RETRY)
     with pytest.raises(redis_py.AuthenticationError):
         anonymous.set("k", "v")
     anonymous.close()

@@ -12,7 +12,9 @@ import socket
 from pathlib import Path
 
 import redis as redis_py
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.retry import Retry
 
 from verify.engines._redis_cluster import RedisClusterOps
 from verify.engines._redis_ops import RedisOps
@@ -20,6 +22,9 @@ from verify.engines.base import Client, Credentials, Identity, Server, wait_for
 from verify.errors import EngineError
 
 ENGINE = "redis"
+# waits are bounded by the caller's wait_for; a refused login must fail at once
+# (redis-py retries connection errors, authentication errors among them)
+NO_RETRY = Retry(NoBackoff(), 0)
 ITEM_PREFIX = "verify:item:"
 INTERNAL_USERS = ("default", "os_admin", "replicator")
 
@@ -57,7 +62,8 @@ class RedisClient(Client):
         db = int(database) if database and str(database).isdigit() else 0
         self.conn = redis_py.Redis(host=host, port=port, username=creds.user,
                                    password=creds.password, db=db, socket_timeout=timeout * 6,
-                                   socket_connect_timeout=timeout, decode_responses=True)
+                                   socket_connect_timeout=timeout, decode_responses=True,
+                                   retry=NO_RETRY)
         self.conn.ping()
         self.host, self.port, self.creds, self.timeout = host, port, creds, timeout
         self._cluster: RedisCluster | None = None
