@@ -3,6 +3,7 @@ positions, the globals filter, configuration rules."""
 
 import pytest
 
+from verify.engines import _postgresql_backup as backup_ops
 from verify.engines import _postgresql_ops as ops
 from verify.engines import postgresql as pg
 from verify.engines.capabilities import ConfigurationRejected, validate_configuration
@@ -45,7 +46,7 @@ def test_globals_keep_users_but_never_the_internal_roles():
         "ALTER ROLE app WITH LOGIN PASSWORD 'SCRAM-SHA-256$z';",
         "GRANT pg_read_all_data TO app GRANTED BY os_admin;",
     ])
-    kept = ops._without_internal_roles(dumped)
+    kept = backup_ops._without_internal_roles(dumped)
     assert "ROLE os_admin" not in kept and "ROLE replicator" not in kept
     assert "CREATE ROLE app;" in kept and "GRANTED BY os_admin" in kept
 
@@ -53,8 +54,8 @@ def test_globals_keep_users_but_never_the_internal_roles():
 def test_backup_label_field():
     label = ("START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\n"
              "CHECKPOINT LOCATION: 0/2000060\n")
-    assert ops._label_field(label, "START WAL LOCATION").startswith("0/2000028")
-    assert ops._label_field(label, "NOPE") == ""
+    assert backup_ops._label_field(label, "START WAL LOCATION").startswith("0/2000028")
+    assert backup_ops._label_field(label, "NOPE") == ""
 
 
 def test_config_rules_have_dynamic_and_restart_examples():

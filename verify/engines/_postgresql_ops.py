@@ -1,17 +1,16 @@
 """PostgreSQL configuration groups, backups and streaming replication.
 
 Mixed into verify.engines.postgresql.PostgreSQLServer (kept apart to keep
-each module small). Strategies: pg_basebackup (physical), pg_dump (logical:
-pg_dumpall --globals-only + pg_dump -Fc per database), postgresql_streaming.
+each module small); backups are in _postgresql_backup.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from psycopg import sql
 
+from verify.engines._postgresql_backup import FULL_PHYSICAL, PHYSICAL, PostgreSQLBackupOps
 from verify.engines.base import Credentials, random_password, wait_for
 from verify.engines.capabilities import (
     Backup,
@@ -21,7 +20,7 @@ from verify.engines.capabilities import (
 )
 from verify.errors import EngineError, NotSupported
 
-PHYSICAL, LOGICAL, STREAMING = "pg_basebackup", "pg_dump", "postgresql_streaming"
+STREAMING = "postgresql_streaming"
 
 _INT = 2147483647
 # Parameters a configuration group may set, as in Trove's validation rules for
@@ -45,7 +44,7 @@ CONFIG_RULES = {r.name: r for r in (
 )}
 
 
-class PostgreSQLOps(CapabilityOps):
+class PostgreSQLOps(PostgreSQLBackupOps, CapabilityOps):
     CONFIG_RULES = CONFIG_RULES
     REPLICA_SEED = PHYSICAL
 
@@ -85,86 +84,6 @@ class PostgreSQLOps(CapabilityOps):
             raise EngineError(f"PostgreSQL has no setting {name!r}")
         return rows[0][0]
 
-    # backup and restore -----------------------------------------------------
-    def _as_root(self, argv: list[str]) -> None:
-        self.runtime.run(argv, timeout=self.timeouts.command, as_root=True)
-
-    def backup(self, strategy: str, dest: Path, parent: Backup | None = None) -> Backup:
-        if parent is not None:
-            raise NotSupported("PostgreSQL strategies here make full backups only")
-        dest.mkdir(parents=True, exist_ok=True)
-        env = {"PGPASSWORD": self.admin.password}
-        host = ["-h", self.runtime.address, "-p", str(self.port), "-U", self.admin.user]
-        if strategy == PHYSICAL:
-            # written by the harness (root) into its own scratch space
-            self.runtime.run([self.tool("pg_basebackup"), *host, "-D", str(dest / "data"),
-                              "-Fp", "-Xs", "--checkpoint=fast", "--no-password"],
-                             env=env, timeout=self.timeouts.command, as_root=True)
-            label = (dest / "data" / "backup_label").read_text()
-            start_wal = _label_field(label, "START WAL LOCATION")
-            return Backup(strategy, dest, meta={"start_wal": start_wal})
-        if strategy == LOGICAL:
-            proc = self.runtime.run([self.tool("pg_dumpall"), *host, "--globals-only",
-                                     "--no-password"], env=env, timeout=self.timeouts.command,
-                                    as_root=True)
-            (dest / "globals.sql").write_text(_without_internal_roles(proc.stdout.decode()))
-            databases = []
-            with self.client() as c:
-                rows = c.query("SELECT datname FROM pg_database WHERE NOT datistemplate")
-            for (db,) in rows:
-                self.runtime.run([self.tool("pg_dump"), *host, "-Fc", "-d", db,
-                                  "-f", str(dest / f"{db}.dump"), "--no-password"],
-                                 env=env, timeout=self.timeouts.command, as_root=True)
-                databases.append(db)
-            return Backup(strategy, dest, meta={"databases": databases})
-        raise NotSupported(f"PostgreSQL has no backup strategy {strategy!r}")
-
-    def restore(self, backup: Backup) -> None:
-        if backup.strategy == PHYSICAL:
-            if self.running():
-                self.stop()
-            self._seed_data(backup)
-            self.start()
-        elif backup.strategy == LOGICAL:
-            if self.running():
-                self._restore_logical(backup)
-            else:
-                self._pending_restore = backup     # applied once start() has run initdb
-                self.start()
-        else:
-            raise NotSupported(f"PostgreSQL cannot restore a {backup.strategy} backup")
-
-    def _seed_data(self, backup: Backup) -> None:
-        """Lay a physical copy down as this server's data directory."""
-        self.runtime.make_dirs(self.socket_dir, f"{self.base}/log")
-        target = self.data
-        self._as_root(["rm", "-rf", target])
-        self._as_root(["cp", "-a", str(backup.path / "data"), target])
-        self._as_root(["chown", "-R", f"--reference={self.base}", target])
-        self._as_root(["chmod", "0700", target])
-        for stale in ("postmaster.pid", "standby.signal", "recovery.signal", "standby.conf"):
-            self.runtime.path(f"{target}/{stale}").unlink(missing_ok=True)
-        self._initialised = True
-        self._adopt_admin = True
-
-    def _restore_logical(self, backup: Backup) -> None:
-        self.local_sql((backup.path / "globals.sql").read_text())
-        for db in backup.meta["databases"]:
-            dump = str(backup.path / f"{db}.dump")
-            readable = f"{self.base}/restore-{db}.dump"
-            self._as_root(["cp", dump, readable])
-            self._as_root(["chown", f"--reference={self.base}", readable])
-            args = [self.tool("pg_restore"), "-h", self.socket_dir, "-p", str(self.port),
-                    "-U", self.admin.user, "--exit-on-error"]
-            if db == "postgres":
-                args += ["-d", "postgres", readable]
-            else:
-                args += ["--create", "-d", "postgres", readable]
-            try:
-                self.runtime.run(args, timeout=self.timeouts.command)
-            finally:
-                self.runtime.path(readable).unlink(missing_ok=True)
-
     # replication ------------------------------------------------------------
     def _replication_credentials(self) -> Credentials:
         creds = getattr(self, "_repl", None)
@@ -198,8 +117,8 @@ class PostgreSQLOps(CapabilityOps):
     def attach_replica(self, replica, strategy: str, backup: Backup) -> None:
         if strategy != STREAMING:
             raise NotSupported(f"PostgreSQL has no replication strategy {strategy!r}")
-        if backup.strategy != PHYSICAL:
-            raise NotSupported("a PostgreSQL streaming replica is seeded from a "
+        if backup.strategy not in FULL_PHYSICAL or backup.parent is not None:
+            raise NotSupported("a PostgreSQL streaming replica is seeded from a full "
                                f"{PHYSICAL} backup, not {backup.strategy}")
         replica.stop()
         replica._seed_data(backup)
@@ -268,21 +187,3 @@ def sortable_lsn(lsn: str) -> str:
     """'0/5000060' -> fixed-width hex, so positions compare correctly as text."""
     high, _, low = lsn.partition("/")
     return f"{int(high, 16):08X}{int(low or '0', 16):08X}"
-
-
-def _label_field(label: str, key: str) -> str:
-    for line in label.splitlines():
-        if line.startswith(key + ":"):
-            return line.split(":", 1)[1].strip()
-    return ""
-
-
-def _without_internal_roles(globals_sql: str) -> str:
-    """The target has its own admin and replication roles: never overwrite them."""
-    internal = ("os_admin", "replicator")
-    keep = []
-    for line in globals_sql.splitlines():
-        if any(f"ROLE {r} " in line or f"ROLE {r};" in line for r in internal):
-            continue
-        keep.append(line)
-    return "\n".join(keep) + "\n"

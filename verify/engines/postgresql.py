@@ -201,6 +201,7 @@ class PostgreSQLServer(PostgreSQLOps, Server):
             "log_line_prefix = '%m [%p] %q%u@%d '",
             "log_min_duration_statement = 1000",
             "include_if_exists = 'standby.conf'",
+            *self.archive_settings(),
         ]
         lines += [f"{k} = '{v}'" for k, v in self.settings.items()]
         return "\n".join(lines) + "\n"
@@ -233,7 +234,8 @@ class PostgreSQLServer(PostgreSQLOps, Server):
 
     # lifecycle --------------------------------------------------------------
     def initialise(self) -> None:
-        self.runtime.make_dirs(self.data, self.socket_dir, f"{self.base}/log")
+        self.runtime.make_dirs(self.data, self.socket_dir, f"{self.base}/log",
+                               self.archive_dir)
         pwfile = f"{self.base}/pwfile"
         self.runtime.write_file(pwfile, self.admin.password + "\n", mode=0o600)
         try:
@@ -258,8 +260,9 @@ class PostgreSQLServer(PostgreSQLOps, Server):
             log_file=f"{self.base}/log/postgresql.log")
         what = f"PostgreSQL on {self.runtime.address}:{self.port}"
         if self._adopt_admin:
-            # the copied os_admin has the source's password: take ours back
-            wait_for(lambda: self.local_sql("SELECT 1").strip() == "1",
+            # the copied os_admin has the source's password: take ours back once
+            # recovery (crash, or archive recovery of an incremental chain) is over
+            wait_for(lambda: self.local_sql("SELECT pg_is_in_recovery()").strip() == "f",
                      timeout=self.timeouts.engine_start, what=what, alive=self.running)
             self.local_sql(f"ALTER ROLE {self.admin.user} PASSWORD "
                            f"'{self.admin.password}'")
