@@ -112,7 +112,8 @@ class LocalBackend(LocalOps, Backend):
             self._started(inst)
             if configuration is not None:
                 self.attach_configuration(inst, configuration)
-        except BaseException:
+        except BaseException as exc:
+            self._salvage([inst], exc)
             self.delete_instance(inst)
             raise
         return inst

@@ -5,6 +5,7 @@ cannot do raises NotSupported with the reason; the scenario is then skipped."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -19,8 +20,26 @@ def _server(instance: Instance):
     return instance.extra["server"]
 
 
+def _no_volume(instance: Instance) -> str:
+    return (f"a {instance.guest} guest keeps its data in a host directory and has no "
+            "volume to grow (the namespace guest gives instances a real volume)")
+
+
 class LocalOps:
     """Mixed into LocalBackend (which provides _live, catalog, ledger, ...)."""
+
+    def _salvage(self, instances: list[Instance], exc: BaseException) -> None:
+        """Before failed instances are deleted, keep their logs on the exception
+        (exc.salvaged_logs) so the scenario puts them into the bundle."""
+        dest = Path(tempfile.mkdtemp(prefix="salvage-", dir=self.ledger.dir))
+        self.ledger.add("dir", str(dest))
+        saved = []
+        for inst in instances:
+            try:
+                saved += self.collect_logs(inst, dest)
+            except Exception:  # logs are a courtesy; the failure itself is reported
+                pass
+        exc.salvaged_logs = [*getattr(exc, "salvaged_logs", []), *saved]
 
     # instance ---------------------------------------------------------------
     def show_instance(self, instance_id: str) -> Instance:
@@ -47,9 +66,7 @@ class LocalOps:
     def resize_volume(self, instance: Instance, gb: int) -> None:
         grow = getattr(instance.extra["guest"], "resize_volume", None)
         if grow is None:
-            raise NotSupported(f"a {instance.guest} guest keeps its data in a host directory "
-                               "and has no volume to grow (the namespace guest gives "
-                               "instances a real volume)")
+            raise NotSupported(_no_volume(instance))
         if gb <= instance.volume_gb:
             raise UsageError(f"new volume size {gb} GB is not larger than "
                              f"{instance.volume_gb} GB")
@@ -59,7 +76,7 @@ class LocalOps:
     def volume_size_gb(self, instance: Instance) -> float:
         size = getattr(instance.extra["guest"], "volume_size_gb", None)
         if size is None:
-            raise NotSupported(f"a {instance.guest} guest has no volume")
+            raise NotSupported(_no_volume(instance))
         return size()
 
     def update_instance(self, instance: Instance, *, name: str) -> None:
@@ -198,7 +215,8 @@ class LocalOps:
             _server(replica).restore(backup)
             self._started(replica)
             _server(primary).attach_replica(_server(replica), strategy, backup)
-        except BaseException:
+        except BaseException as exc:
+            self._salvage([replica], exc)
             self.delete_instance(replica)
             raise
         finally:
@@ -263,7 +281,8 @@ class LocalOps:
                                                             name=f"{name}-{i}"))
             servers = [_server(i) for i in cluster.instances]
             servers[0].cluster_create(strategy, servers)
-        except BaseException:
+        except BaseException as exc:
+            self._salvage(cluster.instances, exc)
             self.delete_cluster(cluster)
             raise
         for inst in cluster.instances:
@@ -277,7 +296,8 @@ class LocalOps:
         members = [_server(i) for i in cluster.instances]
         try:
             members[0].cluster_grow(cluster.strategy, members, [_server(j) for j in joining])
-        except BaseException:
+        except BaseException as exc:
+            self._salvage(joining, exc)
             for inst in joining:
                 self.delete_instance(inst)
             raise
