@@ -73,5 +73,9 @@ def test_postgresql_technical_preview_run(results, workdir):  # noqa: F811
     passed = assert_every_claim_covered(run, "postgresql")
     for capability in ("databases", "users", "root", "configuration", "guest_logs"):
         assert passed.get(capability), f"{capability} did not pass"
-    assert {"pg_basebackup", "pg_dump"} <= passed["backup"]
+    assert {"pg_basebackup", "pg_basebackup_incremental", "pg_dump"} <= passed["backup"]
+    incremental = [s for s in run["scenarios"] if s["id"] == "backup.incremental"]
+    assert {(s["strategy"], s["status"]) for s in incremental} == {
+        ("pg_basebackup_incremental", "pass"), ("pg_basebackup", "skipped"),
+        ("pg_dump", "skipped")}
     assert "postgresql_streaming" in passed["replication"]

@@ -9,7 +9,11 @@ need its password on a command line.
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
+import shutil
+import threading
 from pathlib import Path
 
 import psycopg
@@ -18,6 +22,7 @@ from psycopg import sql
 from verify.engines._postgresql_ops import PostgreSQLOps
 from verify.engines.base import Client, Credentials, Identity, Server, random_password, wait_for
 from verify.errors import EngineError
+from verify.settings import work_dir
 
 ENGINE = "postgresql"
 ITEMS_TABLE = "verify_items"
@@ -26,6 +31,7 @@ REPLICATION_USER = "replicator"
 SYSTEM_DATABASES = ("postgres", "template0", "template1")
 INTERNAL_ROLES = ("os_admin", ROOT_USER, REPLICATION_USER)
 
+_TEMPLATE_LOCK = threading.Lock()
 _VERSION = re.compile(r"^(\d+(?:\.\d+)*)\s*(?:\((.*)\))?")
 
 
@@ -233,20 +239,58 @@ class PostgreSQLServer(PostgreSQLOps, Server):
             auto.chmod(0o600)   # pg_basebackup -R would put a password here
 
     # lifecycle --------------------------------------------------------------
+    def _initdb(self, data: str, pwfile: str) -> None:
+        self.runtime.run([self.tool("initdb"), "-D", data, "-U", self.admin.user,
+                          f"--pwfile={pwfile}", "-A", "scram-sha-256", "-E", "UTF8",
+                          "--locale=C.UTF-8", "--no-instructions",
+                          # the server's first checkpoint syncs what matters
+                          "--no-sync"], timeout=self.timeouts.command)
+
+    def _template(self) -> str | None:
+        """A pristine initdb data directory, made once per binary and copied into
+        each new instance (process guests share the host's binaries). Its admin
+        password is thrown away: each instance sets its own at first start."""
+        if self.runtime.name != "process":
+            return None
+        binary = Path(self.tool("postgres"))
+        if not binary.exists():
+            return None          # initdb then says what is missing
+        st = binary.stat()
+        key = f"postgresql-{self.version}-{st.st_size}-{int(st.st_mtime)}-{os.geteuid()}"
+        store = work_dir() / "templates"
+        target = store / key
+        with _TEMPLATE_LOCK:
+            if target.is_dir():
+                return str(target)
+            store.mkdir(parents=True, exist_ok=True)
+            store.chmod(0o755)
+            tmp = store / f"{key}.tmp-{secrets.token_hex(4)}"
+            self.runtime.make_dirs(str(tmp))
+            self.runtime.write_file(f"{tmp}/pwfile", secrets.token_hex(16) + "\n", mode=0o600)
+            try:
+                self._initdb(f"{tmp}/data", f"{tmp}/pwfile")
+                os.rename(f"{tmp}/data", target)
+            except FileExistsError:
+                pass             # another run made it first
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            return str(target)
+
     def initialise(self) -> None:
         self.runtime.make_dirs(self.data, self.socket_dir, f"{self.base}/log",
                                self.archive_dir)
-        pwfile = f"{self.base}/pwfile"
-        self.runtime.write_file(pwfile, self.admin.password + "\n", mode=0o600)
-        try:
-            self.runtime.run([self.tool("initdb"), "-D", self.data, "-U", self.admin.user,
-                              f"--pwfile={pwfile}", "-A", "scram-sha-256", "-E", "UTF8",
-                              "--locale=C.UTF-8", "--no-instructions",
-                              # the server's first checkpoint syncs what matters
-                              "--no-sync"],
+        template = self._template()
+        if template:
+            self.runtime.run(["cp", "-a", f"{template}/.", self.data],
                              timeout=self.timeouts.command)
-        finally:
-            self.runtime.path(pwfile).unlink(missing_ok=True)
+            self._adopt_admin = True       # set our password over the local socket
+        else:
+            pwfile = f"{self.base}/pwfile"
+            self.runtime.write_file(pwfile, self.admin.password + "\n", mode=0o600)
+            try:
+                self._initdb(self.data, pwfile)
+            finally:
+                self.runtime.path(pwfile).unlink(missing_ok=True)
         self._initialised = True
 
     def start(self) -> None:
