@@ -3,6 +3,8 @@ pg_settings, and the whole technical-preview suite through the CLI."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from tests.integration.preview import (  # noqa: F401  (fixture)
 )
 from verify.engines import _postgresql_ops as ops
 from verify.engines import postgresql as pg
+from verify.engines.base import wait_for
 from verify.guests.process import ProcessGuest
 from verify.state import Ledger
 
@@ -27,10 +30,14 @@ def need_postgresql() -> None:
         pytest.skip(f"{PG_BIN}/postgres not installed: run tools/setup.sh")
 
 
-@pytest.fixture
-def server(workdir, monkeypatch):  # noqa: F811
+@pytest.fixture(scope="module")
+def server():
     need_postgresql()
-    monkeypatch.setenv("TROVE_VERIFY_WORKDIR", str(workdir / "work"))
+    # one server for the engine-level tests of this module (each start costs)
+    root = Path(tempfile.mkdtemp(prefix="tv-it-", dir="/tmp"))
+    root.chmod(0o755)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TROVE_VERIFY_WORKDIR", str(root / "work"))
     ledger = Ledger("pytest-postgresql")
     guest = ProcessGuest("pg-rules", ledger)
     srv = pg.SERVER(guest, version="15", memory_mb=256)
@@ -41,6 +48,8 @@ def server(workdir, monkeypatch):  # noqa: F811
         srv.stop()
         guest.destroy()
         ledger.teardown()
+        patch.undo()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_rules_agree_with_the_servers_pg_settings(server):
@@ -79,3 +88,32 @@ def test_postgresql_technical_preview_run(results, workdir):  # noqa: F811
         ("pg_basebackup_incremental", "pass"), ("pg_basebackup", "skipped"),
         ("pg_dump", "skipped")}
     assert "postgresql_streaming" in passed["replication"]
+
+
+def test_replica_keeps_the_replication_password_out_of_its_config(server, tmp_path):
+    ledger = Ledger("pytest-postgresql-replica")
+    guest = ProcessGuest("pg-replica", ledger)
+    replica = pg.SERVER(guest, version="15", memory_mb=256)
+    try:
+        backup = server.backup("pg_basebackup", tmp_path / "seed")
+        replica.restore(backup)
+        server.attach_replica(replica, "postgresql_streaming", backup)
+        assert replica.read_only()
+        password = server._replication_credentials().password
+        data = guest.path(replica.data)
+        for name in ("postgresql.auto.conf", "postgresql.conf", "standby.conf"):
+            path = data / name
+            assert password not in path.read_text(), name
+            assert path.stat().st_mode & 0o077 == 0, f"{name} is readable by others"
+        passfile = guest.path(f"{replica.base}/replication.pgpass")
+        assert passfile.stat().st_mode & 0o777 == 0o600
+        with server.client() as c:
+            c.write_items({"streamed": "yes"})
+        wait_for(lambda: replica.replication_caught_up(server), timeout=30,
+                 what="replica catching up")
+        with replica.client() as c:
+            assert c.read_items()["streamed"] == "yes"
+    finally:
+        replica.stop()
+        guest.destroy()
+        ledger.teardown()

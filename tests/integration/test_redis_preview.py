@@ -4,6 +4,10 @@ the CLI."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 import redis as redis_py
 
@@ -19,10 +23,14 @@ from verify.guests.process import ProcessGuest
 from verify.state import Ledger
 
 
-@pytest.fixture
-def server(workdir, monkeypatch):  # noqa: F811
+@pytest.fixture(scope="module")
+def server():
     need("redis-server")
-    monkeypatch.setenv("TROVE_VERIFY_WORKDIR", str(workdir / "work"))
+    # one server for the engine-level tests of this module (each start costs)
+    root = Path(tempfile.mkdtemp(prefix="tv-it-", dir="/tmp"))
+    root.chmod(0o755)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TROVE_VERIFY_WORKDIR", str(root / "work"))
     ledger = Ledger("pytest-redis")
     guest = ProcessGuest("redis-rules", ledger)
     srv = rd.SERVER(guest, version="7.0", memory_mb=256)
@@ -33,6 +41,8 @@ def server(workdir, monkeypatch):  # noqa: F811
         srv.stop()
         guest.destroy()
         ledger.teardown()
+        patch.undo()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_rules_name_real_parameters_and_dynamic_ones_apply_online(server):

@@ -29,11 +29,38 @@ def _addr(node) -> str:
 
 
 def cli(via, *args: str, check: bool = True):
-    """redis-cli --cluster ARGS, run in the guest of node `via`."""
-    return via.runtime.run(["redis-cli", "--user", via.admin.user, "--no-auth-warning",
+    """redis-cli --cluster ARGS, run in the guest of node `via`. redis-cli
+    reports its errors on stdout: a failure quotes its last lines."""
+    proc = via.runtime.run(["redis-cli", "--user", via.admin.user, "--no-auth-warning",
                             "--cluster", *args],
                            env={"REDISCLI_AUTH": via.admin.password},
-                           timeout=via.timeouts.cluster, check=check)
+                           timeout=via.timeouts.cluster, check=False)
+    if check and proc.returncode != 0:
+        said = (proc.stdout + proc.stderr).decode(errors="replace").strip().splitlines()
+        errors = [line for line in said if "ERR" in line or "***" in line] or said[-3:]
+        raise EngineError(f"redis-cli --cluster {args[0]} exited {proc.returncode}: "
+                          + " | ".join(errors[-4:]))
+    return proc
+
+
+def cli_until_done(via, *args: str) -> None:
+    """Some steps are refused while the nodes still gossip about a change
+    (e.g. rebalance right after add-node): retry them, bounded."""
+    last: list[str] = []
+
+    def attempt() -> bool:
+        try:
+            cli(via, *args)
+            return True
+        except EngineError as exc:
+            last[:] = [str(exc)]
+            return False
+    try:
+        wait_for(attempt, timeout=via.timeouts.cluster, what=f"redis-cli --cluster {args[0]}",
+                 interval=0.5)
+    except EngineError:
+        raise EngineError(last[0] if last else f"redis-cli --cluster {args[0]} failed"
+                          ) from None
 
 
 def node_id(node) -> str:
@@ -103,7 +130,7 @@ def grow(members: Sequence, new) -> None:
     everyone = [*members, new]
     # rebalance right after add-node fails until every node agrees
     _wait_checked(everyone, "Redis cluster to accept the new node")
-    cli(members[0], "rebalance", _addr(members[0]), "--cluster-use-empty-masters")
+    cli_until_done(members[0], "rebalance", _addr(members[0]), "--cluster-use-empty-masters")
     _wait_checked(everyone, "Redis cluster to settle after rebalance")
 
 
@@ -113,7 +140,7 @@ def shrink(members: Sequence, leaving) -> None:
     if len(staying) < 3:
         raise EngineError("a Redis cluster cannot shrink below 3 masters")
     gone = node_id(leaving)
-    cli(staying[0], "rebalance", _addr(staying[0]), "--cluster-weight", f"{gone}=0")
+    cli_until_done(staying[0], "rebalance", _addr(staying[0]), "--cluster-weight", f"{gone}=0")
     wait_for(lambda: slots_of(leaving) == 0, timeout=leaving.timeouts.cluster,
              what="Redis cluster to empty the leaving node", interval=0.3)
     cli(staying[0], "del-node", _addr(staying[0]), gone)
