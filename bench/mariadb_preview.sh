@@ -8,15 +8,21 @@ ROUNDS=${ROUNDS:-3}
 WORKERS=${WORKERS:-2}
 PY=${PY:-.venv/bin/python}
 WORK=$(mktemp -d /tmp/tv-bench-XXXXXX); chmod 755 "$WORK"
-trap 'rm -rf "$WORK"' EXIT
+KEEP=0
+trap '[ "$KEEP" = 1 ] && echo "kept $WORK/results for the failed round" || rm -rf "$WORK"' EXIT
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 T=()
 for i in $(seq "$ROUNDS"); do
     s=$(date +%s.%N)
+    rc=0
     TROVE_VERIFY_RESULTS="$WORK/results" TROVE_VERIFY_WORKDIR="$WORK/w" \
-        $PY -m verify run mariadb --tier technical-preview --workers "$WORKERS" >/dev/null
+        $PY -m verify run mariadb --tier technical-preview --workers "$WORKERS" \
+        >"$WORK/round-$i.log" || rc=$?
     e=$(date +%s.%N)
+    if [ "$rc" != 0 ]; then
+        KEEP=1; echo "round $i: exit $rc"; grep -E "^\[.*fail" "$WORK/round-$i.log" || true
+    fi
     T+=("$(echo "$e - $s" | bc)")
     echo "round $i: ${T[-1]}s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 done

@@ -106,7 +106,7 @@ class LocalBackend(LocalOps, Backend):
                 if restore_from.datastore and restore_from.datastore != datastore:
                     raise UsageError(f"backup {restore_from.id} is of {restore_from.datastore}"
                                      f", not {datastore}")
-                server.restore(restore_from)
+                server.restore(self.place_backup(inst, restore_from))
             else:
                 server.start()
             self._started(inst)

@@ -4,6 +4,8 @@ cannot do raises NotSupported with the reason; the scenario is then skipped."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import shutil
 import tempfile
 import uuid
@@ -176,17 +178,39 @@ class LocalOps:
         store.mkdir(parents=True, exist_ok=True)
         store.chmod(0o755)
         backup_id = f"backup-{uuid.uuid4().hex[:8]}"
-        dest = store / backup_id
-        self.ledger.add("dir", str(dest))
-        instance.extra["guest"].make_dirs(str(dest))
+        host_dest = store / backup_id
+        self.ledger.add("dir", str(host_dest))
+        # the engine works in its guest's paths; artifacts then live in the store
+        guest = instance.extra["guest"]
+        staging = f"{guest.data_root}/backup-staging/{backup_id}"
+        guest.make_dirs(f"{guest.data_root}/backup-staging", staging)
         try:
-            backup = _server(instance).backup(strategy, dest, parent)
+            seen_parent = self.place_backup(instance, parent) if parent else None
+            made = _server(instance).backup(strategy, Path(staging), seen_parent)
+            shutil.move(guest.path(staging), host_dest)
         except BaseException:
-            shutil.rmtree(dest, ignore_errors=True)
+            shutil.rmtree(guest.path(staging), ignore_errors=True)
+            shutil.rmtree(host_dest, ignore_errors=True)
             raise
-        backup.id, backup.instance_id = backup_id, instance.id
-        backup.datastore, backup.version = instance.datastore, instance.version
-        return backup
+        return dataclasses.replace(made, path=host_dest, parent=parent, id=backup_id,
+                                   instance_id=instance.id, datastore=instance.datastore,
+                                   version=instance.version)
+
+    def place_backup(self, instance: Instance, backup: Backup) -> Backup:
+        """The backup chain as instance's engine sees it: store paths where the
+        guest shares the host's paths (process), else copies inside the guest."""
+        guest = instance.extra["guest"]
+        parent = self.place_backup(instance, backup.parent) if backup.parent else None
+        if guest.path(str(backup.path)) == backup.path:
+            return dataclasses.replace(backup, parent=parent)
+        inside = f"{guest.data_root}/backup-copies/{backup.id}"
+        target = guest.path(inside)
+        if not target.exists():
+            owner = os.stat(guest.path(guest.data_root))
+            shutil.copytree(backup.path, target, symlinks=True)
+            for path in [target.parent, target, *target.rglob("*")]:
+                os.lchown(path, owner.st_uid, owner.st_gid)
+        return dataclasses.replace(backup, path=Path(inside), parent=parent)
 
     def delete_backup(self, backup: Backup) -> None:
         if backup.path is not None:
@@ -212,7 +236,7 @@ class LocalOps:
                                      flavor=primary.flavor.name,
                                      volume_gb=primary.volume_gb)
         try:
-            _server(replica).restore(backup)
+            _server(replica).restore(self.place_backup(replica, backup))
             self._started(replica)
             _server(primary).attach_replica(_server(replica), strategy, backup)
         except BaseException as exc:
@@ -331,11 +355,23 @@ class LocalOps:
         return sorted(name for name, path in _server(instance).log_files().items()
                       if path.is_file())
 
-    def publish_log(self, instance: Instance, name: str, dest: Path) -> Path:
+    def enable_log(self, instance: Instance, name: str) -> None:
+        _server(instance).enable_log(name)
+
+    def _log(self, instance: Instance, name: str) -> Path:
         logs = _server(instance).log_files()
         if name not in logs or not logs[name].is_file():
             raise UsageError(f"instance {instance.id} has no log {name!r}",
                              fix=f"one of: {', '.join(self.list_logs(instance))}")
+        return logs[name]
+
+    def show_log(self, instance: Instance, name: str) -> dict:
+        path = self._log(instance, name)
+        return {"name": name, "type": "SYS" if name == "error" else "USER",
+                "status": "Ready", "size": path.stat().st_size}
+
+    def publish_log(self, instance: Instance, name: str, dest: Path) -> Path:
+        logs = {name: self._log(instance, name)}
         dest.mkdir(parents=True, exist_ok=True)
         target = dest / f"{instance.id}-{name}.log"
         shutil.copyfile(logs[name], target)

@@ -19,7 +19,7 @@ example):
   replication    REPLICA_SEED, attach_replica, promote, follow, detach,
                  read_only, replication_position
   cluster        cluster_create, cluster_grow, cluster_shrink, cluster_size
-  guest_logs     Server.log_files
+  guest_logs     Server.log_files, enable_log
 Data checks always go through Client.write_items/read_items.
 """
 
@@ -246,6 +246,11 @@ class CapabilityOps:
     def cluster_size(self) -> int:
         """How many nodes the engine itself sees in its cluster."""
         self._no("cluster_size")
+
+    # guest logs --------------------------------------------------------------
+    def enable_log(self, name: str) -> None:
+        """Start writing a USER log (general, slow_query) that is off by default."""
+        self._no(f"enabling the {name} log")
 
     # upgrade -----------------------------------------------------------------
     def upgrade_to(self, version: str) -> None:

@@ -282,6 +282,15 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, CapabilityOps, Server)
         if not self.running():
             raise EngineError("MariaDB is not running")
 
+    def enable_log(self, name: str) -> None:
+        variable = {"general": "general_log", "slow_query": "slow_query_log"}.get(name)
+        if variable is None:
+            raise EngineError(f"MariaDB has no USER log {name!r}",
+                              fix="general or slow_query")
+        self.query(f"SET GLOBAL {variable} = ON")
+        self.settings[variable] = "ON"      # kept across restarts
+        self.write_config()
+
     # instance -----------------------------------------------------------------
     def memory_setting_mb(self, memory_mb: int) -> int:
         # a quarter of the flavor for the buffer pool, as Trove's templates do

@@ -5,6 +5,7 @@ filled by rsync SST from a donor. Mixed into MariaDBServer."""
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +13,8 @@ from verify.engines.base import wait_for
 from verify.errors import EngineError, NotSupported
 
 STRATEGY = "galera"
+_HANDED_OUT: set[int] = set()
+_HANDED_OUT_LOCK = threading.Lock()
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
 
 
@@ -66,11 +69,13 @@ class GaleraOps:
 
     # operations ---------------------------------------------------------------
     def _galera_prepare(self, name: str) -> str:
-        ports = set()
-        while len(ports) < 3:
-            port = self.runtime.free_port()
-            if port != self.port:
-                ports.add(port)
+        ports: set[int] = set()
+        with _HANDED_OUT_LOCK:   # never the same port twice among this run's nodes
+            while len(ports) < 3:
+                port = self.runtime.free_port()
+                if port != self.port and port not in _HANDED_OUT:
+                    ports.add(port)
+            _HANDED_OUT.update(ports)
         port, ist, sst = sorted(ports)
         self.galera = {"name": name, "port": port, "ist": ist, "sst": sst, "peers": []}
         return f"{self.runtime.address}:{port}"
