@@ -15,8 +15,8 @@ from tests.integration.preview import (  # noqa: F401  (fixture)
     run_preview,
     workdir,
 )
-from verify.engines import _postgresql_ops as ops
 from verify.engines import postgresql as pg
+from verify.engines import postgresql_ops as ops
 from verify.engines.base import wait_for
 from verify.guests.process import ProcessGuest
 from verify.state import Ledger

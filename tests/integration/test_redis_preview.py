@@ -17,8 +17,8 @@ from tests.integration.preview import (  # noqa: F401  (fixture)
     run_preview,
     workdir,
 )
-from verify.engines import _redis_ops as ops
 from verify.engines import redis as rd
+from verify.engines import redis_ops as ops
 from verify.guests.process import ProcessGuest
 from verify.state import Ledger
 

@@ -3,9 +3,9 @@ positions, the globals filter, configuration rules."""
 
 import pytest
 
-from verify.engines import _postgresql_backup as backup_ops
-from verify.engines import _postgresql_ops as ops
 from verify.engines import postgresql as pg
+from verify.engines import postgresql_backup as backup_ops
+from verify.engines import postgresql_ops as ops
 from verify.engines.capabilities import ConfigurationRejected, validate_configuration
 
 

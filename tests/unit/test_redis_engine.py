@@ -5,8 +5,8 @@ import hashlib
 
 import pytest
 
-from verify.engines import _redis_ops as ops
 from verify.engines import redis as rd
+from verify.engines import redis_ops as ops
 from verify.engines.capabilities import ConfigurationRejected, validate_configuration
 
 

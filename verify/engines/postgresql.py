@@ -19,14 +19,13 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from verify.engines._postgresql_ops import PostgreSQLOps
-from verify.engines.base import Client, Credentials, Identity, Server, random_password, wait_for
+from verify.engines.base import Client, Credentials, Identity, Server, wait_for
+from verify.engines.postgresql_ops import ROOT_USER, PostgreSQLOps
 from verify.errors import EngineError
 from verify.settings import work_dir
 
 ENGINE = "postgresql"
 ITEMS_TABLE = "verify_items"
-ROOT_USER = "postgres"
 REPLICATION_USER = "replicator"
 SYSTEM_DATABASES = ("postgres", "template0", "template1")
 INTERNAL_ROLES = ("os_admin", ROOT_USER, REPLICATION_USER)
@@ -359,47 +358,17 @@ class PostgreSQLServer(PostgreSQLOps, Server):
                                       "WHERE name = 'shared_buffers'")
         return int(blocks) * _unit_bytes(unit) // (1024 * 1024)
 
-    # users ------------------------------------------------------------------
-    def change_password(self, user: str, password: str) -> None:
+    # guest logs -------------------------------------------------------------
+    def enable_log(self, name: str) -> None:
+        """Trove's log-enable for the USER log `general`: every statement logged."""
+        if name != "general":
+            super().enable_log(name)
         with self.client() as c:
-            c.change_password(user, password)
-
-    def grant_access(self, user: str, databases) -> None:
-        with self.client() as c:
-            for db in databases:
-                c.grant(user, db)
-
-    def revoke_access(self, user: str, database: str) -> None:
-        with self.client() as c:
-            c.revoke(user, database)
-
-    def list_access(self, user: str) -> list[str]:
-        with self.client() as c:
-            return c.list_access(user)
-
-    # root -------------------------------------------------------------------
-    def enable_root(self) -> Credentials:
-        creds = Credentials(ROOT_USER, random_password())
-        with self.client() as c:
-            exists = c.query("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROOT_USER,))
-            verb = "ALTER" if exists else "CREATE"
-            c.query(sql.SQL(verb + " ROLE {} WITH SUPERUSER LOGIN PASSWORD {}")
-                    .format(sql.Identifier(ROOT_USER), sql.Literal(creds.password)))
-        return creds
-
-    def root_enabled(self) -> bool:
-        with self.client() as c:
-            rows = c.query("SELECT rolcanlogin AND rolpassword IS NOT NULL FROM pg_authid "
-                           "WHERE rolname = %s", (ROOT_USER,))
-        return bool(rows and rows[0][0])
-
-    def disable_root(self) -> None:
-        with self.client() as c:
-            c.query(sql.SQL("ALTER ROLE {} WITH NOLOGIN PASSWORD NULL")
-                    .format(sql.Identifier(ROOT_USER)))
-            # sessions already open keep their rights otherwise
-            c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE usename = %s", (ROOT_USER,))
+            c.query("ALTER SYSTEM SET log_statement = 'all'")
+            c.query("SELECT pg_reload_conf()")
+        # the postmaster re-reads on the signal; sessions take it at their next query
+        wait_for(lambda: self.setting("log_statement") == "all",
+                 timeout=self.timeouts.command, what="PostgreSQL enabling the general log")
 
 
 def _unit_bytes(unit: str | None) -> int:

@@ -16,9 +16,9 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
-from verify.engines._redis_cluster import RedisClusterOps
-from verify.engines._redis_ops import RedisOps
 from verify.engines.base import Client, Credentials, Identity, Server, wait_for
+from verify.engines.redis_cluster import RedisClusterOps
+from verify.engines.redis_ops import RedisOps
 from verify.errors import EngineError
 
 ENGINE = "redis"

@@ -1,7 +1,7 @@
 """PostgreSQL configuration groups, backups and streaming replication.
 
 Mixed into verify.engines.postgresql.PostgreSQLServer (kept apart to keep
-each module small); backups are in _postgresql_backup.
+each module small); backups are in postgresql_backup.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import time
 
 from psycopg import sql
 
-from verify.engines._postgresql_backup import FULL_PHYSICAL, PHYSICAL, PostgreSQLBackupOps
 from verify.engines.base import Credentials, random_password, wait_for
 from verify.engines.capabilities import (
     Backup,
@@ -18,9 +17,11 @@ from verify.engines.capabilities import (
     ConfigRule,
     validate_configuration,
 )
+from verify.engines.postgresql_backup import FULL_PHYSICAL, PHYSICAL, PostgreSQLBackupOps
 from verify.errors import EngineError, NotSupported
 
 STREAMING = "postgresql_streaming"
+ROOT_USER = "postgres"          # Trove's PostgreSQL root user
 
 _INT = 2147483647
 # Parameters a configuration group may set, as in Trove's validation rules for
@@ -47,6 +48,48 @@ CONFIG_RULES = {r.name: r for r in (
 class PostgreSQLOps(PostgreSQLBackupOps, CapabilityOps):
     CONFIG_RULES = CONFIG_RULES
     REPLICA_SEED = PHYSICAL
+
+    # users ------------------------------------------------------------------
+    def change_password(self, user: str, password: str) -> None:
+        with self.client() as c:
+            c.change_password(user, password)
+
+    def grant_access(self, user: str, databases) -> None:
+        with self.client() as c:
+            for db in databases:
+                c.grant(user, db)
+
+    def revoke_access(self, user: str, database: str) -> None:
+        with self.client() as c:
+            c.revoke(user, database)
+
+    def list_access(self, user: str) -> list[str]:
+        with self.client() as c:
+            return c.list_access(user)
+
+    # root -------------------------------------------------------------------
+    def enable_root(self) -> Credentials:
+        creds = Credentials(ROOT_USER, random_password())
+        with self.client() as c:
+            exists = c.query("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROOT_USER,))
+            verb = "ALTER" if exists else "CREATE"
+            c.query(sql.SQL(verb + " ROLE {} WITH SUPERUSER LOGIN PASSWORD {}")
+                    .format(sql.Identifier(ROOT_USER), sql.Literal(creds.password)))
+        return creds
+
+    def root_enabled(self) -> bool:
+        with self.client() as c:
+            rows = c.query("SELECT rolcanlogin AND rolpassword IS NOT NULL FROM pg_authid "
+                           "WHERE rolname = %s", (ROOT_USER,))
+        return bool(rows and rows[0][0])
+
+    def disable_root(self) -> None:
+        with self.client() as c:
+            c.query(sql.SQL("ALTER ROLE {} WITH NOLOGIN PASSWORD NULL")
+                    .format(sql.Identifier(ROOT_USER)))
+            # sessions already open keep their rights otherwise
+            c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE usename = %s", (ROOT_USER,))
 
     # configuration groups ---------------------------------------------------
     def apply_configuration(self, values: dict[str, object]) -> bool:

@@ -38,6 +38,10 @@ class PostgreSQLBackupOps:
                 f"archive_command = 'test ! -f {self.archive_dir}/%f && "
                 f"cp %p {self.archive_dir}/%f'"]
 
+    def _guest_file(self, path: Path) -> Path:
+        """A guest path as the harness reads it (backups live in guest paths)."""
+        return self.runtime.path(str(path))
+
     def _as_root(self, argv: list[str]) -> None:
         self.runtime.run(argv, timeout=self.timeouts.command, as_root=True)
 
@@ -49,7 +53,7 @@ class PostgreSQLBackupOps:
         if parent is not None and strategy != INCREMENTAL:
             raise NotSupported(f"{strategy} makes full backups only; incremental chains are "
                                f"the {INCREMENTAL} strategy")
-        dest.mkdir(parents=True, exist_ok=True)
+        self.runtime.make_dirs(str(dest))
         if strategy in FULL_PHYSICAL and parent is None:
             return self._base_backup(strategy, dest)
         if strategy == INCREMENTAL:
@@ -66,7 +70,7 @@ class PostgreSQLBackupOps:
         self.runtime.run([self.tool("pg_basebackup"), *args, "-D", str(dest / "data"),
                           "-Fp", "-Xs", "--checkpoint=fast"],
                          env=env, timeout=self.timeouts.command, as_root=True)
-        label = (dest / "data" / "backup_label").read_text()
+        label = self._guest_file(dest / "data" / "backup_label").read_text()
         start = _label_field(label, "START WAL LOCATION")
         segment = start.split("file ")[-1].rstrip(")") if "file " in start else ""
         return Backup(strategy, dest, meta={"start_wal": start, "first_segment": segment,
@@ -77,15 +81,15 @@ class PostgreSQLBackupOps:
         with self.client() as c:
             (last,), = c.query("SELECT pg_walfile_name(pg_current_wal_insert_lsn())")
             c.query("SELECT pg_switch_wal()")
-        archived = Path(self.runtime.path(self.archive_dir))
+        archived = self.runtime.path(self.archive_dir)
         wait_for(lambda: (archived / last).exists(), timeout=self.timeouts.command,
                  what=f"PostgreSQL archiving WAL segment {last}", alive=self.running)
         first = parent.meta["last_segment"]
-        (dest / "wal").mkdir()
+        self.runtime.make_dirs(str(dest / "wal"))
         names = sorted(n.name for n in archived.iterdir()
                        if _SEGMENT.match(n.name) and first <= n.name <= last)
         for name in names:
-            self._as_root(["cp", str(archived / name), str(dest / "wal" / name)])
+            self._as_root(["cp", f"{self.archive_dir}/{name}", str(dest / "wal" / name)])
         return Backup(INCREMENTAL, dest, parent=parent,
                       meta={"first_segment": first, "last_segment": last,
                             "segments": len(names), "base": base.id or str(base.path)})
@@ -94,7 +98,8 @@ class PostgreSQLBackupOps:
         args, env = self._tool_args()
         proc = self.runtime.run([self.tool("pg_dumpall"), *args, "--globals-only"],
                                 env=env, timeout=self.timeouts.command, as_root=True)
-        (dest / "globals.sql").write_text(_without_internal_roles(proc.stdout.decode()))
+        self.runtime.write_file(str(dest / "globals.sql"),
+                                _without_internal_roles(proc.stdout.decode()), mode=0o600)
         with self.client() as c:
             rows = c.query("SELECT datname FROM pg_database WHERE NOT datistemplate")
         databases = []
@@ -132,8 +137,9 @@ class PostgreSQLBackupOps:
         wal = f"{self.base}/restore_wal"
         self.runtime.make_dirs(wal)
         for step in increments:
-            for segment in sorted((step.path / "wal").iterdir()):
-                self._as_root(["cp", str(segment), f"{wal}/{segment.name}"])
+            for segment in sorted(self._guest_file(step.path / "wal").iterdir()):
+                self._as_root(["cp", str(step.path / "wal" / segment.name),
+                               f"{wal}/{segment.name}"])
         self._as_root(["chown", "-R", f"--reference={self.base}", wal])
         self.runtime.write_file(f"{self.data}/standby.conf",
                                 f"restore_command = 'cp {wal}/%f %p'\n"
@@ -154,7 +160,7 @@ class PostgreSQLBackupOps:
         self._adopt_admin = True
 
     def _restore_logical(self, backup: Backup) -> None:
-        self.local_sql((backup.path / "globals.sql").read_text())
+        self.local_sql(self._guest_file(backup.path / "globals.sql").read_text())
         for db in backup.meta["databases"]:
             readable = f"{self.base}/restore-{db}.dump"
             self._as_root(["cp", str(backup.path / f"{db}.dump"), readable])

@@ -110,7 +110,7 @@ class RedisOps(CapabilityOps):
             raise NotSupported(f"Redis has no backup strategy {strategy!r}")
         if parent is not None:
             raise NotSupported("Redis RDB backups are always full")
-        dest.mkdir(parents=True, exist_ok=True)
+        self.runtime.make_dirs(str(dest))
         with self.client() as c:
             before = int(c.conn.info("persistence")["rdb_last_save_time"])
             c.conn.bgsave()
@@ -144,8 +144,8 @@ class RedisOps(CapabilityOps):
         from verify.engines.redis import other_users
         if isinstance(backup.meta.get("admin"), Credentials):
             self.admin = backup.meta["admin"]
-        self.extra_acl = other_users((backup.path / "users.acl").read_text().splitlines(),
-                                     self.admin.user)
+        acl = self.runtime.path(str(backup.path / "users.acl")).read_text()
+        self.extra_acl = other_users(acl.splitlines(), self.admin.user)
         self.start()
 
     # replication ------------------------------------------------------------
