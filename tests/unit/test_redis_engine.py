@@ -55,3 +55,42 @@ def test_bad_values_are_refused(values):
     with pytest.raises(ConfigurationRejected) as err:
         validate_configuration(ops.CONFIG_RULES, values, engine="Redis")
     assert next(iter(values)) in str(err.value)
+
+
+class _Node:
+    """Stands in for a server only to feed nodes_seen a CLUSTER NODES reply."""
+
+    def __init__(self, reply):
+        self.reply = reply
+
+    def client(self):
+        node = self
+
+        class _Conn:
+            def execute_command(self, *_):
+                return node.reply
+
+        class _Client:
+            conn = _Conn()
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return None
+        return _Client()
+
+
+def test_nodes_seen_counts_healthy_members_only():
+    from verify.engines import redis_cluster
+    reply = "\n".join([
+        "a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460",
+        "b2 127.0.0.1:7002@17002 master - 0 0 2 connected 5461-10922",
+        "c3 127.0.0.1:7003@17003 master,fail - 0 0 3 connected",
+        "d4 127.0.0.1:7004@17004 handshake - 0 0 0 connected",
+        "e5 127.0.0.1:7005@17005 master - 0 0 5 connected 10923-16383",
+    ])
+    assert redis_cluster.nodes_seen(_Node(reply)) == 3
+    parsed = {"127.0.0.1:7001": {"flags": "myself,master"}, "127.0.0.1:7002": {"flags": "master"},
+              "127.0.0.1:7003": {"flags": "master,fail"}}
+    assert redis_cluster.nodes_seen(_Node(parsed)) == 2
