@@ -112,6 +112,7 @@ class PostgreSQLBackupOps:
 
     # restore ------------------------------------------------------------------
     def restore(self, backup: Backup) -> None:
+        self.restored_from = backup
         if backup.strategy in FULL_PHYSICAL:
             if self.running():
                 self.stop()

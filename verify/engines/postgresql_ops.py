@@ -163,6 +163,11 @@ class PostgreSQLOps(PostgreSQLBackupOps, CapabilityOps):
         if backup.strategy not in FULL_PHYSICAL or backup.parent is not None:
             raise NotSupported("a PostgreSQL streaming replica is seeded from a full "
                                f"{PHYSICAL} backup, not {backup.strategy}")
+        # the copy the replica was restored from, as its guest sees it; the
+        # restore opened it as a primary, so it is laid down again as a standby
+        placed = getattr(replica, "restored_from", None)
+        if placed is not None and placed.id == backup.id:
+            backup = placed
         replica.stop()
         replica._seed_data(backup)
         replica._become_standby_of(self)
