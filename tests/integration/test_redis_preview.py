@@ -1,0 +1,85 @@
+"""Redis 7 for real: the engine's rules against the server, its security
+defaults, and the whole technical-preview suite (with Redis Cluster) through
+the CLI."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import redis as redis_py
+
+from tests.conftest import need
+from tests.integration.preview import (  # noqa: F401  (fixture)
+    assert_every_claim_covered,
+    run_preview,
+    workdir,
+)
+from verify.engines import redis as rd
+from verify.engines import redis_ops as ops
+from verify.guests.process import ProcessGuest
+from verify.state import Ledger
+
+
+@pytest.fixture(scope="module")
+def server():
+    need("redis-server")
+    # one server for the engine-level tests of this module (each start costs)
+    root = Path(tempfile.mkdtemp(prefix="tv-it-", dir="/tmp"))
+    root.chmod(0o755)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TROVE_VERIFY_WORKDIR", str(root / "work"))
+    ledger = Ledger("pytest-redis")
+    guest = ProcessGuest("redis-rules", ledger)
+    srv = rd.SERVER(guest, version="7.0", memory_mb=256)
+    try:
+        srv.start()
+        yield srv
+    finally:
+        srv.stop()
+        guest.destroy()
+        ledger.teardown()
+        patch.undo()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_rules_name_real_parameters_and_dynamic_ones_apply_online(server):
+    with server.client() as c:
+        for name, rule in ops.CONFIG_RULES.items():
+            assert name in c.conn.config_get(name), name
+            if rule.dynamic and rule.example is not None:
+                c.conn.config_set(name, ops.redis_value(rule.example))
+    for name, default in ops.DEFAULTS.items():
+        if not ops.CONFIG_RULES[name].example:
+            assert server.setting(name) == default, name
+
+
+def test_no_login_without_the_admin_password(server):
+    anonymous = redis_py.Redis(host=server.runtime.address, port=server.port,
+                               socket_timeout=5, retry=rd.NO_RETRY)
+    with pytest.raises(redis_py.AuthenticationError):
+        anonymous.set("k", "v")
+    anonymous.close()
+    acl = server.runtime.path(server.acl_file).read_text()
+    assert server.admin.password not in acl
+
+
+def test_identity_comes_from_the_server(server):
+    ident = server.identity()
+    assert ident.name == "redis" and ident.version.startswith("7.")
+
+
+def test_redis_technical_preview_run(results, workdir):  # noqa: F811
+    need("redis-server")
+    need("redis-cli")
+    run = run_preview("redis", results, workdir)
+    assert run["engine"]["name"] == "redis"
+    assert run["engine"]["version"].startswith("7.")
+    passed = assert_every_claim_covered(run, "redis")
+    assert {"databases", "users", "root"} <= set(run["not_claimed"])
+    assert "redis_rdb" in passed["backup"]
+    assert "redis_sync" in passed["replication"]
+    assert "redis_cluster" in passed["cluster"]
+    assert passed.get("configuration") and passed.get("guest_logs")
