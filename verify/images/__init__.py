@@ -132,7 +132,8 @@ class Image:
     def ref(self) -> dict:
         """What run.json records."""
         return {"name": self.name, "sha256": self.sha256, "os": self.manifest["os"],
-                "cache_key": self.manifest["cache_key"]}
+                "cache_key": self.manifest["cache_key"],
+                "manifest": str(self.dir / "manifest.json")}
 
     def rootfs(self) -> Path:
         """The unpacked root filesystem (unpacked once, then shared read-only)."""
