@@ -8,9 +8,11 @@ import uuid
 from pathlib import Path
 
 from verify import engines, guests
-from verify.backends.base import FLAVORS, Backend, Instance
+from verify.backends.base import FLAVORS, Backend, Configuration, Instance
+from verify.backends.local_ops import LocalOps
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Client, Credentials, Identity, port_in_use
+from verify.engines.capabilities import Backup
 from verify.errors import CannotRunHere, NotSupported, UsageError
 from verify.settings import Timeouts
 from verify.state import Ledger
@@ -29,7 +31,7 @@ def host_release() -> tuple[str, str]:
     return fields.get("ID", ""), fields.get("VERSION_CODENAME", "")
 
 
-class LocalBackend(Backend):
+class LocalBackend(LocalOps, Backend):
     name = "local"
 
     def __init__(self, catalog: Catalog, *, guest: str, ledger: Ledger,
@@ -42,6 +44,7 @@ class LocalBackend(Backend):
         self.timeouts = timeouts or Timeouts.from_env()
         self._lock = threading.Lock()
         self._live: dict[str, Instance] = {}
+        self._configs: dict[str, Configuration] = {}
         self.images = guests.Images()
 
     def prepare(self, ds: Datastore, versions: list[str], say=print) -> None:
@@ -72,8 +75,9 @@ class LocalBackend(Backend):
         return None
 
     # instances ------------------------------------------------------------
-    def create_instance(self, datastore: str, version: str, *, name: str,
-                        flavor: str = "small", volume_gb: int = 1) -> Instance:
+    def _new_instance(self, datastore: str, version: str, *, name: str,
+                      flavor: str = "small", volume_gb: int = 1) -> Instance:
+        """A guest and a configured, not yet started server."""
         ds = self.catalog.get(datastore)
         reason = self.unavailable(ds, version)
         if reason:
@@ -93,12 +97,34 @@ class LocalBackend(Backend):
                         extra={"guest": guest, "server": server, "module": module})
         with self._lock:
             self._live[inst.id] = inst
+        return inst
+
+    def _started(self, inst: Instance) -> Instance:
+        inst.address, inst.port = inst.extra["guest"].address, inst.extra["server"].port
+        inst.status = "ACTIVE"
+        return inst
+
+    def create_instance(self, datastore: str, version: str, *, name: str,
+                        flavor: str = "small", volume_gb: int = 1,
+                        restore_from: Backup | None = None,
+                        configuration: Configuration | None = None) -> Instance:
+        inst = self._new_instance(datastore, version, name=name, flavor=flavor,
+                                  volume_gb=volume_gb)
+        server = inst.extra["server"]
         try:
-            server.start()
-        except Exception:
+            if restore_from is not None:
+                if restore_from.datastore and restore_from.datastore != datastore:
+                    raise UsageError(f"backup {restore_from.id} is of {restore_from.datastore}"
+                                     f", not {datastore}")
+                server.restore(restore_from)
+            else:
+                server.start()
+            self._started(inst)
+            if configuration is not None:
+                self.attach_configuration(inst, configuration)
+        except BaseException:
             self.delete_instance(inst)
             raise
-        inst.address, inst.port, inst.status = guest.address, server.port, "ACTIVE"
         return inst
 
     def delete_instance(self, instance: Instance) -> None:
@@ -126,17 +152,32 @@ class LocalBackend(Backend):
             left.append(f"server process {server.process.pid} still runs")
         return left
 
-    def resize_volume(self, instance: Instance, new_gb: int) -> None:
-        """Grow the data volume (namespace guests: a real filesystem image)."""
-        guest, server = instance.extra["guest"], instance.extra["server"]
-        if not hasattr(guest, "resize_volume"):
-            raise NotSupported(f"{guest.name} guests have no separate data volume")
+    def resize_volume(self, instance: Instance, gb: int) -> None:
+        """Namespace guests grow their volume offline, as Trove's guest agent does:
+        the engine stops around it (overrides LocalOps' online call)."""
+        if not hasattr(instance.extra["guest"], "resize_volume") or gb <= instance.volume_gb:
+            return LocalOps.resize_volume(self, instance, gb)     # its errors
+        server = instance.extra["server"]
         server.stop()
         try:
-            guest.resize_volume(new_gb)
+            instance.extra["guest"].resize_volume(gb)
         finally:
             server.start()
-        instance.volume_gb = new_gb
+        instance.volume_gb = gb
+
+    def upgrade_instance(self, instance: Instance, version: str) -> None:
+        """Trove's datastore upgrade: the guest boots the new version's image,
+        keeps its data volume, and the engine upgrades the data in place."""
+        guest, server = instance.extra["guest"], instance.extra["server"]
+        if not hasattr(guest, "switch_image"):
+            raise NotSupported(f"a {instance.guest} guest runs the host's one version of "
+                               "each engine; upgrades need namespace guests")
+        self.prepare(self.catalog.get(instance.datastore), [version])
+        server.stop()
+        image = self.images.by_version[version]
+        guest.switch_image(image.rootfs(), image.ref())
+        server.upgrade_to(version)
+        instance.version, instance.image = version, guest.image
 
     def service_credentials(self, instance: Instance) -> Credentials:
         return instance.extra["server"].admin

@@ -373,6 +373,47 @@ class NamespaceGuest:
         _sh("nsenter", "-t", str(self.init_pid), "-m", "mount", self.loop, mp)
         self.volume_gb = new_gb
 
+    def volume_size_gb(self) -> float:
+        return self.volume_size_bytes() / (1 << 30)
+
+    def switch_image(self, rootfs: Path, image: dict) -> None:
+        """Boot another image over the same data volume (Trove's datastore
+        upgrade: a new guest image, the volume kept). Engines must be stopped."""
+        if self._procs:
+            raise EngineError("stop the engine before switching the guest's image")
+        self._stop_init()
+        mp = str(self.mount_point)
+        _sh("umount", mp)
+        _sh("umount", str(self.root))
+        for d in ("upper", "work"):
+            shutil.rmtree(self.dir / d)
+            (self.dir / d).mkdir()
+        _sh("mount", "-t", "overlay", "overlay", "-o",
+            f"lowerdir={rootfs},upperdir={self.dir / 'upper'},workdir={self.dir / 'work'}",
+            str(self.root))
+        self.image = image
+        old = (self.uid, self.gid)
+        self.uid, self.gid = self._service_account()
+        self.mount_point.mkdir(parents=True, exist_ok=True)
+        _sh("mount", self.loop, mp)
+        if (self.uid, self.gid) != old:     # the service user's ids differ per image
+            _sh("chown", "-R", f"{self.uid}:{self.gid}", mp)
+        self._start_init(30.0)
+
+    def _stop_init(self) -> None:
+        if self.init is None:
+            return
+        try:
+            os.killpg(self.init.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.init.wait(timeout=10)
+        for entry in [e for e in self._entries if e["kind"] == "process"
+                      and e["value"] == self.init.pid]:
+            self.ledger.forget(entry)
+            self._entries.remove(entry)
+        self.init = None
+
     def leftovers(self) -> list[str]:
         """What of this guest still exists on the host (empty after destroy)."""
         left = []
