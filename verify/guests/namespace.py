@@ -143,11 +143,14 @@ class NamespaceGuest:
         self.root = self.dir / "root"
         self.volume = self.dir / "volume.ext4"
         self.netns, self.host_if, self.cgroup = "", "", Path("/nonexistent")
+        self._ports_given = 0
         self._entries: list[dict] = []
         self._procs: dict[int, tuple[subprocess.Popen, dict]] = {}
         self.init: subprocess.Popen | None = None
+        started = time.monotonic()
         try:
             self._build(rootfs, timeout)
+            self.ready_s = time.monotonic() - started
         except BaseException:
             self.destroy()
             raise
@@ -279,7 +282,11 @@ class NamespaceGuest:
         return self.root / guest_path.lstrip("/")
 
     def free_port(self) -> int:
-        return 0    # the guest has its own address: the engine's default port is free
+        """The guest's network namespace is its own: nothing else holds ports
+        there. The first caller (the server) gets 0, i.e. its default port;
+        later callers (Galera's group/IST/SST ports) get distinct ones."""
+        self._ports_given += 1
+        return 0 if self._ports_given == 1 else 4565 + self._ports_given
 
     def make_dirs(self, *guest_paths: str, mode: int = 0o700) -> None:
         for p in guest_paths:
