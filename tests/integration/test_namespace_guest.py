@@ -39,24 +39,27 @@ def images():
     return imgs
 
 
-def _host_state() -> dict:
-    mounts = [ln for ln in Path("/proc/mounts").read_text().splitlines()
-              if "trove-verify" in ln or "/run/netns/tv-" in ln]
+def _host_state(ids: list[str]) -> dict:
+    """Mounts, netns, veth, cgroups and loop devices naming any of ids (other
+    harness runs may share this machine: only ours are counted)."""
+    def ours(text: str) -> bool:
+        return any(i in text for i in ids)
+
+    mounts = [ln for ln in Path("/proc/mounts").read_text().splitlines() if ours(ln)]
     netns = [n for n in subprocess.run(["ip", "netns", "list"], capture_output=True,
-                                       text=True).stdout.split("\n") if n.startswith("tv-")]
-    links = [n for n in os.listdir("/sys/class/net") if n.startswith(("tvh", "tvg"))]
+                                       text=True).stdout.split("\n") if ours(n)]
+    links = [n for n in os.listdir("/sys/class/net") if ours(n)]
     cgroups = [str(p) for base in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/memory"))
-               if base.is_dir() for p in base.glob("trove-verify-*")]
+               if base.is_dir() for p in base.glob("trove-verify-*") if ours(p.name)]
     loops = [ln for ln in subprocess.run(["losetup", "-a"], capture_output=True,
-                                         text=True).stdout.splitlines() if "trove-verify" in ln]
+                                         text=True).stdout.splitlines() if ours(ln)]
     return {"mounts": mounts, "netns": netns, "veth": links, "cgroups": cgroups,
             "loops": loops}
 
 
-def _nothing_left(before: dict) -> None:
-    after = _host_state()
-    assert {k: [x for x in v if x not in before[k]] for k, v in after.items()} == {
-        k: [] for k in after}
+def _nothing_left(ids: list[str]) -> None:
+    assert _host_state(ids) == {k: [] for k in ("mounts", "netns", "veth", "cgroups",
+                                                "loops")}
 
 
 def test_image_build_hits_the_cache_in_under_5s(images):
@@ -83,10 +86,12 @@ def test_mariadb_answers_on_the_guests_own_address_and_teardown_is_complete(imag
     from verify.engines import mariadb
     from verify.guests import create
 
-    before = _host_state()
     ledger = _ledger("ns")
-    guest = create("namespace", f"mariadb-it{os.getpid()}", ledger, images=images,
+    name = f"mariadb-it{os.getpid()}"
+    guest = create("namespace", name, ledger, images=images,
                    version="10.11", memory_mb=512, volume_gb=1)
+    ids = [name, guest.host_if]
+    assert _host_state(ids)["netns"] and _host_state(ids)["veth"]
     try:
         assert guest.address.startswith(GUEST_NET)
         server = mariadb.SERVER(guest, version="10.11", memory_mb=512)
@@ -116,7 +121,7 @@ def test_mariadb_answers_on_the_guests_own_address_and_teardown_is_complete(imag
         guest.destroy()
         ledger.teardown()
     assert guest.leftovers() == []
-    _nothing_left(before)
+    _nothing_left(ids)
 
 
 KILLED = r"""
@@ -135,16 +140,15 @@ os.kill(os.getpid(), 9)
 
 
 def test_sigkill_then_cleanup_leaves_nothing(images):
-    before = _host_state()
     name = f"mariadb-kill{os.getpid()}"
     proc = subprocess.run([sys.executable, "-c", KILLED, name], capture_output=True, text=True,
                           cwd=REPO, timeout=300, env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert proc.returncode == -9 and "up" in proc.stdout, proc.stderr[-2000:]
-    assert _host_state() != before, "the killed run left its guest (as a SIGKILL does)"
+    assert _host_state([name])["netns"], "the killed run left its guest (as a SIGKILL does)"
     out = cli("cleanup")
     assert out.returncode == 0, out.stderr
-    assert "netns tv-" in out.stdout and "cgroup" in out.stdout
-    _nothing_left(before)
+    assert f"netns tv-{name}" in out.stdout and "cgroup" in out.stdout
+    _nothing_left([name])
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert name not in ps
 
@@ -153,7 +157,6 @@ def test_upgrade_mariadb_bookworm_to_trixie_keeps_data(images):
     from verify.backends.local import LocalBackend
     from verify.engines.base import Credentials
 
-    before = _host_state()
     ledger = _ledger("upgrade")
     backend = LocalBackend(catalog.load(), guest="namespace", ledger=ledger)
     backend.images = images
@@ -172,12 +175,13 @@ def test_upgrade_mariadb_bookworm_to_trixie_keeps_data(images):
             assert c.read_items() == {"a": "before"}
             c.write_items({"b": "after"})
             assert c.read_items() == {"a": "before", "b": "after"}
+        ids = [inst.id, inst.extra["guest"].host_if]
         backend.delete_instance(inst)
         assert backend.leftovers(inst) == []
     finally:
         backend.close()
         ledger.teardown()
-    _nothing_left(before)
+    _nothing_left(ids)
 
 
 def test_run_on_namespace_guests_records_guest_and_image(images, results):

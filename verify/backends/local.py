@@ -175,7 +175,8 @@ class LocalBackend(LocalOps, Backend):
         self.prepare(self.catalog.get(instance.datastore), [version])
         server.stop()
         image = self.images.by_version[version]
-        guest.switch_image(image.rootfs(), image.ref())
+        guest.switch_image(image.rootfs(), image.ref(),
+                           keep_previous=getattr(server, "upgrade_needs_previous", False))
         server.upgrade_to(version)
         instance.version, instance.image = version, guest.image
 

@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from verify.engines._postgresql_ops import PostgreSQLOps
+from verify.engines._upgrade import postgresql_upgrade_to
 from verify.engines.base import Client, Credentials, Identity, Server, random_password, wait_for
 from verify.errors import EngineError
 
@@ -151,6 +152,8 @@ def connect(host: str, port: int, creds: Credentials, database: str | None = Non
 class PostgreSQLServer(PostgreSQLOps, Server):
     engine = ENGINE
     default_port = 5432
+    upgrade_to = postgresql_upgrade_to                 # verify/engines/_upgrade.py
+    upgrade_needs_previous = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -14,6 +14,7 @@ from pathlib import Path
 import redis as redis_py
 
 from verify.engines._redis_ops import RedisOps
+from verify.engines._upgrade import redis_upgrade_to
 from verify.engines.base import Client, Credentials, Identity, Server, wait_for
 from verify.errors import EngineError
 
@@ -81,6 +82,8 @@ def connect(host: str, port: int, creds: Credentials, database: str | None = Non
 class RedisServer(RedisOps, Server):
     engine = ENGINE
     default_port = 6379
+    upgrade_to = redis_upgrade_to                 # verify/engines/_upgrade.py
+    upgrade_needs_previous = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
