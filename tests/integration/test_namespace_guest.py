@@ -153,25 +153,42 @@ def test_sigkill_then_cleanup_leaves_nothing(images):
     assert name not in ps
 
 
-def test_upgrade_mariadb_bookworm_to_trixie_keeps_data(images):
+@pytest.mark.parametrize("datastore,old,new", [
+    ("mariadb", "10.11", "11.8"),       # bookworm -> trixie, mariadb-upgrade
+    ("postgresql", "15", "17"),         # bookworm -> trixie, pg_upgrade
+    ("redis", "7.0", "8.0"),            # bookworm -> trixie, RDB read by the new server
+])
+def test_upgrade_across_debian_releases_keeps_data(datastore, old, new):
     from verify.backends.local import LocalBackend
     from verify.engines.base import Credentials
+    from verify.guests import Images
 
-    ledger = _ledger("upgrade")
-    backend = LocalBackend(catalog.load(), guest="namespace", ledger=ledger)
+    _skip_unless_namespace_guests()
+    cat = catalog.load()
+    ds = cat.get(datastore)
+    images = Images()
+    try:
+        images.prepare(ds, [old, new], say=lambda _: None)
+    except Exception as exc:
+        pytest.skip(f"{datastore} images unavailable: {exc}")
+    ledger = _ledger(f"upgrade-{datastore}")
+    backend = LocalBackend(cat, guest="namespace", ledger=ledger)
     backend.images = images
     try:
-        inst = backend.create_instance("mariadb", "10.11", name="upgrade")
-        backend.create_database(inst, "up")
-        creds = Credentials("up_user", "Up-Secret-123456")
-        backend.create_user(inst, creds.user, creds.password, ["up"])
-        with backend.connect(inst, creds, "up") as c:
+        inst = backend.create_instance(datastore, old, name="upgrade")
+        if ds.claims("users"):
+            backend.create_database(inst, "up")
+            creds, database = Credentials("up_user", "Up-Secret-123456"), "up"
+            backend.create_user(inst, creds.user, creds.password, ["up"])
+        else:
+            creds, database = backend.service_credentials(inst), None
+        with backend.connect(inst, creds, database) as c:
             c.write_items({"a": "before"})
-        backend.upgrade_instance(inst, "11.8")
+        backend.upgrade_instance(inst, new)
         ident = backend.identity(inst)
-        assert (ident.name, ident.version[:4]) == ("mariadb", "11.8")
+        assert ds.accepts_engine(ident.name) and ident.version.startswith(new), ident
         assert "debian-trixie" in inst.image["name"]
-        with backend.connect(inst, creds, "up") as c:
+        with backend.connect(inst, creds, database) as c:
             assert c.read_items() == {"a": "before"}
             c.write_items({"b": "after"})
             assert c.read_items() == {"a": "before", "b": "after"}
