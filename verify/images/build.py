@@ -33,7 +33,7 @@ ARCHIVE_CHANGED = re.compile(
     r"|Failed to fetch .*40[34].*|does not have a Release file.*|is not valid yet.*"
     r"|Release file .* is expired.*|Couldn't download packages.*)")
 UNREACHABLE = re.compile(r"(Temporary failure resolving .*|Could not resolve .*"
-                         r"|Failed to fetch .*(?:Connection|timed out).*"
+                         r"|Failed to fetch .*(?:Connection|timed out| 400 | 50\d ).*"
                          r"|Failed getting release file .*)")
 
 
