@@ -30,7 +30,8 @@ from pathlib import Path
 
 from verify.settings import state_dir
 
-KINDS = ("process", "dir", "mount", "netns", "veth", "cgroup", "port")
+KINDS = ("process", "dir", "mount", "netns", "veth", "cgroup", "port", "loop",
+         "route")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
@@ -161,6 +162,19 @@ def _release_one(entry: dict, root: Path | None) -> list[str]:
                 and path.exists():
             _kill_cgroup(path)
             return [f"cgroup {value}"]
+    elif kind == "route":  # shared by guests: removed with the last link it guards
+        prefix = entry.get("unless_links")
+        if not (prefix and any(Path("/sys/class/net").glob(f"{prefix}*"))):
+            if subprocess.run(["ip", "route", "del", *value.split()], capture_output=True,
+                              timeout=60).returncode == 0:
+                return [f"route {value}"]
+    elif kind == "loop":   # value: the backing file; detach every device on it
+        out = subprocess.run(["losetup", "-j", value], capture_output=True, text=True,
+                             timeout=60)
+        devices = [line.split(":", 1)[0] for line in out.stdout.splitlines()]
+        for device in devices:
+            subprocess.run(["losetup", "-d", device], capture_output=True, timeout=60)
+        return [f"loop {d}" for d in devices]
     elif kind == "dir":
         return _release_dir(Path(value), root)
     return []
@@ -276,6 +290,16 @@ def _kill_cgroup(path: Path) -> None:
             kill.write_text("1")
         except OSError:
             pass
+    else:  # cgroup v1 has no cgroup.kill: kill its members one by one
+        try:
+            members = (path / "cgroup.procs").read_text().split()
+        except OSError:
+            members = []
+        for pid in members:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
     for _ in range(100):
         try:
             path.rmdir()

@@ -9,8 +9,8 @@ import sys
 
 from verify.errors import EXIT_SOFTWARE, EXIT_USAGE, VerifyError
 
-VERBS = ("run", "classify", "catalog", "cleanup", "inspect", "import", "gate", "release",
-         "report")
+VERBS = ("run", "classify", "catalog", "cleanup", "image", "inspect", "import", "gate",
+         "release", "report")
 
 
 class _Parser(argparse.ArgumentParser):

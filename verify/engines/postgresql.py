@@ -21,6 +21,7 @@ from psycopg import sql
 
 from verify.engines.base import Client, Credentials, Identity, Server, wait_for
 from verify.engines.postgresql_ops import ROOT_USER, PostgreSQLOps
+from verify.engines._upgrade import postgresql_upgrade_to
 from verify.errors import EngineError
 from verify.settings import work_dir
 
@@ -160,6 +161,8 @@ def connect(host: str, port: int, creds: Credentials, database: str | None = Non
 class PostgreSQLServer(PostgreSQLOps, Server):
     engine = ENGINE
     default_port = 5432
+    upgrade_to = postgresql_upgrade_to                 # verify/engines/_upgrade.py
+    upgrade_needs_previous = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -16,6 +16,7 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
+from verify.engines._upgrade import redis_upgrade_to
 from verify.engines.base import Client, Credentials, Identity, Server, wait_for
 from verify.engines.redis_cluster import RedisClusterOps
 from verify.engines.redis_ops import RedisOps
@@ -117,6 +118,8 @@ def connect(host: str, port: int, creds: Credentials, database: str | None = Non
 class RedisServer(RedisClusterOps, RedisOps, Server):
     engine = ENGINE
     default_port = 6379
+    upgrade_to = redis_upgrade_to                 # verify/engines/_upgrade.py
+    upgrade_needs_previous = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
