@@ -19,9 +19,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from verify.engines._upgrade import postgresql_upgrade_to
 from verify.engines.base import Client, Credentials, Identity, Server, wait_for
 from verify.engines.postgresql_ops import ROOT_USER, PostgreSQLOps
-from verify.engines._upgrade import postgresql_upgrade_to
 from verify.errors import EngineError
 from verify.settings import work_dir
 
