@@ -7,7 +7,7 @@ from verify.scenarios import planner
 
 def test_mariadb_preview_plan_covers_every_claimed_capability():
     ds = catalog.default().get("mariadb")
-    plan = planner.plan(ds, "technical-preview", lambda _ds, _v: None)
+    plan = planner.plan(ds, "technical-preview", lambda _ds, _v: None, ["10.11"])
     planned = {t.info().capability for t in plan.tests}
     skipped = {s.capability for s in plan.skipped}
     assert set(ds.capabilities) <= planned | skipped
@@ -30,5 +30,5 @@ def test_scenario_ids_are_unique_per_method_and_costs_order_clusters_first():
 
 def test_experimental_plan_stays_create_delete_only():
     ds = catalog.default().get("mariadb")
-    plan = planner.plan(ds, "experimental", lambda _ds, _v: None)
+    plan = planner.plan(ds, "experimental", lambda _ds, _v: None, ["10.11"])
     assert [t.info().id for t in plan.tests] == ["instance.create_delete"]
