@@ -50,6 +50,13 @@ class LocalBackend(LocalOps, Backend):
     def guest_kind(self) -> str:
         return self.guest
 
+    def stand_in(self, ds: Datastore) -> str | None:
+        """The stand-in engine this backend knowingly launches for ds, if any."""
+        if ds.engine_module is None:
+            return None
+        probe = getattr(engines.load(ds.engine_module), "stand_in", None)
+        return probe() if probe is not None else None
+
     # what can run here ------------------------------------------------------
     def unavailable(self, ds: Datastore, version: str | None = None) -> str | None:
         """Why ds (version) cannot be launched here, or None when it can."""
@@ -61,6 +68,11 @@ class LocalBackend(LocalOps, Backend):
             return reasons[0] if all(reasons) else None
         family, release = host_release()
         shipped = [ds.os(o) for o in ds.version(version).os]
+        own = getattr(engines.load(ds.engine_module), "host_unavailable", None)
+        if own is not None and not any(o.family == family and o.release == release
+                                       for o in shipped):
+            # the engine can run a binary the user has (TROVE_VERIFY_MYSQLD ...)
+            return own()
         if not any(o.family == family and o.release == release for o in shipped):
             where = ", ".join(o.name for o in shipped) or "no supported OS"
             return (f"cannot launch {ds.name} {version} on a process guest: this host is "

@@ -12,12 +12,13 @@ import os
 import random
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from verify.engines.base import Credentials, Identity, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps
 from verify.engines.mariadb import ITEMS_TABLE, MariaDBClient
-from verify.engines.mysql_ops import MySQLOps
+from verify.engines.mysql_ops import CONFIG_RULES, MySQLOps
 from verify.errors import EngineError
 
 ENGINE = "mysql"
@@ -77,6 +78,8 @@ def host_unavailable() -> str | None:
 class MySQLServer(MySQLOps, CapabilityOps, Server):
     engine = ENGINE
     default_port = 3306
+    CONFIG_RULES = CONFIG_RULES
+    REPLICA_SEED = "clone"       # a physical copy: consistent, binlog position held
 
     def __init__(self, runtime, **kwargs):
         super().__init__(runtime, **kwargs)
@@ -84,7 +87,6 @@ class MySQLServer(MySQLOps, CapabilityOps, Server):
         self.root_password = ""
         self._initialised = False
         self._bootstrap_pending = False
-        self._pending_restore = None
         # a process guest runs the host's (or the user's) mysqld; an image
         # guest runs the packaged one
         if runtime.name == "process":
@@ -123,7 +125,6 @@ class MySQLServer(MySQLOps, CapabilityOps, Server):
 
     def _config(self) -> str:
         b = self.base
-        pool_mb = max(32, self.memory_mb // 4)
         lines = [
             "[mysqld]",
             f"datadir={self.datadir}",
@@ -136,7 +137,7 @@ class MySQLServer(MySQLOps, CapabilityOps, Server):
             f"general_log_file={b}/log/general.log",
             f"slow_query_log_file={b}/log/slow.log",
             "slow_query_log=ON",
-            f"innodb_buffer_pool_size={pool_mb}M",
+            f"innodb_buffer_pool_size={self.memory_setting_mb(self.memory_mb)}M",
             "innodb_redo_log_capacity=16M",
             "innodb_flush_log_at_trx_commit=2",
             "sync_binlog=0",
@@ -178,7 +179,7 @@ class MySQLServer(MySQLOps, CapabilityOps, Server):
         b = self.base
         self.runtime.make_dirs(b, f"{b}/run", f"{b}/log", f"{b}/tmp", f"{b}/backups",
                                mode=0o750)
-        self.runtime.write_file(self.config_file, self._config(), mode=0o640)
+        self.write_config()
         self.runtime.write_file(f"{b}/client.cnf", self._client_config(), mode=0o600)
         if fresh:
             self.runtime.run([self.mysqld, f"--defaults-file={self.config_file}",
@@ -191,7 +192,7 @@ class MySQLServer(MySQLOps, CapabilityOps, Server):
     def start(self) -> None:
         if not self._initialised:
             self.initialise()
-        self.runtime.write_file(self.config_file, self._config(), mode=0o640)
+        self.write_config()
         bootstrap, extra = self._bootstrap_pending, []
         if bootstrap:
             self.runtime.write_file(f"{self.base}/init.sql", self._bootstrap_sql(), mode=0o600)
@@ -207,9 +208,9 @@ class MySQLServer(MySQLOps, CapabilityOps, Server):
         if bootstrap:
             self._bootstrap_pending = False
             self.check_accounts()
-        if self._pending_restore is not None:
-            backup, self._pending_restore = self._pending_restore, None
-            self.load_dump(backup)
+
+    def write_config(self) -> None:
+        self.runtime.write_file(self.config_file, self._config(), mode=0o640)
 
     def check_accounts(self) -> None:
         """No anonymous and no password-less login may exist once it listens."""
@@ -234,6 +235,42 @@ class MySQLServer(MySQLOps, CapabilityOps, Server):
         logs = {"error": "error.log", "general": "general.log", "slow_query": "slow.log"}
         return {name: self.runtime.path(f"{self.base}/log/{f}") for name, f in logs.items()}
 
+    def query(self, sql: str, args: tuple | None = None) -> list[tuple]:
+        with self.client() as c:
+            return c.query(sql, args)
+
+    # instance -------------------------------------------------------------
+    def memory_setting_mb(self, memory_mb: int) -> int:
+        # a quarter of the flavor for the buffer pool, as Trove's templates do
+        return max(32, memory_mb // 4)
+
+    def memory_in_effect_mb(self) -> int:
+        return int(self.setting("innodb_buffer_pool_size")) // (1024 * 1024)
+
+    def boot_id(self) -> str:
+        # the OS id of mysqld's main thread, as the server reports it: new
+        # on every start
+        (value,), = self.query("SELECT THREAD_OS_ID FROM performance_schema.threads "
+                               "WHERE NAME = 'thread/sql/main'")
+        return str(value)
+
+    # users ----------------------------------------------------------------
+    def change_password(self, user: str, password: str) -> None:
+        self.query("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
+
+    def grant_access(self, user: str, databases: Sequence[str]) -> None:
+        with self.client() as c:
+            for db in databases:
+                c.grant(user, db)
+
+    def revoke_access(self, user: str, database: str) -> None:
+        with self.client() as c:
+            c.revoke(user, database)
+
+    def list_access(self, user: str) -> list[str]:
+        rows = self.query("SELECT Db FROM mysql.db WHERE User=%s AND Host='%%'", (user,))
+        return sorted(r[0] for r in rows)
+
     # root -----------------------------------------------------------------
     def enable_root(self) -> Credentials:
         creds = Credentials("root", random_password())
@@ -251,9 +288,6 @@ class MySQLServer(MySQLOps, CapabilityOps, Server):
     def disable_root(self) -> None:
         with self.client() as c:
             c.query("DROP USER IF EXISTS 'root'@'%'")
-
-    def memory_in_effect_mb(self) -> int:
-        return int(self.setting("innodb_buffer_pool_size")) // (1024 * 1024)
 
 
 SERVER = MySQLServer

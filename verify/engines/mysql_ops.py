@@ -16,7 +16,7 @@ import pymysql.cursors
 
 from verify.engines.base import Credentials, random_password, wait_for
 from verify.engines.capabilities import Backup, ConfigRule
-from verify.errors import ConfigError, EngineError, NotSupported
+from verify.errors import EngineError, NotSupported
 
 BACKUP_STRATEGIES = ("mysqldump", "clone")
 REPLICATION_STRATEGIES = ("mysql_gtid", "mysql_binlog")
@@ -24,13 +24,14 @@ REPLICATION_USER = "replicator"
 
 # A subset of Trove's mysql validation-rules.json.
 CONFIG_RULES = {r.name: r for r in (
-    ConfigRule("max_connections", "integer", True, 1, 100000),
+    ConfigRule("max_connections", "integer", True, 1, 100000, example=77),
+    ConfigRule("wait_timeout", "integer", True, 1, 31536000, example=1234),
+    ConfigRule("innodb_open_files", "integer", False, 10, 4294967295, example=555),
     ConfigRule("max_allowed_packet", "integer", True, 1024, 1073741824),
-    ConfigRule("wait_timeout", "integer", True, 1, 31536000),
-    ConfigRule("long_query_time", "float", True, 0, 3600),
-    ConfigRule("autocommit", "boolean", True),
-    ConfigRule("innodb_buffer_pool_size", "integer", False, 5242880, 68719476736),
-    ConfigRule("innodb_log_buffer_size", "integer", False, 1048576, 4294967295),
+    ConfigRule("long_query_time", "float", True, 0, 31536000),
+    ConfigRule("general_log", "boolean", True),
+    ConfigRule("performance_schema", "boolean", False),
+    ConfigRule("character_set_server", "string", True),
 )}
 
 _BINLOG_POS = re.compile(r"SOURCE_LOG_FILE='([^']+)', SOURCE_LOG_POS=(\d+)")
@@ -51,6 +52,17 @@ def binlog_status(client) -> tuple[str, int]:
     return row["File"], int(row["Position"])
 
 
+def gtid_count(gtid_set: str) -> int:
+    """Transactions in a GTID set such as 'uuid:1-5:7,uuid2:1-3'."""
+    total = 0
+    for member in filter(None, (m.strip() for m in gtid_set.replace("\n", "").split(","))):
+        for interval in member.split(":")[1:]:
+            if interval and interval[0].isdigit():
+                lo, _, hi = interval.partition("-")
+                total += int(hi or lo) - int(lo) + 1
+    return total
+
+
 def dump_meta(text: str) -> dict:
     meta: dict = {}
     if m := _BINLOG_POS.search(text):
@@ -67,54 +79,41 @@ class MySQLOps:
     repl_creds: Credentials | None = None
 
     # configuration groups ------------------------------------------------------
-    def config_rules(self) -> dict[str, ConfigRule]:
-        return dict(CONFIG_RULES)
-
-    def _checked(self, values: dict[str, object]) -> dict[str, ConfigRule]:
-        rules = {}
-        for name, value in values.items():
-            rule = CONFIG_RULES.get(name)
-            if rule is None:
-                raise ConfigError(f"{name} is not a configurable MySQL parameter",
-                                  fix=f"one of {sorted(CONFIG_RULES)}")
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if rule.type in ("integer", "float") and not numeric:
-                raise ConfigError(f"{name} must be a number, not {value!r}")
-            if numeric and ((rule.min is not None and value < rule.min)
-                            or (rule.max is not None and value > rule.max)):
-                raise ConfigError(f"{name}={value} is outside {rule.min}..{rule.max}")
-            rules[name] = rule
-        return rules
-
     def apply_configuration(self, values: dict[str, object]) -> bool:
-        rules = self._checked(values)
-        self.settings.update({k: _cnf(v) for k, v in values.items()})
-        if all(r.dynamic for r in rules.values()):
-            with self.client() as c:
-                for name, value in values.items():
-                    c.query(f"SET GLOBAL {name} = %s", (value,))
-            return False
-        self.restart()
-        return True
+        """values were validated against CONFIG_RULES by the caller."""
+        restart = False
+        with self.client() as c:
+            for name, value in values.items():
+                value = _cnf(value)
+                self.settings[name] = value
+                if CONFIG_RULES[name].dynamic:
+                    c.query(f"SET GLOBAL {_var(name)} = %s", (value,))
+                else:
+                    restart = True
+        if restart:
+            self.restart()
+        else:
+            self.write_config()     # a later restart keeps the values
+        return restart
 
     def remove_configuration(self, names: list[str]) -> bool:
-        rules = self._checked({n: 0 for n in names if n in CONFIG_RULES
-                               and CONFIG_RULES[n].type != "boolean"})
-        for name in names:
-            self.settings.pop(name, None)
-        if all(r.dynamic for r in rules.values()) and all(n in CONFIG_RULES for n in names):
-            with self.client() as c:
-                for name in names:
-                    c.query(f"SET GLOBAL {name} = DEFAULT")
-            return False
-        self.restart()
-        return True
+        restart = False
+        with self.client() as c:
+            for name in names:
+                self.settings.pop(name, None)
+                if CONFIG_RULES[name].dynamic:
+                    c.query(f"SET GLOBAL {_var(name)} = DEFAULT")
+                else:
+                    restart = True
+        if restart:
+            self.restart()
+        else:
+            self.write_config()
+        return restart
 
     def setting(self, name: str) -> str:
-        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-            raise ConfigError(f"{name!r} is not a MySQL variable name")
         with self.client() as c:
-            (value,), = c.query(f"SELECT @@GLOBAL.{name}")
+            (value,), = c.query(f"SELECT @@GLOBAL.{_var(name)}")
         return str(value)
 
     # backup and restore --------------------------------------------------------
@@ -165,8 +164,10 @@ class MySQLOps:
         return Backup("clone", dest, meta=meta)
 
     def restore(self, backup: Backup) -> None:
+        """Seed this new server from backup and start it."""
         if backup.strategy == "mysqldump":
-            self._pending_restore = backup       # loaded by start() once it listens
+            self.start()        # a fresh server of its own, then load the dump
+            self.load_dump(backup)
             return
         if backup.strategy != "clone":
             return super().restore(backup)
@@ -178,6 +179,7 @@ class MySQLOps:
         if auto.exists():
             auto.unlink()        # a copy must get its own server_uuid
         self._own(self.datadir)
+        self.start()
 
     def _own(self, guest_path: str) -> None:
         user = getattr(self.runtime, "service_user", "")
@@ -231,6 +233,8 @@ class MySQLOps:
                   "SOURCE_AUTO_POSITION=0, SOURCE_LOG_FILE=%s, SOURCE_LOG_POS=%s")
         args = (primary.runtime.address, primary.port, creds.user, creds.password,
                 *(position or ()))
+        self.settings["super_read_only"] = "ON"     # kept across restarts
+        self.write_config()
         with self.client() as c:
             c.query("SET GLOBAL super_read_only = ON")
             c.query("STOP REPLICA")
@@ -256,6 +260,12 @@ class MySQLOps:
         return (status.get("Replica_IO_Running") == "Yes"
                 and status.get("Replica_SQL_Running") == "Yes")
 
+    def replication_position(self) -> int:
+        """How many transactions this server has applied (its GTID set's size)."""
+        with self.client() as c:
+            (executed,), = c.query("SELECT @@GLOBAL.gtid_executed")
+        return gtid_count(executed)
+
     def replication_caught_up(self, primary) -> bool:
         if not self._replicating():
             return False
@@ -267,6 +277,8 @@ class MySQLOps:
         return bool(subset)
 
     def _standalone(self) -> None:
+        self.settings.pop("super_read_only", None)
+        self.write_config()
         with self.client() as c:
             c.query("STOP REPLICA")
             c.query("RESET REPLICA ALL")
@@ -297,6 +309,13 @@ class MySQLOps:
         with self.client() as c:
             (value,), = c.query("SELECT @@GLOBAL.read_only")
         return bool(value)
+
+
+def _var(name: str) -> str:
+    """A system variable name, checked before it is put into SQL."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise EngineError(f"{name!r} is not a MySQL variable name")
+    return name
 
 
 def _cnf(value: object) -> object:
