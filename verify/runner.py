@@ -35,7 +35,7 @@ class RunOptions:
     datastore: str
     tier: str | None = None
     backend: str = "local"
-    guest: str = "process"
+    guest: str | None = None       # None: namespace when privileged (see guests.default_kind)
     versions: list[str] | None = None
     workers: int = 2
     results: Path | None = None
@@ -103,6 +103,11 @@ def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:
     for line in cleanup_stale():
         say(f"cleanup: removed {line} left by an earlier run")
 
+    if options.guest is None and options.backend == "local":
+        from verify.guests import default_kind
+        options.guest, note = default_kind()
+        if note:
+            say(note)
     run_id = new_run_id(ds.name)
     ledger = Ledger(run_id)
     backend = make_backend(options, catalog, ledger, timeouts)
@@ -113,6 +118,8 @@ def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:
             raise CannotRunHere(reason)
         unavailable = getattr(backend, "unavailable", lambda _ds, _v: None)
         the_plan = planner.plan(ds, tier, unavailable, options.versions)
+        if hasattr(backend, "prepare"):     # images for namespace guests, before any scenario
+            backend.prepare(ds, sorted({t.version for t in the_plan.tests}), say)
         return _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts,
                          run_id, say)
     finally:
@@ -210,8 +217,16 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
                     if r["engine"] and r["version"] == the_plan.versions[0]), None)
     bundle.write_file("subunit.stream", subunit_tmp.read_bytes())
     bundle.write_file("junit.xml", junit_xml(f"trove-verify.{ds.name}", records))
+    images = getattr(backend, "images", None)
+    refs = {v: images.ref(v) for v in the_plan.versions} if images is not None else {}
+    for ref in refs.values():
+        if ref:     # the manifest (packages and versions inside) travels with the evidence
+            src = Path(ref["manifest"])
+            ref["manifest"] = bundle.add_log(src, f"images/{ref['name']}.manifest.json")
     bundle.finish(status, scenarios=records, engine=primary,
-                  wall_s=round(time.monotonic() - started, 3))
+                  wall_s=round(time.monotonic() - started, 3),
+                  image=refs.get(the_plan.versions[0]),
+                  images={v: r for v, r in refs.items() if r})
     say(f"run {run_id}: {status} — bundle {bundle.root}")
     return bundle.record
 

@@ -23,6 +23,7 @@ class Timeouts:
     scenario: float = 900.0
     trove_create: float = 1800.0
     trove_action: float = 1200.0
+    image_build: float = 1800.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Timeouts":

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from verify.settings import state_dir
 
-KINDS = ("process", "dir", "mount", "netns", "veth", "cgroup")
+KINDS = ("process", "dir", "mount", "netns", "veth", "cgroup", "loop")
 
 
 def _start_time(pid: int) -> str | None:
@@ -104,6 +104,12 @@ def release(entries: list[dict]) -> list[str]:
             if path.exists():
                 _kill_cgroup(path)
                 removed.append(f"cgroup {value}")
+        elif kind == "loop":   # value: the backing file; detach every device on it
+            out = subprocess.run(["losetup", "-j", value], capture_output=True, text=True)
+            for line in out.stdout.splitlines():
+                device = line.split(":", 1)[0]
+                subprocess.run(["losetup", "-d", device], capture_output=True)
+                removed.append(f"loop {device}")
         elif kind == "dir":
             path = Path(value)
             if path.exists():

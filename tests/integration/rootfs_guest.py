@@ -35,6 +35,8 @@ class RootfsGuest:
     bind_address = "127.0.0.1"
     service_user = "mysql"
 
+    image = None
+
     def __init__(self, rootfs: Path = SID_MYSQL_ROOTFS):
         self.rootfs = rootfs
         self.top = work_dir() / "instances" / f"rootfs-{uuid.uuid4().hex[:8]}"
@@ -120,9 +122,9 @@ class RootfsGuest:
             proc.wait(timeout=10)
         self._procs.pop(proc.pid, None)
 
-    def destroy(self) -> None:
+    def destroy(self, timeout: float = 30.0) -> None:
         for proc in list(self._procs.values()):
-            self.stop_process(proc, timeout=30)
+            self.stop_process(proc, timeout=timeout)
         for target in reversed(self._mounts):
             subprocess.run(["umount", str(target)], capture_output=True)
         if any(os.path.ismount(t) for t in self._mounts):

@@ -27,7 +27,7 @@ def workdir():
 
 def test_mariadb_experimental_run_records_real_evidence(results, workdir):
     need("mariadbd")
-    proc = cli("run", "mariadb", "--tier", "experimental",
+    proc = cli("run", "mariadb", "--tier", "experimental", "--guest", "process",
                env={"TROVE_VERIFY_WORKDIR": str(workdir / "work")})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (bundle,) = [p for p in results.iterdir() if p.is_dir()]

@@ -7,18 +7,17 @@ import threading
 import uuid
 from pathlib import Path
 
-from verify import engines
+from verify import engines, guests
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.local_ops import LocalOps
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Client, Credentials, Identity, port_in_use
 from verify.engines.capabilities import Backup
-from verify.errors import CannotRunHere, UsageError
-from verify.guests.process import ProcessGuest
+from verify.errors import CannotRunHere, NotSupported, UsageError
 from verify.settings import Timeouts
 from verify.state import Ledger
 
-GUESTS = ("process",)
+GUESTS = guests.KINDS
 
 
 def host_release() -> tuple[str, str]:
@@ -46,6 +45,12 @@ class LocalBackend(LocalOps, Backend):
         self._lock = threading.Lock()
         self._live: dict[str, Instance] = {}
         self._configs: dict[str, Configuration] = {}
+        self.images = guests.Images()
+
+    def prepare(self, ds: Datastore, versions: list[str], say=print) -> None:
+        """Images for namespace guests, built or from the cache, before scenarios."""
+        if self.guest == "namespace":
+            self.images.prepare(ds, versions, say)
 
     def guest_kind(self) -> str:
         return self.guest
@@ -66,6 +71,8 @@ class LocalBackend(LocalOps, Backend):
         if version is None:
             reasons = [self.unavailable(ds, v.name) for v in ds.versions]
             return reasons[0] if all(reasons) else None
+        if self.guest != "process":
+            return guests.unavailable(self.guest, ds, version)
         family, release = host_release()
         shipped = [ds.os(o) for o in ds.version(version).os]
         own = getattr(engines.load(ds.engine_module), "host_unavailable", None)
@@ -91,11 +98,14 @@ class LocalBackend(LocalOps, Backend):
             raise UsageError(f"unknown flavor {flavor!r}", fix=f"one of {sorted(FLAVORS)}")
         module = engines.load(ds.engine_module)
         instance_id = f"{datastore}-{uuid.uuid4().hex[:8]}"
-        guest = ProcessGuest(instance_id, self.ledger)
+        guest = guests.create(self.guest, instance_id, self.ledger, images=self.images,
+                              version=version, memory_mb=FLAVORS[flavor].memory_mb,
+                              volume_gb=volume_gb)
         server = module.SERVER(guest, version=version, memory_mb=FLAVORS[flavor].memory_mb,
                                timeouts=self.timeouts)
         inst = Instance(id=instance_id, name=name, datastore=datastore, version=version,
                         flavor=FLAVORS[flavor], volume_gb=volume_gb, guest=self.guest,
+                        image=guest.image,
                         extra={"guest": guest, "server": server, "module": module})
         with self._lock:
             self._live[inst.id] = inst
@@ -141,14 +151,30 @@ class LocalBackend(LocalOps, Backend):
 
     def leftovers(self, instance: Instance) -> list[str]:
         left = []
-        if port_in_use(instance.address, instance.port):
+        if hasattr(instance.extra["guest"], "leftovers"):
+            # a deleted namespace guest's address is gone: probing it would send
+            # traffic off this machine, so its netns/veth/mounts are checked instead
+            left += instance.extra["guest"].leftovers()
+        elif port_in_use(instance.address, instance.port):
             left.append(f"port {instance.address}:{instance.port} still answers")
-        if Path(instance.extra["guest"].data_root).exists():
+        if Path(instance.extra["guest"].data_root).exists() and instance.guest == "process":
             left.append(f"data directory {instance.extra['guest'].data_root} still exists")
         server = instance.extra["server"]
         if server.process is not None and server.process.poll() is None:
             left.append(f"server process {server.process.pid} still runs")
         return left
+
+    def resize_volume(self, instance: Instance, new_gb: int) -> None:
+        """Grow the data volume (namespace guests: a real filesystem image)."""
+        guest, server = instance.extra["guest"], instance.extra["server"]
+        if not hasattr(guest, "resize_volume"):
+            raise NotSupported(f"{guest.name} guests have no separate data volume")
+        server.stop()
+        try:
+            guest.resize_volume(new_gb)
+        finally:
+            server.start()
+        instance.volume_gb = new_gb
 
     def service_credentials(self, instance: Instance) -> Credentials:
         return instance.extra["server"].admin

@@ -8,7 +8,7 @@ import sys
 
 from verify.errors import EXIT_USAGE, VerifyError
 
-VERBS = ("run", "classify", "catalog", "cleanup")
+VERBS = ("run", "classify", "catalog", "cleanup", "image")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -15,7 +15,9 @@ def add_parser(sub) -> None:
     p.add_argument("--tier", choices=["experimental", "technical-preview", "stable"],
                    help="size the suite to this tier (default: the tier the catalog claims)")
     p.add_argument("--backend", default="local", choices=["local"])
-    p.add_argument("--guest", default="process", choices=["process"])
+    p.add_argument("--guest", default=None, choices=["namespace", "process"],
+                   help="where engines run (default: namespace guests from DIB images "
+                        "when this machine allows it, else process guests, said in one line)")
     p.add_argument("--version", action="append", dest="versions",
                    help="datastore version to run (repeatable; default: all)")
     p.add_argument("--workers", type=int, default=2, help="parallel scenario workers")

@@ -1,0 +1,50 @@
+"""trove-verify image build DS [--os OS]: guest images from elements/."""
+
+from __future__ import annotations
+
+import sys
+
+from verify.errors import EXIT_UNKNOWN, CannotRunHere
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("image", help="build guest images from elements/ (diskimage-builder)")
+    verbs = p.add_subparsers(dest="image_verb", required=True)
+    b = verbs.add_parser("build", help="build (or find in the cache) a datastore's images")
+    b.add_argument("datastore")
+    b.add_argument("--os", dest="os_name",
+                   help="supported OS entry to build (default: every one the versions name)")
+    b.add_argument("--force", action="store_true", help="rebuild even when cached")
+    b.set_defaults(func=build)
+
+
+def build(args) -> int:
+    import time
+
+    from verify import catalog
+    from verify.images import spec_for
+    from verify.images.build import build as build_image
+
+    ds = catalog.default().get(args.datastore)
+    names = [args.os_name] if args.os_name else list(dict.fromkeys(
+        o for v in ds.versions for o in v.os))
+    if not names:
+        raise CannotRunHere(f"{ds.name} names no supported OS, so no image to build",
+                            fix="add supported_os and elements to the catalog")
+    built = 0
+    for name in names:
+        started = time.monotonic()
+        try:
+            spec = spec_for(ds, name)
+            image, hit = build_image(spec, say=lambda line: print(line, flush=True))
+        except CannotRunHere as exc:
+            if args.os_name:
+                raise
+            print(f"{ds.name} on {name}: {exc}", flush=True)
+            continue
+        built += 1
+        how = "cache hit" if hit else "built"
+        print(f"{image.name}: {how} in {time.monotonic() - started:.1f}s — sha256 "
+              f"{image.sha256}, manifest {image.dir / 'manifest.json'}", flush=True)
+    sys.stdout.flush()
+    return 0 if built else EXIT_UNKNOWN

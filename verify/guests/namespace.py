@@ -1,0 +1,401 @@
+"""Namespace guests: a DIB image's root filesystem, entered with chroot.
+
+Per instance: an overlayfs root over the image unpacked once; a network
+namespace joined to the host by a veth pair on its own /30 (a private range,
+only ever talking to addresses inside namespaces the harness made); a guest
+init in new mount/pid/uts/ipc namespaces with proc, dev and tmpfs mounted;
+a memory cgroup sized from the flavor; and a data volume that is a real ext4
+filesystem image of the requested size, loop-mounted, so resize really grows
+it. Every mount, netns, veth, cgroup and directory is recorded in the Ledger
+before it exists; destroy() and `trove-verify cleanup` release all of it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from verify.errors import EngineError, PermissionNeeded, WaitTimeout
+from verify.guests.process import SAFE_ENV
+from verify.settings import SERVICE_USER, state_dir, work_dir
+from verify.state import Ledger, release
+
+# Private range for guest links: one /30 each (host .1, guest .2).
+GUEST_NET = ipaddress.ip_network(os.environ.get("TROVE_VERIFY_GUEST_NET", "10.213.0.0/16"))
+DATA_ROOT = "/var/lib/trove-verify"
+TOOLS = ("ip", "unshare", "nsenter", "mount", "umount", "losetup", "mkfs.ext4", "resize2fs",
+         "e2fsck", "chroot")
+INIT = r"""set -e
+R="$1"; H="$2"
+mount -t proc proc "$R/proc"
+mount -t tmpfs -o mode=755,size=4m,nosuid tmpfs "$R/dev"
+for n in null zero full random urandom tty; do
+  : > "$R/dev/$n"; mount --bind "/dev/$n" "$R/dev/$n"
+done
+mkdir -p "$R/dev/shm" "$R/dev/pts"
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/dev/shm"
+ln -s /proc/self/fd "$R/dev/fd"
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/tmp"
+mount -t tmpfs -o mode=755,nosuid,nodev tmpfs "$R/run"
+hostname "$H"
+exec chroot "$R" /bin/sh -c 'trap "exit 0" TERM; while :; do sleep 3600 & wait; done'
+"""
+
+
+def unavailable() -> str | None:
+    """Why namespace guests cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "namespace guests need root (network namespaces, mounts, cgroups)"
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    if missing:
+        return f"namespace guests need {', '.join(missing)} (run tools/setup.sh)"
+    if "overlay" not in Path("/proc/filesystems").read_text():
+        return "namespace guests need overlayfs, which this kernel lacks"
+    if not Path("/dev/loop-control").exists():
+        return "namespace guests need loop devices (/dev/loop-control is missing)"
+    if _cgroup_base() is None:
+        return "namespace guests need a writable memory cgroup (v2 or v1)"
+    return None
+
+
+def _cgroup_base() -> tuple[Path, str] | None:
+    """(parent directory, version) of a memory cgroup we can create children in."""
+    v2 = Path("/sys/fs/cgroup")
+    if (v2 / "cgroup.controllers").exists():
+        if "memory" in (v2 / "cgroup.controllers").read_text().split() and os.access(v2, os.W_OK):
+            return v2, "v2"
+        return None
+    v1 = v2 / "memory"
+    if (v1 / "cgroup.procs").exists() and os.access(v1, os.W_OK):
+        return v1, "v1"
+    return None
+
+
+def _sh(*argv: str, timeout: float = 30.0) -> str:
+    try:
+        proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise WaitTimeout(f"{argv[0]} {argv[1] if len(argv) > 1 else ''} did not finish "
+                          f"within {timeout:.0f}s") from None
+    if proc.returncode != 0:
+        raise EngineError(f"namespace guest: `{' '.join(argv)}` failed: "
+                          f"{proc.stderr.strip()[-300:]}")
+    return proc.stdout
+
+
+def _used_networks() -> list[ipaddress.IPv4Network]:
+    out = _sh("ip", "-4", "-o", "addr", "show")
+    nets = []
+    for line in out.splitlines():
+        parts = line.split()
+        if "inet" in parts:
+            nets.append(ipaddress.ip_interface(parts[parts.index("inet") + 1]).network)
+    for line in _sh("ip", "-4", "route", "show", "table", "all").splitlines():
+        dest = line.split()[0] if line.split() else ""
+        if dest[:1].isdigit():
+            nets.append(ipaddress.ip_network(dest, strict=False))
+    return nets
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes in process group pgid."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _pick_subnet() -> ipaddress.IPv4Network:
+    used = _used_networks()
+    for net in GUEST_NET.subnets(new_prefix=30):
+        if not any(net.overlaps(u) for u in used):
+            return net
+    raise EngineError(f"no free /30 left in {GUEST_NET}",
+                      fix="delete leftover guests (trove-verify cleanup) or set "
+                          "TROVE_VERIFY_GUEST_NET")
+
+
+class NamespaceGuest:
+    name = "namespace"
+
+    def __init__(self, instance_id: str, ledger: Ledger, *, rootfs: Path, image: dict,
+                 memory_mb: int, volume_gb: int, timeout: float = 30.0):
+        reason = unavailable()
+        if reason:
+            raise PermissionNeeded(reason, fix="use --guest process")
+        self.instance_id, self.ledger, self.image = instance_id, ledger, image
+        self.memory_mb, self.volume_gb = memory_mb, volume_gb
+        self.tag = uuid.uuid4().hex[:8]
+        self.dir = work_dir() / "instances" / instance_id
+        self.root = self.dir / "root"
+        self.volume = self.dir / "volume.ext4"
+        self.netns, self.host_if, self.cgroup = "", "", Path("/nonexistent")
+        self._entries: list[dict] = []
+        self._procs: dict[int, tuple[subprocess.Popen, dict]] = {}
+        self.init: subprocess.Popen | None = None
+        try:
+            self._build(rootfs, timeout)
+        except BaseException:
+            self.destroy()
+            raise
+
+    # setup ------------------------------------------------------------------
+    def _record(self, kind: str, value, **extra) -> dict:
+        entry = self.ledger.add(kind, value, **extra)
+        self._entries.append(entry)
+        return entry
+
+    def _build(self, rootfs: Path, timeout: float) -> None:
+        self._record("dir", str(self.dir))
+        (work_dir() / "instances").mkdir(parents=True, exist_ok=True)
+        for d in ("upper", "work", "root"):
+            (self.dir / d).mkdir(parents=True, exist_ok=True)
+        self._record("mount", str(self.root))
+        _sh("mount", "-t", "overlay", "overlay", "-o",
+            f"lowerdir={rootfs},upperdir={self.dir / 'upper'},workdir={self.dir / 'work'}",
+            str(self.root))
+        self.uid, self.gid = self._service_account()
+        self._make_volume()
+        self._make_cgroup()
+        self._make_network()
+        self._start_init(timeout)
+
+    def _service_account(self) -> tuple[int, int]:
+        for line in (self.root / "etc/passwd").read_text().splitlines():
+            fields = line.split(":")
+            if fields[0] == SERVICE_USER:
+                return int(fields[2]), int(fields[3])
+        raise EngineError(f"image {self.image.get('name')} has no {SERVICE_USER!r} user",
+                          fix="rebuild it with the <os>-guest element")
+
+    def _make_volume(self) -> None:
+        with open(self.volume, "wb") as fh:
+            fh.truncate(self.volume_gb << 30)      # sparse: real size, no real disk use
+        _sh("mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard", str(self.volume))
+        mount_point = self.root / DATA_ROOT.lstrip("/")
+        mount_point.mkdir(parents=True, exist_ok=True)
+        # an explicit loop device, so a resize can mount the same one again
+        self._record("loop", str(self.volume))
+        self.loop = _sh("losetup", "-f", "--show", str(self.volume)).strip()
+        self._record("mount", str(mount_point))
+        _sh("mount", self.loop, str(mount_point))
+        os.chown(mount_point, self.uid, self.gid)
+        os.chmod(mount_point, 0o750)
+        self.mount_point = mount_point
+
+    def _make_cgroup(self) -> None:
+        base, version = _cgroup_base()
+        self.cgroup = base / f"trove-verify-{self.instance_id}"
+        self._record("cgroup", str(self.cgroup))
+        self.cgroup.mkdir()
+        limit = str(self.memory_mb << 20)
+        (self.cgroup / ("memory.max" if version == "v2" else "memory.limit_in_bytes")
+         ).write_text(limit)
+
+    def _make_network(self) -> None:
+        self.netns = f"tv-{self.instance_id}"[:40]
+        host_if, guest_if = f"tvh{self.tag}", f"tvg{self.tag}"
+        lock_path = state_dir() / "guest-net.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)   # the /30 is taken once the veth has it
+            net = _pick_subnet()
+            host_ip, guest_ip = list(net.hosts())
+            self._record("netns", self.netns)
+            _sh("ip", "netns", "add", self.netns)
+            self._record("veth", host_if)
+            _sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", guest_if)
+            _sh("ip", "addr", "add", f"{host_ip}/30", "dev", host_if)
+        _sh("ip", "link", "set", guest_if, "netns", self.netns)
+        _sh("ip", "-n", self.netns, "link", "set", guest_if, "name", "eth0")
+        _sh("ip", "-n", self.netns, "addr", "add", f"{guest_ip}/30", "dev", "eth0")
+        _sh("ip", "-n", self.netns, "link", "set", "lo", "up")
+        _sh("ip", "-n", self.netns, "link", "set", "eth0", "up")
+        _sh("ip", "link", "set", host_if, "up")
+        self.address = self.bind_address = str(guest_ip)
+        self.host_address, self.host_if = str(host_ip), host_if
+
+    def _start_init(self, timeout: float) -> None:
+        argv = ["ip", "netns", "exec", self.netns, "unshare", "--mount", "--pid", "--uts",
+                "--ipc", "--fork", "--propagation", "private", "--", "sh", "-c", INIT, "init",
+                str(self.root), self.instance_id[:60]]
+        self.init = subprocess.Popen(self._in_cgroup(argv), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     start_new_session=True)
+        self._record("process", self.init.pid, cmd="guest-init")
+        deadline = time.monotonic() + timeout
+        while True:
+            self.init_pid = self._chrooted_child()
+            if self.init_pid:
+                return
+            if self.init.poll() is not None:
+                raise EngineError("namespace guest init failed: "
+                                  + self.init.stderr.read().decode(errors="replace")[-300:])
+            if time.monotonic() > deadline:
+                raise WaitTimeout(f"namespace guest init not ready within {timeout:.0f}s")
+            time.sleep(0.01)
+
+    def _chrooted_child(self) -> int | None:
+        try:
+            children = Path(f"/proc/{self.init.pid}/task/{self.init.pid}/children").read_text()
+        except OSError:
+            return None
+        for pid in children.split():
+            try:
+                if os.readlink(f"/proc/{pid}/root") == str(self.root):
+                    return int(pid)
+            except OSError:
+                continue
+        return None
+
+    def _in_cgroup(self, argv: list[str]) -> list[str]:
+        # the wrapper joins the cgroup, then execs: nothing runs outside the limit
+        return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.cgroup), *argv]
+
+    def _enter(self, argv: Sequence[str], as_root: bool = False) -> list[str]:
+        who = [] if as_root else ["-S", str(self.uid), "-G", str(self.gid)]
+        return self._in_cgroup(["nsenter", "-t", str(self.init_pid), "-m", "-u", "-i", "-n",
+                                "-p", "-r", "-w", *who, "--", *argv])
+
+    # Runtime protocol -------------------------------------------------------------
+    @property
+    def data_root(self) -> str:
+        return DATA_ROOT
+
+    def path(self, guest_path: str) -> Path:
+        return self.root / guest_path.lstrip("/")
+
+    def free_port(self) -> int:
+        return 0    # the guest has its own address: the engine's default port is free
+
+    def make_dirs(self, *guest_paths: str, mode: int = 0o700) -> None:
+        for p in guest_paths:
+            path = self.path(p)
+            path.mkdir(parents=True, exist_ok=True, mode=mode)
+            os.chown(path, self.uid, self.gid)
+
+    def write_file(self, guest_path: str, content: str, *, mode: int = 0o644) -> None:
+        path = self.path(guest_path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(content)
+        os.chmod(path, mode)
+        os.chown(path, self.uid, self.gid)
+
+    def _env(self, env: dict | None) -> dict:
+        return dict(SAFE_ENV, HOME=DATA_ROOT, **(env or {}))
+
+    def run(self, argv: Sequence[str], *, timeout: float, env: dict | None = None,
+            input: bytes | None = None, check: bool = True,
+            as_root: bool = False) -> subprocess.CompletedProcess:
+        proc = subprocess.Popen(self._enter(argv, as_root), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=self._env(env), start_new_session=True)
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise WaitTimeout(f"{argv[0]} did not finish within {timeout:.0f}s") from None
+        result = subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
+        if check and proc.returncode != 0:
+            lines = err.decode(errors="replace").strip().splitlines()[-8:]
+            raise EngineError(f"{argv[0]} exited {proc.returncode} in the guest: "
+                              + " | ".join(lines))
+        return result
+
+    def spawn(self, argv: Sequence[str], *, log_file: str,
+              env: dict | None = None) -> subprocess.Popen:
+        log_path = self.path(log_file)
+        with open(log_path, "ab") as log:
+            os.chown(log_path, self.uid, self.gid)
+            proc = subprocess.Popen(self._enter(argv), stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, env=self._env(env),
+                                    start_new_session=True)
+        entry = self.ledger.add("process", proc.pid, cmd=argv[0])
+        self._procs[proc.pid] = (proc, entry)
+        return proc
+
+    def stop_process(self, proc: subprocess.Popen, *, timeout: float) -> None:
+        # nsenter dies on SIGTERM at once while the engine is still shutting
+        # down: wait for the whole process group, not just the Popen.
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            deadline = time.monotonic() + wait
+            while _group_members(proc.pid) and time.monotonic() < deadline:
+                proc.poll()
+                time.sleep(0.02)
+            if not _group_members(proc.pid):
+                break
+        proc.wait(timeout=10)
+        _, entry = self._procs.pop(proc.pid, (None, None))
+        if entry:
+            self.ledger.forget(entry)
+
+    # volume -----------------------------------------------------------------------
+    def volume_size_bytes(self) -> int:
+        st = os.statvfs(self.mount_point)
+        return st.f_blocks * st.f_frsize
+
+    def resize_volume(self, new_gb: int) -> None:
+        """Grow the data volume the way Trove's guest agent does: with the engine
+        stopped, unmount, grow the file and the loop device, e2fsck, resize2fs,
+        mount again (online resize needs CAP_SYS_RESOURCE, often absent)."""
+        if new_gb <= self.volume_gb:
+            raise EngineError(f"a volume only grows: {self.volume_gb} GB → {new_gb} GB")
+        if self._procs:
+            raise EngineError("stop the engine before resizing its volume")
+        mp = str(self.mount_point)
+        _sh("nsenter", "-t", str(self.init_pid), "-m", "umount", mp)
+        _sh("umount", mp)
+        with open(self.volume, "r+b") as fh:
+            fh.truncate(new_gb << 30)
+        _sh("losetup", "-c", self.loop)
+        _sh("e2fsck", "-f", "-p", self.loop, timeout=120)
+        _sh("resize2fs", self.loop, timeout=120)
+        _sh("mount", self.loop, mp)
+        _sh("nsenter", "-t", str(self.init_pid), "-m", "mount", self.loop, mp)
+        self.volume_gb = new_gb
+
+    def leftovers(self) -> list[str]:
+        """What of this guest still exists on the host (empty after destroy)."""
+        left = []
+        if self.dir.exists():
+            left.append(f"directory {self.dir}")
+        if any(line.split(" ")[1:2] == [str(self.root)]
+               for line in Path("/proc/mounts").read_text().splitlines()):
+            left.append(f"mount {self.root}")
+        if Path(f"/run/netns/{self.netns}").exists():
+            left.append(f"netns {self.netns}")
+        if Path(f"/sys/class/net/{self.host_if}").exists():
+            left.append(f"veth {self.host_if}")
+        if self.cgroup.exists():
+            left.append(f"cgroup {self.cgroup}")
+        return left
+
+    # teardown ---------------------------------------------------------------------
+    def destroy(self, timeout: float = 30.0) -> None:
+        for proc, _ in list(self._procs.values()):
+            self.stop_process(proc, timeout=timeout)
+        release(self._entries)
+        if self.init is not None and self.init.poll() is None:
+            self.init.wait(timeout=10)
+        for entry in self._entries:
+            self.ledger.forget(entry)
+        self._entries = []
