@@ -105,7 +105,11 @@ def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:
 
     if options.guest is None and options.backend == "local":
         from verify.guests import default_kind
-        options.guest, note = default_kind()
+        if not any(v.os for v in ds.versions):
+            # no OS ships it, so no image: only a binary the user has can run
+            options.guest, note = "process", None
+        else:
+            options.guest, note = default_kind()
         if note:
             say(note)
     run_id = new_run_id(ds.name)

@@ -71,11 +71,15 @@ class LocalBackend(LocalOps, Backend):
         if version is None:
             reasons = [self.unavailable(ds, v.name) for v in ds.versions]
             return reasons[0] if all(reasons) else None
+        own = getattr(engines.load(ds.engine_module), "host_unavailable", None)
         if self.guest != "process":
+            if own is not None and not ds.version(version).os:
+                # no OS ships it: no image to build, only a binary the user has
+                return own() or (f"cannot launch {ds.name} {version} on a {self.guest} "
+                                 "guest: no OS ships it (use --guest process)")
             return guests.unavailable(self.guest, ds, version)
         family, release = host_release()
         shipped = [ds.os(o) for o in ds.version(version).os]
-        own = getattr(engines.load(ds.engine_module), "host_unavailable", None)
         if own is not None and not any(o.family == family and o.release == release
                                        for o in shipped):
             # the engine can run a binary the user has (TROVE_VERIFY_MYSQLD ...)
