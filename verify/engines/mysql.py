@@ -18,6 +18,7 @@ from pathlib import Path
 from verify.engines.base import Credentials, Identity, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps
 from verify.engines.mariadb import ITEMS_TABLE, MariaDBClient
+from verify.engines.mysql_group import GroupOps
 from verify.engines.mysql_ops import CONFIG_RULES, MySQLOps
 from verify.errors import EngineError
 
@@ -75,7 +76,7 @@ def host_unavailable() -> str | None:
             "through a Trove deployment with --backend trove")
 
 
-class MySQLServer(MySQLOps, CapabilityOps, Server):
+class MySQLServer(GroupOps, MySQLOps, CapabilityOps, Server):
     engine = ENGINE
     default_port = 3306
     CONFIG_RULES = CONFIG_RULES
@@ -123,7 +124,14 @@ class MySQLServer(MySQLOps, CapabilityOps, Server):
         user = getattr(self.runtime, "service_user", "")
         return [f"--user={user}"] if user else []
 
-    def _config(self) -> str:
+    def _error_tail(self, lines: int = 3) -> str:
+        try:
+            text = self.runtime.path(f"{self.base}/log/error.log").read_text(errors="replace")
+        except OSError:
+            return "no error log"
+        return "error log: " + " | ".join(text.strip().splitlines()[-lines:])
+
+    def _config(self, plugins: bool = True) -> str:
         b = self.base
         lines = [
             "[mysqld]",
@@ -149,6 +157,7 @@ class MySQLServer(MySQLOps, CapabilityOps, Server):
             "gtid_mode=ON",
             "enforce_gtid_consistency=ON",
         ]
+        lines += self._group_lines() if plugins else []
         lines += [f"{k}={v}" for k, v in self.settings.items()]
         return "\n".join(lines) + "\n"
 
@@ -179,12 +188,17 @@ class MySQLServer(MySQLOps, CapabilityOps, Server):
         b = self.base
         self.runtime.make_dirs(b, f"{b}/run", f"{b}/log", f"{b}/tmp", f"{b}/backups",
                                mode=0o750)
-        self.write_config()
+        # the data directory is made without plugins (group replication's
+        # settings are unknown to --initialize)
+        self.runtime.write_file(self.config_file, self._config(plugins=False), mode=0o640)
         self.runtime.write_file(f"{b}/client.cnf", self._client_config(), mode=0o600)
         if fresh:
-            self.runtime.run([self.mysqld, f"--defaults-file={self.config_file}",
-                              "--initialize-insecure", *self._user_args()],
-                             timeout=self.timeouts.command)
+            try:
+                self.runtime.run([self.mysqld, f"--defaults-file={self.config_file}",
+                                  "--initialize-insecure", *self._user_args()],
+                                 timeout=self.timeouts.command)
+            except EngineError as exc:
+                raise EngineError(f"{exc}; {self._error_tail()}") from None
         self.root_password = random_password()
         self._initialised = True
         self._bootstrap_pending = True    # fresh or restored: set every password
