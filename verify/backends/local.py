@@ -168,17 +168,33 @@ class LocalBackend(LocalOps, Backend):
             left.append(f"server process {server.process.pid} still runs")
         return left
 
-    def resize_volume(self, instance: Instance, new_gb: int) -> None:
-        """Grow the data volume (namespace guests: a real filesystem image)."""
-        guest, server = instance.extra["guest"], instance.extra["server"]
-        if not hasattr(guest, "resize_volume"):
-            raise NotSupported(f"{guest.name} guests have no separate data volume")
+    def resize_volume(self, instance: Instance, gb: int) -> None:
+        """Namespace guests grow their volume offline, as Trove's guest agent does:
+        the engine stops around it (overrides LocalOps' online call)."""
+        if not hasattr(instance.extra["guest"], "resize_volume") or gb <= instance.volume_gb:
+            return LocalOps.resize_volume(self, instance, gb)     # its errors
+        server = instance.extra["server"]
         server.stop()
         try:
-            guest.resize_volume(new_gb)
+            instance.extra["guest"].resize_volume(gb)
         finally:
             server.start()
-        instance.volume_gb = new_gb
+        instance.volume_gb = gb
+
+    def upgrade_instance(self, instance: Instance, version: str) -> None:
+        """Trove's datastore upgrade: the guest boots the new version's image,
+        keeps its data volume, and the engine upgrades the data in place."""
+        guest, server = instance.extra["guest"], instance.extra["server"]
+        if not hasattr(guest, "switch_image"):
+            raise NotSupported(f"a {instance.guest} guest runs the host's one version of "
+                               "each engine; upgrades need namespace guests")
+        self.prepare(self.catalog.get(instance.datastore), [version])
+        server.stop()
+        image = self.images.by_version[version]
+        guest.switch_image(image.rootfs(), image.ref(),
+                           keep_previous=getattr(server, "upgrade_needs_previous", False))
+        server.upgrade_to(version)
+        instance.version, instance.image = version, guest.image
 
     def service_credentials(self, instance: Instance) -> Credentials:
         return instance.extra["server"].admin

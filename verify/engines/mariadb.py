@@ -211,6 +211,14 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, CapabilityOps, Server)
         if init.exists():
             init.unlink()
 
+    def upgrade_to(self, version: str) -> None:
+        """The runtime already runs version's binaries over this data: start
+        them and let mariadb-upgrade bring the system tables up to date."""
+        self.version = version
+        self.start()
+        self.runtime.run(["mariadb-upgrade", f"--defaults-file={self.config_file}"],
+                         timeout=self.timeouts.command)
+
     def ping(self) -> bool:
         with self.client() as c:
             return c.query("SELECT 1") == [(1,)]

@@ -13,7 +13,6 @@ before it exists; destroy() and `trove-verify cleanup` release all of it.
 from __future__ import annotations
 
 import fcntl
-import ipaddress
 import os
 import shutil
 import signal
@@ -24,17 +23,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from verify.errors import EngineError, PermissionNeeded, WaitTimeout
+from verify.guests.nshost import cgroup_base, group_members, pick_subnet, sh, unavailable
 from verify.guests.process import SAFE_ENV
 from verify.settings import SERVICE_USER, state_dir, work_dir
 from verify.state import Ledger, release
 
-# Private range for guest links: one /30 each (host .1, guest .2).
-GUEST_NET = ipaddress.ip_network(os.environ.get("TROVE_VERIFY_GUEST_NET", "10.213.0.0/16"))
 DATA_ROOT = "/var/lib/trove-verify"
-TOOLS = ("ip", "unshare", "nsenter", "mount", "umount", "losetup", "mkfs.ext4", "resize2fs",
-         "e2fsck", "chroot")
 INIT = r"""set -e
-R="$1"; H="$2"
+R="$1"; H="$2"; DATA="$R/var/lib/trove-verify"
+# every mount below lives in this private mount namespace only: nothing shows
+# in the host's mount table, and all of it goes when the guest's init dies
+mount -t overlay overlay -o "lowerdir=$3,upperdir=$4,workdir=$5" "$R"
+mkdir -p "$DATA"
+mount "$6" "$DATA"
+chown "$7" "$DATA"; chmod 750 "$DATA"
 mount -t proc proc "$R/proc"
 mount -t tmpfs -o mode=755,size=4m,nosuid tmpfs "$R/dev"
 for n in null zero full random urandom tty; do
@@ -48,84 +50,6 @@ mount -t tmpfs -o mode=755,nosuid,nodev tmpfs "$R/run"
 hostname "$H"
 exec chroot "$R" /bin/sh -c 'trap "exit 0" TERM; while :; do sleep 3600 & wait; done'
 """
-
-
-def unavailable() -> str | None:
-    """Why namespace guests cannot run here, or None."""
-    if os.geteuid() != 0:
-        return "namespace guests need root (network namespaces, mounts, cgroups)"
-    missing = [t for t in TOOLS if shutil.which(t) is None]
-    if missing:
-        return f"namespace guests need {', '.join(missing)} (run tools/setup.sh)"
-    if "overlay" not in Path("/proc/filesystems").read_text():
-        return "namespace guests need overlayfs, which this kernel lacks"
-    if not Path("/dev/loop-control").exists():
-        return "namespace guests need loop devices (/dev/loop-control is missing)"
-    if _cgroup_base() is None:
-        return "namespace guests need a writable memory cgroup (v2 or v1)"
-    return None
-
-
-def _cgroup_base() -> tuple[Path, str] | None:
-    """(parent directory, version) of a memory cgroup we can create children in."""
-    v2 = Path("/sys/fs/cgroup")
-    if (v2 / "cgroup.controllers").exists():
-        if "memory" in (v2 / "cgroup.controllers").read_text().split() and os.access(v2, os.W_OK):
-            return v2, "v2"
-        return None
-    v1 = v2 / "memory"
-    if (v1 / "cgroup.procs").exists() and os.access(v1, os.W_OK):
-        return v1, "v1"
-    return None
-
-
-def _sh(*argv: str, timeout: float = 30.0) -> str:
-    try:
-        proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise WaitTimeout(f"{argv[0]} {argv[1] if len(argv) > 1 else ''} did not finish "
-                          f"within {timeout:.0f}s") from None
-    if proc.returncode != 0:
-        raise EngineError(f"namespace guest: `{' '.join(argv)}` failed: "
-                          f"{proc.stderr.strip()[-300:]}")
-    return proc.stdout
-
-
-def _used_networks() -> list[ipaddress.IPv4Network]:
-    out = _sh("ip", "-4", "-o", "addr", "show")
-    nets = []
-    for line in out.splitlines():
-        parts = line.split()
-        if "inet" in parts:
-            nets.append(ipaddress.ip_interface(parts[parts.index("inet") + 1]).network)
-    for line in _sh("ip", "-4", "route", "show", "table", "all").splitlines():
-        dest = line.split()[0] if line.split() else ""
-        if dest[:1].isdigit():
-            nets.append(ipaddress.ip_network(dest, strict=False))
-    return nets
-
-
-def _group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes in process group pgid."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(stat.parent.name))
-    return members
-
-
-def _pick_subnet() -> ipaddress.IPv4Network:
-    used = _used_networks()
-    for net in GUEST_NET.subnets(new_prefix=30):
-        if not any(net.overlaps(u) for u in used):
-            return net
-    raise EngineError(f"no free /30 left in {GUEST_NET}",
-                      fix="delete leftover guests (trove-verify cleanup) or set "
-                          "TROVE_VERIFY_GUEST_NET")
 
 
 class NamespaceGuest:
@@ -143,11 +67,14 @@ class NamespaceGuest:
         self.root = self.dir / "root"
         self.volume = self.dir / "volume.ext4"
         self.netns, self.host_if, self.cgroup = "", "", Path("/nonexistent")
+        self._ports_given = 0
         self._entries: list[dict] = []
         self._procs: dict[int, tuple[subprocess.Popen, dict]] = {}
         self.init: subprocess.Popen | None = None
+        started = time.monotonic()
         try:
             self._build(rootfs, timeout)
+            self.ready_s = time.monotonic() - started
         except BaseException:
             self.destroy()
             raise
@@ -163,18 +90,15 @@ class NamespaceGuest:
         (work_dir() / "instances").mkdir(parents=True, exist_ok=True)
         for d in ("upper", "work", "root"):
             (self.dir / d).mkdir(parents=True, exist_ok=True)
-        self._record("mount", str(self.root))
-        _sh("mount", "-t", "overlay", "overlay", "-o",
-            f"lowerdir={rootfs},upperdir={self.dir / 'upper'},workdir={self.dir / 'work'}",
-            str(self.root))
-        self.uid, self.gid = self._service_account()
+        self.lower = str(rootfs)
+        self.uid, self.gid = self._service_account(rootfs)
         self._make_volume()
         self._make_cgroup()
         self._make_network()
         self._start_init(timeout)
 
-    def _service_account(self) -> tuple[int, int]:
-        for line in (self.root / "etc/passwd").read_text().splitlines():
+    def _service_account(self, rootfs: Path) -> tuple[int, int]:
+        for line in (rootfs / "etc/passwd").read_text().splitlines():
             fields = line.split(":")
             if fields[0] == SERVICE_USER:
                 return int(fields[2]), int(fields[3])
@@ -184,20 +108,13 @@ class NamespaceGuest:
     def _make_volume(self) -> None:
         with open(self.volume, "wb") as fh:
             fh.truncate(self.volume_gb << 30)      # sparse: real size, no real disk use
-        _sh("mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard", str(self.volume))
-        mount_point = self.root / DATA_ROOT.lstrip("/")
-        mount_point.mkdir(parents=True, exist_ok=True)
-        # an explicit loop device, so a resize can mount the same one again
+        sh("mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard", str(self.volume))
+        # an explicit loop device: the guest mounts it, a resize grows it
         self._record("loop", str(self.volume))
-        self.loop = _sh("losetup", "-f", "--show", str(self.volume)).strip()
-        self._record("mount", str(mount_point))
-        _sh("mount", self.loop, str(mount_point))
-        os.chown(mount_point, self.uid, self.gid)
-        os.chmod(mount_point, 0o750)
-        self.mount_point = mount_point
+        self.loop = sh("losetup", "-f", "--show", str(self.volume)).strip()
 
     def _make_cgroup(self) -> None:
-        base, version = _cgroup_base()
+        base, version = cgroup_base()
         self.cgroup = base / f"trove-verify-{self.instance_id}"
         self._record("cgroup", str(self.cgroup))
         self.cgroup.mkdir()
@@ -212,26 +129,27 @@ class NamespaceGuest:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         with open(lock_path, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)   # the /30 is taken once the veth has it
-            net = _pick_subnet()
+            net = pick_subnet()
             host_ip, guest_ip = list(net.hosts())
             self._record("netns", self.netns)
-            _sh("ip", "netns", "add", self.netns)
+            sh("ip", "netns", "add", self.netns)
             self._record("veth", host_if)
-            _sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", guest_if)
-            _sh("ip", "addr", "add", f"{host_ip}/30", "dev", host_if)
-        _sh("ip", "link", "set", guest_if, "netns", self.netns)
-        _sh("ip", "-n", self.netns, "link", "set", guest_if, "name", "eth0")
-        _sh("ip", "-n", self.netns, "addr", "add", f"{guest_ip}/30", "dev", "eth0")
-        _sh("ip", "-n", self.netns, "link", "set", "lo", "up")
-        _sh("ip", "-n", self.netns, "link", "set", "eth0", "up")
-        _sh("ip", "link", "set", host_if, "up")
+            sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", guest_if)
+            sh("ip", "addr", "add", f"{host_ip}/30", "dev", host_if)
+        sh("ip", "link", "set", guest_if, "netns", self.netns)
+        sh("ip", "-n", self.netns, "link", "set", guest_if, "name", "eth0")
+        sh("ip", "-n", self.netns, "addr", "add", f"{guest_ip}/30", "dev", "eth0")
+        sh("ip", "-n", self.netns, "link", "set", "lo", "up")
+        sh("ip", "-n", self.netns, "link", "set", "eth0", "up")
+        sh("ip", "link", "set", host_if, "up")
         self.address = self.bind_address = str(guest_ip)
         self.host_address, self.host_if = str(host_ip), host_if
 
     def _start_init(self, timeout: float) -> None:
         argv = ["ip", "netns", "exec", self.netns, "unshare", "--mount", "--pid", "--uts",
                 "--ipc", "--fork", "--propagation", "private", "--", "sh", "-c", INIT, "init",
-                str(self.root), self.instance_id[:60]]
+                str(self.root), self.instance_id[:60], self.lower, str(self.dir / "upper"),
+                str(self.dir / "work"), self.loop, f"{self.uid}:{self.gid}"]
         self.init = subprocess.Popen(self._in_cgroup(argv), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      start_new_session=True)
@@ -276,10 +194,15 @@ class NamespaceGuest:
         return DATA_ROOT
 
     def path(self, guest_path: str) -> Path:
-        return self.root / guest_path.lstrip("/")
+        # the guest's mounts exist only in its namespace: reach them through init
+        return Path(f"/proc/{self.init_pid}/root") / guest_path.lstrip("/")
 
     def free_port(self) -> int:
-        return 0    # the guest has its own address: the engine's default port is free
+        """The guest's network namespace is its own: nothing else holds ports
+        there. The first caller (the server) gets 0, i.e. its default port;
+        later callers (Galera's group/IST/SST ports) get distinct ones."""
+        self._ports_given += 1
+        return 0 if self._ports_given == 1 else 4565 + self._ports_given
 
     def make_dirs(self, *guest_paths: str, mode: int = 0o700) -> None:
         for p in guest_paths:
@@ -338,10 +261,10 @@ class NamespaceGuest:
             except ProcessLookupError:
                 pass
             deadline = time.monotonic() + wait
-            while _group_members(proc.pid) and time.monotonic() < deadline:
+            while group_members(proc.pid) and time.monotonic() < deadline:
                 proc.poll()
                 time.sleep(0.02)
-            if not _group_members(proc.pid):
+            if not group_members(proc.pid):
                 break
         proc.wait(timeout=10)
         _, entry = self._procs.pop(proc.pid, (None, None))
@@ -350,8 +273,14 @@ class NamespaceGuest:
 
     # volume -----------------------------------------------------------------------
     def volume_size_bytes(self) -> int:
-        st = os.statvfs(self.mount_point)
+        st = os.statvfs(self.path(DATA_ROOT))
         return st.f_blocks * st.f_frsize
+
+    def volume_size_gb(self) -> float:
+        return self.volume_size_bytes() / (1 << 30)
+
+    def _in_mount_ns(self, *argv: str) -> str:
+        return sh("nsenter", "-t", str(self.init_pid), "-m", *argv)
 
     def resize_volume(self, new_gb: int) -> None:
         """Grow the data volume the way Trove's guest agent does: with the engine
@@ -361,32 +290,63 @@ class NamespaceGuest:
             raise EngineError(f"a volume only grows: {self.volume_gb} GB → {new_gb} GB")
         if self._procs:
             raise EngineError("stop the engine before resizing its volume")
-        mp = str(self.mount_point)
-        _sh("nsenter", "-t", str(self.init_pid), "-m", "umount", mp)
-        _sh("umount", mp)
+        mp = str(self.root / DATA_ROOT.lstrip("/"))     # as the guest's mount table names it
+        self._in_mount_ns("umount", mp)
         with open(self.volume, "r+b") as fh:
             fh.truncate(new_gb << 30)
-        _sh("losetup", "-c", self.loop)
-        _sh("e2fsck", "-f", "-p", self.loop, timeout=120)
-        _sh("resize2fs", self.loop, timeout=120)
-        _sh("mount", self.loop, mp)
-        _sh("nsenter", "-t", str(self.init_pid), "-m", "mount", self.loop, mp)
+        sh("losetup", "-c", self.loop)
+        sh("e2fsck", "-f", "-p", self.loop, timeout=120)
+        sh("resize2fs", self.loop, timeout=120)
+        self._in_mount_ns("mount", self.loop, mp)
         self.volume_gb = new_gb
+
+    def switch_image(self, rootfs: Path, image: dict, *, keep_previous: bool = False) -> None:
+        """Boot another image over the same data volume (Trove's datastore
+        upgrade: a new guest image, the volume kept). Engines must be stopped.
+        keep_previous layers the old image under the new one, for upgrades that
+        run the old binaries once (pg_upgrade); the new image wins every path."""
+        if self._procs:
+            raise EngineError("stop the engine before switching the guest's image")
+        self._stop_init()       # its mount namespace, overlay and volume mount go with it
+        for d in ("upper", "work"):
+            shutil.rmtree(self.dir / d)
+            (self.dir / d).mkdir()
+        self.lower = f"{rootfs}:{self.lower}" if keep_previous else str(rootfs)
+        self.image = image
+        old = (self.uid, self.gid)
+        self.uid, self.gid = self._service_account(rootfs)
+        self._start_init(30.0)
+        if (self.uid, self.gid) != old:     # the service user's ids differ per image
+            self.run(["chown", "-R", f"{self.uid}:{self.gid}", DATA_ROOT], timeout=120,
+                     as_root=True)
+
+    def _stop_init(self) -> None:
+        if self.init is None:
+            return
+        try:
+            os.killpg(self.init.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.init.wait(timeout=10)
+        for entry in [e for e in self._entries if e["kind"] == "process"
+                      and e["value"] == self.init.pid]:
+            self.ledger.forget(entry)
+            self._entries.remove(entry)
+        self.init = None
 
     def leftovers(self) -> list[str]:
         """What of this guest still exists on the host (empty after destroy)."""
         left = []
         if self.dir.exists():
             left.append(f"directory {self.dir}")
-        if any(line.split(" ")[1:2] == [str(self.root)]
-               for line in Path("/proc/mounts").read_text().splitlines()):
-            left.append(f"mount {self.root}")
         if Path(f"/run/netns/{self.netns}").exists():
             left.append(f"netns {self.netns}")
         if Path(f"/sys/class/net/{self.host_if}").exists():
             left.append(f"veth {self.host_if}")
         if self.cgroup.exists():
             left.append(f"cgroup {self.cgroup}")
+        if sh("losetup", "-j", str(self.volume)).strip():
+            left.append(f"loop device on {self.volume}")
         return left
 
     # teardown ---------------------------------------------------------------------
