@@ -133,3 +133,26 @@ def test_cli_runs_mysql_97_in_a_namespace_guest(results):
     assert run["status"] == "pass" and run["guest"] == "namespace"
     assert run["engine"]["name"] == "mysql" and run["engine"]["version"].startswith("9.7")
     assert run["image"]["name"] == "debian-sid-mysql"
+
+
+def test_group_replication_cluster_create_grow_shrink(servers):
+    nodes = [servers() for _ in range(4)]
+    first = nodes[0]
+    first.cluster_create("group_replication", nodes[:3])
+    assert [n.cluster_size() for n in nodes[:3]] == [3, 3, 3]
+    with first.client() as c:
+        c.create_database("verify_db")
+    _write(first, {"k1": "created"})
+    wait_for(lambda: _items(nodes[2]) == {"k1": "created"}, timeout=60,
+             what="a write seen on another member")
+
+    first.cluster_grow("group_replication", nodes[:3], nodes[3:])
+    assert first.cluster_size() == 4
+    assert _items(nodes[3]) == {"k1": "created"}
+    _write(nodes[3], {"k2": "grown"})       # multi-primary: the new member takes writes
+
+    first.cluster_shrink("group_replication", [nodes[0], nodes[2], nodes[3]], [nodes[1]])
+    for node in (nodes[0], nodes[2], nodes[3]):
+        wait_for(lambda node=node: _items(node) == {"k1": "created", "k2": "grown"},
+                 timeout=60, what="data intact after the shrink")
+        assert node.cluster_size() == 3

@@ -26,6 +26,9 @@ class GroupOps:
         if self.group is None:
             return []
         return [
+            # members find each other (and recovery its donor) by these
+            f"report_host={self.runtime.address}",
+            f"report_port={self.port}",
             "plugin_load_add=group_replication.so",
             f"group_replication_group_name={self.group['name']}",
             "group_replication_start_on_boot=OFF",
@@ -35,6 +38,7 @@ class GroupOps:
             "group_replication_single_primary_mode=OFF",
             "group_replication_enforce_update_everywhere_checks=ON",
             "group_replication_recovery_get_public_key=ON",
+            "group_replication_message_cache_size=134217728",   # the minimum, not 1 GB
         ]
 
     def _group_address(self) -> str:
