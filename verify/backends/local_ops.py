@@ -41,7 +41,12 @@ class LocalOps:
         instance.status = "RESIZE"
         server = _server(instance)
         server.memory_mb = FLAVORS[flavor].memory_mb
-        server.restart()   # the engine derives its memory settings at start
+        server.stop()
+        # a guest with a memory limit (namespace: its cgroup) follows the flavor
+        resize = getattr(instance.extra["guest"], "resize_memory", None)
+        if resize is not None:
+            resize(server.memory_mb)
+        server.start()     # the engine derives its memory settings at start
         instance.flavor, instance.status = FLAVORS[flavor], "ACTIVE"
 
     def resize_volume(self, instance: Instance, gb: int) -> None:
