@@ -18,7 +18,7 @@ from pathlib import Path
 
 from verify.settings import state_dir
 
-KINDS = ("process", "dir", "mount", "netns", "veth", "cgroup", "loop")
+KINDS = ("process", "dir", "mount", "netns", "veth", "cgroup", "loop", "route")
 
 
 def _start_time(pid: int) -> str | None:
@@ -104,6 +104,12 @@ def release(entries: list[dict]) -> list[str]:
             if path.exists():
                 _kill_cgroup(path)
                 removed.append(f"cgroup {value}")
+        elif kind == "route":  # shared by guests: removed with the last link it guards
+            prefix = entry.get("unless_links")
+            if not (prefix and any(Path("/sys/class/net").glob(f"{prefix}*"))):
+                if subprocess.run(["ip", "route", "del", *value.split()],
+                                  capture_output=True).returncode == 0:
+                    removed.append(f"route {value}")
         elif kind == "loop":   # value: the backing file; detach every device on it
             out = subprocess.run(["losetup", "-j", value], capture_output=True, text=True)
             for line in out.stdout.splitlines():

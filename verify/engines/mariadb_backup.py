@@ -90,10 +90,17 @@ class BackupOps:
                          timeout=self.timeouts.command)
         self.runtime.run(["mariadb-backup", "--no-defaults", "--prepare",
                           f"--target-dir={work}"], timeout=self.timeouts.command)
-        for step in chain[1:]:
-            self.runtime.run(["mariadb-backup", "--no-defaults", "--prepare",
-                              f"--target-dir={work}", f"--incremental-dir={step.path}/data"],
+        for i, step in enumerate(chain[1:]):
+            # --prepare renames files out of the incremental dir: give it a copy on
+            # the target's filesystem (the store may be another one, and stays intact)
+            inc = f"{self.base}/restore-inc{i}"
+            self.runtime.make_dirs(inc)
+            self.runtime.run(["cp", "-a", f"{step.path}/data/.", inc],
                              timeout=self.timeouts.command)
+            self.runtime.run(["mariadb-backup", "--no-defaults", "--prepare",
+                              f"--target-dir={work}", f"--incremental-dir={inc}"],
+                             timeout=self.timeouts.command)
+            self.runtime.run(["rm", "-rf", inc], timeout=self.timeouts.command)
         # the restored server answers to the source's accounts
         self.admin = backup.meta["admin"]
         self.root_password = backup.meta.get("root_password", "")

@@ -23,7 +23,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from verify.errors import EngineError, PermissionNeeded, WaitTimeout
-from verify.guests.nshost import cgroup_base, group_members, pick_subnet, sh, unavailable
+from verify.guests.nshost import (
+    GUARD_ROUTE,
+    GUEST_NET,
+    cgroup_base,
+    group_members,
+    pick_subnet,
+    sh,
+    unavailable,
+)
 from verify.guests.process import SAFE_ENV
 from verify.settings import SERVICE_USER, state_dir, work_dir
 from verify.state import Ledger, release
@@ -47,6 +55,10 @@ mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/dev/shm"
 ln -s /proc/self/fd "$R/dev/fd"
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/tmp"
 mount -t tmpfs -o mode=755,nosuid,nodev tmpfs "$R/run"
+# the harness's backup store (Trove's object store, here a host directory)
+# appears at the same path in every guest, so a backup made in one guest
+# restores in another
+mkdir -p "$R$8"; mount --bind "$8" "$R$8"
 hostname "$H"
 exec chroot "$R" /bin/sh -c 'trap "exit 0" TERM; while :; do sleep 3600 & wait; done'
 """
@@ -135,6 +147,10 @@ class NamespaceGuest:
             fcntl.flock(lock, fcntl.LOCK_EX)   # the /30 is taken once the veth has it
             net = pick_subnet()
             host_ip, guest_ip = list(net.hosts())
+            # guard first: a packet for an address in the range that no guest
+            # owns is dropped here instead of taking the default route out
+            self._record("route", " ".join(GUARD_ROUTE), unless_links="tvh")
+            sh("ip", "route", "replace", *GUARD_ROUTE)
             self._record("netns", self.netns)
             sh("ip", "netns", "add", self.netns)
             self._record("veth", host_if)
@@ -146,14 +162,21 @@ class NamespaceGuest:
         sh("ip", "-n", self.netns, "link", "set", "lo", "up")
         sh("ip", "-n", self.netns, "link", "set", "eth0", "up")
         sh("ip", "link", "set", host_if, "up")
+        # guests reach each other (replication, clusters) through the host: route
+        # the guest range via the host end, forward on the host ends of veths only
+        sh("ip", "-n", self.netns, "route", "add", str(GUEST_NET), "via", str(host_ip))
+        Path(f"/proc/sys/net/ipv4/conf/{host_if}/forwarding").write_text("1")
         self.address = self.bind_address = str(guest_ip)
         self.host_address, self.host_if = str(host_ip), host_if
 
     def _start_init(self, timeout: float) -> None:
+        store = work_dir() / "backups"
+        store.mkdir(parents=True, exist_ok=True)
+        store.chmod(0o755)
         argv = ["ip", "netns", "exec", self.netns, "unshare", "--mount", "--pid", "--uts",
                 "--ipc", "--fork", "--propagation", "private", "--", "sh", "-c", INIT, "init",
                 str(self.root), self.instance_id[:60], self.lower, str(self.dir / "upper"),
-                str(self.dir / "work"), self.loop, f"{self.uid}:{self.gid}"]
+                str(self.dir / "work"), self.loop, f"{self.uid}:{self.gid}", str(store)]
         self.init = subprocess.Popen(self._in_cgroup(argv), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      start_new_session=True)

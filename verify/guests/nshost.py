@@ -13,6 +13,10 @@ from verify.errors import EngineError, WaitTimeout
 
 # Private range for guest links: one /30 each (host .1, guest .2).
 GUEST_NET = ipaddress.ip_network(os.environ.get("TROVE_VERIFY_GUEST_NET", "10.213.0.0/16"))
+# Guests reach each other through the host (per-link forwarding on the host
+# ends of the veths only); this route keeps any packet for the range that no
+# guest owns from leaving the machine by the default route.
+GUARD_ROUTE = ("unreachable", str(GUEST_NET))
 TOOLS = ("ip", "unshare", "nsenter", "mount", "umount", "losetup", "mkfs.ext4", "resize2fs",
          "e2fsck", "chroot")
 
@@ -67,6 +71,8 @@ def used_networks() -> list[ipaddress.IPv4Network]:
             nets.append(ipaddress.ip_interface(parts[parts.index("inet") + 1]).network)
     for line in sh("ip", "-4", "route", "show", "table", "all").splitlines():
         dest = line.split()[0] if line.split() else ""
+        if dest == "unreachable" and line.split()[1] == str(GUEST_NET):
+            continue        # our own guard route (see GUARD_ROUTE)
         if dest[:1].isdigit():
             nets.append(ipaddress.ip_network(dest, strict=False))
     return nets
