@@ -17,10 +17,18 @@ RECOVERY_USER = "gr_recovery"
 GROUP_PORT = 33061
 
 
+def _allowlist(seeds: list[str]) -> str:
+    """Only the members may speak to the group (AUTOMATIC would admit just
+    this guest's own subnet, and guests each have their own)."""
+    return ",".join(sorted({s.rsplit(":", 1)[0] for s in seeds} | {"127.0.0.1"}))
+
+
 class GroupOps:
     """`self` is a MySQLServer; self.group is None outside a cluster."""
 
     group: dict | None = None
+    # XCom and performance_schema do not fit a 512 MB guest
+    CLUSTER_FLAVOR = "medium"
 
     def _group_lines(self) -> list[str]:
         if self.group is None:
@@ -39,6 +47,7 @@ class GroupOps:
             "group_replication_enforce_update_everywhere_checks=ON",
             "group_replication_recovery_get_public_key=ON",
             "group_replication_message_cache_size=134217728",   # the minimum, not 1 GB
+            f"group_replication_ip_allowlist={_allowlist(self.group['seeds'])}",
         ]
 
     def _group_address(self) -> str:
@@ -105,12 +114,13 @@ class GroupOps:
         for node in joining:
             node.group = {"local": node._group_address(), "recovery": group["recovery"]}
         seeds = group["seeds"] + [n.group["local"] for n in joining]
-        for node in joining:
-            node._join(group["name"], seeds, group["recovery"])
-        for node in members:     # a later restart finds the new members too
+        for node in members:     # let the new members in, and find them on a restart
             node.group["seeds"] = seeds
+            node.query("SET GLOBAL group_replication_ip_allowlist = %s", (_allowlist(seeds),))
             node.query("SET GLOBAL group_replication_group_seeds = %s", (",".join(seeds),))
             node.write_config()
+        for node in joining:
+            node._join(group["name"], seeds, group["recovery"])
 
     def cluster_shrink(self, strategy: str, members: Sequence[GroupOps],
                        leaving: Sequence[GroupOps]) -> None:
