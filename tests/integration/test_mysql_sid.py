@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -45,11 +46,15 @@ def servers(sid_rootfs):
         made.append((guest, server))
         return server
     yield make
-    for guest, server in made:
+
+    def teardown(pair) -> None:
+        guest, server = pair
         try:
             server.stop()
         finally:
             guest.destroy()
+    with ThreadPoolExecutor(max_workers=4) as pool:   # shutdowns in parallel
+        list(pool.map(teardown, made))
 
 
 def _items(server, database="verify_db"):
