@@ -88,3 +88,57 @@ def test_engine_ops_default_to_not_supported():
         Engine().promote()
     with pytest.raises(NotSupported, match="configuration groups"):
         Engine().config_rules()
+
+
+class _ChrootGuest:
+    """A guest whose paths live under a root (as namespace guests' do)."""
+
+    data_root = "/var/lib/verify"
+
+    def __init__(self, root):
+        self.root = root
+
+    def path(self, guest_path):
+        return self.root / guest_path.lstrip("/")
+
+
+def test_place_backup_copies_a_chain_into_a_guest_with_its_own_paths(tmp_path):
+    from pathlib import Path
+
+    from verify.backends.base import FLAVORS, Instance
+    from verify.backends.local_ops import LocalOps
+
+    store = tmp_path / "store"
+    full_dir, inc_dir = store / "backup-full", store / "backup-inc"
+    for d in (full_dir, inc_dir):
+        (d / "data").mkdir(parents=True)
+        (d / "data" / "f").write_text(d.name)
+    full = Backup("mariabackup_incremental", full_dir, id="backup-full")
+    inc = Backup("mariabackup_incremental", inc_dir, parent=full, id="backup-inc")
+    root = tmp_path / "guest"
+    (root / "var/lib/verify").mkdir(parents=True)
+    inst = Instance("i", "n", "mariadb", "10.11", FLAVORS["small"], 1,
+                    extra={"guest": _ChrootGuest(root)})
+    placed = LocalOps().place_backup(inst, inc)
+    assert placed.path == Path("/var/lib/verify/backup-copies/backup-inc")
+    assert placed.parent.path == Path("/var/lib/verify/backup-copies/backup-full")
+    assert (root / "var/lib/verify/backup-copies/backup-full/data/f").read_text() == \
+        "backup-full"
+    assert inc.path == inc_dir and inc.parent is full     # the stored backup is untouched
+
+
+def test_place_backup_uses_the_store_where_guest_paths_are_host_paths(tmp_path):
+    from verify.backends.base import FLAVORS, Instance
+    from verify.backends.local_ops import LocalOps
+
+    class SharedGuest:
+        data_root = str(tmp_path)
+
+        def path(self, guest_path):
+            from pathlib import Path
+            return Path(guest_path)
+
+    backup = Backup("mariabackup", tmp_path / "b", id="b")
+    inst = Instance("i", "n", "mariadb", "10.11", FLAVORS["small"], 1,
+                    extra={"guest": SharedGuest()})
+    assert LocalOps().place_backup(inst, backup).path == tmp_path / "b"

@@ -220,6 +220,14 @@ class Backend(abc.ABC):
     def list_logs(self, instance: Instance) -> list[str]:
         self._no("list_logs")
 
+    def enable_log(self, instance: Instance, name: str) -> None:
+        """Trove's log-enable for a USER log."""
+        self._no("enable_log")
+
+    def show_log(self, instance: Instance, name: str) -> dict:
+        """Trove's log-show: name, type (SYS|USER), status, size in bytes."""
+        self._no("show_log")
+
     def publish_log(self, instance: Instance, name: str, dest: Path) -> Path:
         self._no("publish_log")
 

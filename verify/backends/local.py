@@ -132,13 +132,14 @@ class LocalBackend(LocalOps, Backend):
                 if restore_from.datastore and restore_from.datastore != datastore:
                     raise UsageError(f"backup {restore_from.id} is of {restore_from.datastore}"
                                      f", not {datastore}")
-                server.restore(restore_from)
+                server.restore(self.place_backup(inst, restore_from))
             else:
                 server.start()
             self._started(inst)
             if configuration is not None:
                 self.attach_configuration(inst, configuration)
-        except BaseException:
+        except BaseException as exc:
+            self._salvage([inst], exc)
             self.delete_instance(inst)
             raise
         return inst

@@ -4,7 +4,10 @@ cannot do raises NotSupported with the reason; the scenario is then skipped."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -19,8 +22,26 @@ def _server(instance: Instance):
     return instance.extra["server"]
 
 
+def _no_volume(instance: Instance) -> str:
+    return (f"a {instance.guest} guest keeps its data in a host directory and has no "
+            "volume to grow (the namespace guest gives instances a real volume)")
+
+
 class LocalOps:
     """Mixed into LocalBackend (which provides _live, catalog, ledger, ...)."""
+
+    def _salvage(self, instances: list[Instance], exc: BaseException) -> None:
+        """Before failed instances are deleted, keep their logs on the exception
+        (exc.salvaged_logs) so the scenario puts them into the bundle."""
+        dest = Path(tempfile.mkdtemp(prefix="salvage-", dir=self.ledger.dir))
+        self.ledger.add("dir", str(dest))
+        saved = []
+        for inst in instances:
+            try:
+                saved += self.collect_logs(inst, dest)
+            except Exception:  # logs are a courtesy; the failure itself is reported
+                pass
+        exc.salvaged_logs = [*getattr(exc, "salvaged_logs", []), *saved]
 
     # instance ---------------------------------------------------------------
     def show_instance(self, instance_id: str) -> Instance:
@@ -52,9 +73,7 @@ class LocalOps:
     def resize_volume(self, instance: Instance, gb: int) -> None:
         grow = getattr(instance.extra["guest"], "resize_volume", None)
         if grow is None:
-            raise NotSupported(f"a {instance.guest} guest keeps its data in a host directory "
-                               "and has no volume to grow (the namespace guest gives "
-                               "instances a real volume)")
+            raise NotSupported(_no_volume(instance))
         if gb <= instance.volume_gb:
             raise UsageError(f"new volume size {gb} GB is not larger than "
                              f"{instance.volume_gb} GB")
@@ -64,7 +83,7 @@ class LocalOps:
     def volume_size_gb(self, instance: Instance) -> float:
         size = getattr(instance.extra["guest"], "volume_size_gb", None)
         if size is None:
-            raise NotSupported(f"a {instance.guest} guest has no volume")
+            raise NotSupported(_no_volume(instance))
         return size()
 
     def update_instance(self, instance: Instance, *, name: str) -> None:
@@ -164,17 +183,39 @@ class LocalOps:
         store.mkdir(parents=True, exist_ok=True)
         store.chmod(0o755)
         backup_id = f"backup-{uuid.uuid4().hex[:8]}"
-        dest = store / backup_id
-        self.ledger.add("dir", str(dest))
-        instance.extra["guest"].make_dirs(str(dest))
+        host_dest = store / backup_id
+        self.ledger.add("dir", str(host_dest))
+        # the engine works in its guest's paths; artifacts then live in the store
+        guest = instance.extra["guest"]
+        staging = f"{guest.data_root}/backup-staging/{backup_id}"
+        guest.make_dirs(f"{guest.data_root}/backup-staging", staging)
         try:
-            backup = _server(instance).backup(strategy, dest, parent)
+            seen_parent = self.place_backup(instance, parent) if parent else None
+            made = _server(instance).backup(strategy, Path(staging), seen_parent)
+            shutil.move(guest.path(staging), host_dest)
         except BaseException:
-            shutil.rmtree(dest, ignore_errors=True)
+            shutil.rmtree(guest.path(staging), ignore_errors=True)
+            shutil.rmtree(host_dest, ignore_errors=True)
             raise
-        backup.id, backup.instance_id = backup_id, instance.id
-        backup.datastore, backup.version = instance.datastore, instance.version
-        return backup
+        return dataclasses.replace(made, path=host_dest, parent=parent, id=backup_id,
+                                   instance_id=instance.id, datastore=instance.datastore,
+                                   version=instance.version)
+
+    def place_backup(self, instance: Instance, backup: Backup) -> Backup:
+        """The backup chain as instance's engine sees it: store paths where the
+        guest shares the host's paths (process), else copies inside the guest."""
+        guest = instance.extra["guest"]
+        parent = self.place_backup(instance, backup.parent) if backup.parent else None
+        if guest.path(str(backup.path)) == backup.path:
+            return dataclasses.replace(backup, parent=parent)
+        inside = f"{guest.data_root}/backup-copies/{backup.id}"
+        target = guest.path(inside)
+        if not target.exists():
+            owner = os.stat(guest.path(guest.data_root))
+            shutil.copytree(backup.path, target, symlinks=True)
+            for path in [target.parent, target, *target.rglob("*")]:
+                os.lchown(path, owner.st_uid, owner.st_gid)
+        return dataclasses.replace(backup, path=Path(inside), parent=parent)
 
     def delete_backup(self, backup: Backup) -> None:
         if backup.path is not None:
@@ -200,10 +241,11 @@ class LocalOps:
                                      flavor=primary.flavor.name,
                                      volume_gb=primary.volume_gb)
         try:
-            _server(replica).restore(backup)
+            _server(replica).restore(self.place_backup(replica, backup))
             self._started(replica)
             _server(primary).attach_replica(_server(replica), strategy, backup)
-        except BaseException:
+        except BaseException as exc:
+            self._salvage([replica], exc)
             self.delete_instance(replica)
             raise
         finally:
@@ -272,7 +314,8 @@ class LocalOps:
                                                             flavor=flavor))
             servers = [_server(i) for i in cluster.instances]
             servers[0].cluster_create(strategy, servers)
-        except BaseException:
+        except BaseException as exc:
+            self._salvage(cluster.instances, exc)
             self.delete_cluster(cluster)
             raise
         for inst in cluster.instances:
@@ -288,7 +331,8 @@ class LocalOps:
         members = [_server(i) for i in cluster.instances]
         try:
             members[0].cluster_grow(cluster.strategy, members, [_server(j) for j in joining])
-        except BaseException:
+        except BaseException as exc:
+            self._salvage(joining, exc)
             for inst in joining:
                 self.delete_instance(inst)
             raise
@@ -322,11 +366,23 @@ class LocalOps:
         return sorted(name for name, path in _server(instance).log_files().items()
                       if path.is_file())
 
-    def publish_log(self, instance: Instance, name: str, dest: Path) -> Path:
+    def enable_log(self, instance: Instance, name: str) -> None:
+        _server(instance).enable_log(name)
+
+    def _log(self, instance: Instance, name: str) -> Path:
         logs = _server(instance).log_files()
         if name not in logs or not logs[name].is_file():
             raise UsageError(f"instance {instance.id} has no log {name!r}",
                              fix=f"one of: {', '.join(self.list_logs(instance))}")
+        return logs[name]
+
+    def show_log(self, instance: Instance, name: str) -> dict:
+        path = self._log(instance, name)
+        return {"name": name, "type": "SYS" if name == "error" else "USER",
+                "status": "Ready", "size": path.stat().st_size}
+
+    def publish_log(self, instance: Instance, name: str, dest: Path) -> Path:
+        logs = {name: self._log(instance, name)}
         dest.mkdir(parents=True, exist_ok=True)
         target = dest / f"{instance.id}-{name}.log"
         shutil.copyfile(logs[name], target)

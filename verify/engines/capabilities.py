@@ -3,6 +3,24 @@
 Each default raises NotSupported, so an engine module implements exactly
 what its datastore claims and a scenario for anything else is skipped with
 the reason instead of passing. Semantics follow Trove's guest agent.
+
+What each scenario module needs from an engine (LocalBackend delegates the
+Trove verb to the method named here; verify/engines/mariadb*.py is a full
+example):
+
+  instance       boot_id, memory_setting_mb + memory_in_effect_mb (resize reads
+                 self.memory_mb at start), Server.restart
+  users          Client.create_user/list_users/delete_user, change_password,
+                 grant_access, revoke_access, list_access
+  root           enable_root, root_enabled, disable_root
+  configuration  CONFIG_RULES (with `example` values), apply_configuration,
+                 remove_configuration, setting
+  backup         backup(strategy, dest, parent), restore(backup) on a new server
+  replication    REPLICA_SEED, attach_replica, promote, follow, detach,
+                 read_only, replication_position
+  cluster        cluster_create, cluster_grow, cluster_shrink, cluster_size
+  guest_logs     Server.log_files, enable_log
+Data checks always go through Client.write_items/read_items.
 """
 
 from __future__ import annotations
@@ -228,6 +246,11 @@ class CapabilityOps:
     def cluster_size(self) -> int:
         """How many nodes the engine itself sees in its cluster."""
         self._no("cluster_size")
+
+    # guest logs --------------------------------------------------------------
+    def enable_log(self, name: str) -> None:
+        """Start writing a USER log (general, slow_query) that is off by default."""
+        self._no(f"enabling the {name} log")
 
     # upgrade -----------------------------------------------------------------
     def upgrade_to(self, version: str) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from verify.engines.mariadb_backup import BackupOps
 from verify.engines.mariadb_galera import GaleraOps
 from verify.engines.mariadb_replication import ReplicationOps
 from verify.errors import EngineError
+from verify.settings import work_dir
 
 ENGINE = "mariadb"
 ITEMS_TABLE = "verify_items"
@@ -106,6 +110,10 @@ def connect(host: str, port: int, creds: Credentials, database: str | None = Non
     return MariaDBClient(host, port, creds, database, timeout)
 
 
+REDO_LOG_MB = 16    # the 100 MB default costs every instance disk and time
+_TEMPLATE_LOCK = threading.Lock()
+
+
 def _q(name: str) -> str:
     """A system variable name, checked before it is put into SQL."""
     if not name.replace("_", "").isalnum():
@@ -150,6 +158,7 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, CapabilityOps, Server)
             f"innodb_buffer_pool_size={self.memory_setting_mb(self.memory_mb)}M",
             "skip-name-resolve",
             "innodb_flush_log_at_trx_commit=2",
+            f"innodb_log_file_size={REDO_LOG_MB}M",
             # binary log + GTID: what mariabackup and GTID replication need
             f"server_id={self.server_id}",
             f"log_bin={b}/data/mariadb-bin",
@@ -184,12 +193,51 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, CapabilityOps, Server)
         b = self.base
         self.runtime.make_dirs(f"{b}/data", f"{b}/run", f"{b}/log", f"{b}/tmp")
 
+    def _template(self) -> str | None:
+        """A pristine mariadb-install-db data directory, made once and copied
+        into each new instance (process guests share the host's binaries)."""
+        if self.runtime.name != "process":
+            return None
+        found = shutil.which("mariadbd", path="/usr/sbin:/usr/bin")
+        if found is None:
+            return None   # mariadb-install-db then says what is missing
+        binary = os.stat(found)
+        # keyed by the binary and by who copies it (the service user or us)
+        key = (f"mariadb-{self.version}-{binary.st_size}-{int(binary.st_mtime)}"
+               f"-{REDO_LOG_MB}-{os.geteuid()}")
+        store = work_dir() / "templates"
+        target = store / key
+        with _TEMPLATE_LOCK:
+            if target.is_dir():
+                return str(target)
+            store.mkdir(parents=True, exist_ok=True)
+            store.chmod(0o755)
+            tmp = store / f"{key}.tmp-{secrets.token_hex(4)}"
+            self.runtime.make_dirs(str(tmp), f"{tmp}/data")
+            self.runtime.write_file(f"{tmp}/my.cnf", f"[mysqld]\ndatadir={tmp}/data\n"
+                                    f"innodb_log_file_size={REDO_LOG_MB}M\n", mode=0o600)
+            self._install_db(f"{tmp}/my.cnf")
+            try:
+                os.rename(f"{tmp}/data", target)
+            except OSError:   # another run made it first
+                pass
+            shutil.rmtree(tmp, ignore_errors=True)
+            return str(target)
+
+    def _install_db(self, config_file: str) -> None:
+        self.runtime.run(["mariadb-install-db", f"--defaults-file={config_file}",
+                          "--auth-root-authentication-method=normal", "--skip-test-db"],
+                         timeout=self.timeouts.command)
+
     def initialise(self) -> None:
         self.make_dirs()
         self.write_config()
-        self.runtime.run(["mariadb-install-db", f"--defaults-file={self.config_file}",
-                          "--auth-root-authentication-method=normal", "--skip-test-db"],
-                         timeout=self.timeouts.command)
+        template = self._template()
+        if template:
+            self.runtime.run(["cp", "-a", f"{template}/.", f"{self.base}/data"],
+                             timeout=self.timeouts.command)
+        else:
+            self._install_db(self.config_file)
         self.root_password = random_password()
         self.runtime.write_file(f"{self.base}/init.sql", self._bootstrap_sql(), mode=0o600)
         self._initialised = True
@@ -241,6 +289,15 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, CapabilityOps, Server)
     def check_started(self) -> None:
         if not self.running():
             raise EngineError("MariaDB is not running")
+
+    def enable_log(self, name: str) -> None:
+        variable = {"general": "general_log", "slow_query": "slow_query_log"}.get(name)
+        if variable is None:
+            raise EngineError(f"MariaDB has no USER log {name!r}",
+                              fix="general or slow_query")
+        self.query(f"SET GLOBAL {variable} = ON")
+        self.settings[variable] = "ON"      # kept across restarts
+        self.write_config()
 
     # instance -----------------------------------------------------------------
     def memory_setting_mb(self, memory_mb: int) -> int:

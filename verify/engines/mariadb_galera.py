@@ -5,13 +5,27 @@ filled by rsync SST from a donor. Mixed into MariaDBServer."""
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from verify.engines.base import wait_for
 from verify.errors import EngineError, NotSupported
 
 STRATEGY = "galera"
+_HANDED_OUT: set[int] = set()
+_HANDED_OUT_LOCK = threading.Lock()
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
+
+
+def _join_all(joining: Sequence[GaleraOps], donor: GaleraOps) -> None:
+    """Joiners start together: their start-up overlaps, and Galera itself
+    queues their state transfers until a donor is free."""
+    with ThreadPoolExecutor(max_workers=max(1, len(joining))) as pool:
+        futures = [pool.submit(node._join, donor) for node in joining]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        raise errors[0]
 
 
 class GaleraOps:
@@ -55,11 +69,13 @@ class GaleraOps:
 
     # operations ---------------------------------------------------------------
     def _galera_prepare(self, name: str) -> str:
-        ports = set()
-        while len(ports) < 3:
-            port = self.runtime.free_port()
-            if port != self.port:
-                ports.add(port)
+        ports: set[int] = set()
+        with _HANDED_OUT_LOCK:   # never the same port twice among this run's nodes
+            while len(ports) < 3:
+                port = self.runtime.free_port()
+                if port != self.port and port not in _HANDED_OUT:
+                    ports.add(port)
+            _HANDED_OUT.update(ports)
         port, ist, sst = sorted(ports)
         self.galera = {"name": name, "port": port, "ist": ist, "sst": sst, "peers": []}
         return f"{self.runtime.address}:{port}"
@@ -102,8 +118,7 @@ class GaleraOps:
             self.galera["bootstrap"] = False
         wait_for(self._synced, timeout=self.timeouts.cluster, what="galera bootstrap node",
                  alive=self.running)
-        for node in nodes[1:]:
-            node._join(self)
+        _join_all(nodes[1:], self)
 
     def cluster_grow(self, strategy: str, members: Sequence[GaleraOps],
                      joining: Sequence[GaleraOps]) -> None:
@@ -112,8 +127,7 @@ class GaleraOps:
         for node in joining:
             node._galera_prepare(self.galera["name"])
         self._set_peers([*members, *joining])
-        for node in joining:
-            node._join(self)
+        _join_all(joining, self)
 
     def cluster_shrink(self, strategy: str, members: Sequence[GaleraOps],
                        leaving: Sequence[GaleraOps]) -> None:

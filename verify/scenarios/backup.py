@@ -20,7 +20,7 @@ class BackupTest(ScenarioTest):
         return self.read(new, self.backend.service_credentials(new), database)
 
     @scenario(id="backup.restore", capability="backup", tier="technical-preview",
-              strategies="backup")
+              strategies="backup", cost=2)
     def test_backup_restore_into_new_instance(self):
         inst, database, creds = self._source()
         before = self.sample_items(tag="before")
@@ -32,7 +32,7 @@ class BackupTest(ScenarioTest):
         self.assert_items(before, self._restored(backup, database), absent=after)
 
     @scenario(id="backup.incremental", capability="backup", tier="technical-preview",
-              strategies="backup")
+              strategies="backup", cost=2)
     def test_incremental_chain(self):
         inst, database, creds = self._source()
         first = self.sample_items(tag="first")

@@ -6,6 +6,7 @@ hands them a RunContext (backend, catalog, timeouts, where logs go).
 
 from __future__ import annotations
 
+import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +27,14 @@ class ScenarioInfo:
     capability: str
     tier: str = "experimental"
     strategy_capability: str | None = None   # multiply by the datastore's strategies
+    cost: int = 1           # relative duration: the runner starts costly ones first
 
 
 def scenario(id: str, capability: str, tier: str = "experimental",
-             strategies: str | None = None):
+             strategies: str | None = None, cost: int = 1):
     """Mark a test method as a scenario with a permanent id."""
     def decorate(fn):
-        fn.scenario_info = ScenarioInfo(id, capability, tier, strategies)
+        fn.scenario_info = ScenarioInfo(id, capability, tier, strategies, cost)
         return fn
     return decorate
 
@@ -93,11 +95,18 @@ class ScenarioTest(testscenarios.WithScenarios, testtools.TestCase):
                         volume_gb: int = 1, version: str | None = None,
                         delete: bool = True, restore_from=None) -> Instance:
         kwargs = {"restore_from": restore_from} if restore_from is not None else {}
-        inst = self.backend.create_instance(self.datastore, version or self.version,
-                                            name=name or self._testMethodName,
-                                            flavor=flavor, volume_gb=volume_gb, **kwargs)
+        try:
+            inst = self.backend.create_instance(self.datastore, version or self.version,
+                                                name=name or self._testMethodName,
+                                                flavor=flavor, volume_gb=volume_gb, **kwargs)
+        except Exception as exc:
+            self.keep_salvaged_logs(exc)
+            raise
         if delete:
             self.addCleanup(self._delete_quietly, inst)
+        if "engine" not in self.ctx.notes.get(self.id(), {}):
+            # evidence counts only with the engine's own word on what it is
+            self.record_identity(self.backend.identity(inst))
         return inst
 
     def _delete_quietly(self, inst: Instance) -> None:
@@ -121,6 +130,15 @@ class ScenarioTest(testscenarios.WithScenarios, testtools.TestCase):
             return verb(*args, **kwargs)
         except NotSupported as exc:
             self.skipTest(str(exc))
+        except Exception as exc:
+            self.keep_salvaged_logs(exc)
+            raise
+
+    def keep_salvaged_logs(self, exc: BaseException) -> None:
+        """Logs of instances a failed verb already deleted go with the failure."""
+        for path in getattr(exc, "salvaged_logs", []):
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, self.log_dir / Path(path).name)
 
     def data_target(self, inst: Instance) -> tuple[str | None, Credentials]:
         """A database and a user owning it, or the service credentials where the

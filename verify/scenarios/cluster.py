@@ -17,7 +17,7 @@ class ClusterTest(ScenarioTest):
                      timeout=self.ctx.timeouts.cluster, what=f"{inst.id} seeing {size} nodes")
 
     @scenario(id="cluster.create_grow_shrink", capability="cluster",
-              tier="technical-preview", strategies="cluster")
+              tier="technical-preview", strategies="cluster", cost=10)
     def test_create_grow_shrink(self):
         cluster = self.supported(self.backend.create_cluster, self.datastore, self.version,
                                  self.strategy, SIZE)

@@ -26,10 +26,12 @@ class ReplicationTest(ScenarioTest):
         return primary, replica, database, creds
 
     def assert_refuses_writes(self, inst, creds, database, what: str) -> None:
+        # the same user still reads there, so a refusal is read-only, not an outage
+        self.assertTrue(self.read(inst, creds, database), f"{what} cannot be read")
         self.assertFalse(self.can_use(inst, creds, database), f"{what} accepted a write")
 
     @scenario(id="replication.replicate_promote", capability="replication",
-              tier="technical-preview", strategies="replication")
+              tier="technical-preview", strategies="replication", cost=3)
     def test_replicate_and_promote(self):
         primary, replica, database, creds = self._pair()
         try:
@@ -51,7 +53,7 @@ class ReplicationTest(ScenarioTest):
             self.note(old_primary="standalone: the engine cannot make it follow")
 
     @scenario(id="replication.eject_source", capability="replication",
-              tier="technical-preview", strategies="replication")
+              tier="technical-preview", strategies="replication", cost=3)
     def test_eject_source(self):
         primary, replica, database, creds = self._pair()
         new = self.supported(self.backend.eject_replica_source, primary)
@@ -64,7 +66,7 @@ class ReplicationTest(ScenarioTest):
         self.assert_items(mine, self.read(replica, creds, database), absent=stray)
 
     @scenario(id="replication.detach", capability="replication",
-              tier="technical-preview", strategies="replication")
+              tier="technical-preview", strategies="replication", cost=3)
     def test_detach_replica(self):
         primary, replica, database, creds = self._pair()
         self.supported(self.backend.detach_replica, replica)

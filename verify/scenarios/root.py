@@ -22,3 +22,4 @@ class RootTest(ScenarioTest):
         self.assertTrue(self.can_use(inst, root, database), "root cannot log in and write")
         self.supported(self.backend.disable_root, inst)
         self.assertFalse(self.can_use(inst, root, database), "root still logs in")
+        self.assertTrue(self.backend.identity(inst).name, "the server must still answer")

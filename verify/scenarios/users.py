@@ -29,6 +29,8 @@ class UsersTest(ScenarioTest):
         self.backend.delete_user(inst, creds.user)
         self.assertNotIn(creds.user, self.backend.list_users(inst))
         self.assertFalse(self.can_use(inst, new, "verify_users"), "a deleted user logs in")
+        admin = self.backend.service_credentials(inst)
+        self.assertTrue(self.can_use(inst, admin, "verify_users"), "the server must still answer")
 
     @scenario(id="users.access", capability="users", tier="technical-preview")
     def test_grant_revoke_list_access(self):
