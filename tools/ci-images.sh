@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Build the guest images CI runs on namespace guests (MariaDB and PostgreSQL,
+# Build the guest images CI runs on namespace guests (MariaDB, PostgreSQL, Redis:
 # two Debian releases each, for the upgrade scenario). Cached by content hash
 # under ${TROVE_VERIFY_CACHE:-~/.cache/trove-verify}: an unchanged image is a
 # cache hit in well under a second, so re-runs are fast.
 # "cannot build here" (no root, no mirror) is reported and is not a CI failure:
 # the tests that need an image then skip with that reason.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 VENV=${TROVE_VERIFY_VENV:-$PWD/.venv}
 PY="$VENV/bin/python"
 [ -x "$PY" ] || PY=python3
 
 status=0
-for ds in ${TROVE_VERIFY_CI_IMAGES:-mariadb postgresql}; do
+for ds in ${TROVE_VERIFY_CI_IMAGES:-mariadb postgresql redis}; do
     "$PY" -m verify image build "$ds"
     rc=$?
     case $rc in

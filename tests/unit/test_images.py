@@ -101,6 +101,22 @@ def test_archive_changes_are_told_apart_from_harness_failures(line, tmp_path):
     assert "archive changed" in str(err) and "not a harness failure" in str(err)
 
 
+def test_a_package_earlier_builds_had_is_an_archive_change(tmp_path):
+    lines = ["2026 | E: Unable to locate package mysql-server\n"]
+    err = classify_failure(lines, "debian-sid-mysql", tmp_path / "log",
+                           previous={"mysql-server": "9.7.4-2"})
+    assert isinstance(err, ArchiveChanged) and "earlier builds installed mysql-server 9.7.4-2" \
+        in str(err)
+
+
+def test_a_package_no_build_ever_had_is_the_elements_mistake(tmp_path):
+    lines = ["2026 | E: Package 'mysql-sever' has no installation candidate\n"]
+    err = classify_failure(lines, "debian-sid-mysql", tmp_path / "log",
+                           previous={"mysql-server": "9.7.4-2"})
+    assert isinstance(err, ImageBuildFailed)
+    assert "'mysql-sever'" in str(err) and "element problem" in str(err)
+
+
 def test_an_element_bug_is_a_harness_failure(tmp_path):
     lines = ["2026 | + install.d/10-x\n", "2026 | /tmp/in_target.d/install.d/10-x: line 3: "
              "nosuch: command not found\n", "2026 | ERROR: 10-x failed\n"]

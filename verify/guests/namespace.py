@@ -64,6 +64,13 @@ exec chroot "$R" /bin/sh -c 'trap "exit 0" TERM; while :; do sleep 3600 & wait; 
 """
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 class NamespaceGuest:
     name = "namespace"
 
@@ -280,19 +287,26 @@ class NamespaceGuest:
         return proc
 
     def stop_process(self, proc: subprocess.Popen, *, timeout: float) -> None:
-        # nsenter dies on SIGTERM at once while the engine is still shutting
-        # down: wait for the whole process group, not just the Popen.
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
+        # SIGTERM the engine only: nsenter would die of it at once and leave the
+        # engine shutting down unobserved; it exits itself when its child does
+        children = _children(proc.pid)
+        for pid in children:
             try:
-                os.killpg(proc.pid, sig)
+                os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-            deadline = time.monotonic() + wait
+        try:
+            proc.wait(timeout=timeout if children else 0.5)
+        except subprocess.TimeoutExpired:
+            pass
+        if proc.poll() is None or group_members(proc.pid):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            deadline = time.monotonic() + 10
             while group_members(proc.pid) and time.monotonic() < deadline:
-                proc.poll()
-                time.sleep(0.02)
-            if not group_members(proc.pid):
-                break
+                time.sleep(0.05)
         proc.wait(timeout=10)
         _, entry = self._procs.pop(proc.pid, (None, None))
         if entry:

@@ -33,7 +33,7 @@ ARCHIVE_CHANGED = re.compile(
     r"|Failed to fetch .*40[34].*|does not have a Release file.*|is not valid yet.*"
     r"|Release file .* is expired.*|Couldn't download packages.*)")
 UNREACHABLE = re.compile(r"(Temporary failure resolving .*|Could not resolve .*"
-                         r"|Failed to fetch .*(?:Connection|timed out).*"
+                         r"|Failed to fetch .*(?:Connection|timed out| 400 | 50\d ).*"
                          r"|Failed getting release file .*)")
 
 
@@ -102,14 +102,36 @@ class Progress:
             sys.stdout.write("\n")
 
 
-def classify_failure(log_lines: list[str], name: str, log: Path) -> VerifyError:
+MISSING_PACKAGE = re.compile(r"(?:Unable to locate package (\S+)|Package '([^']+)' has no "
+                             r"installation candidate|Version '[^']*' for '([^']+)' was not found"
+                             r"|Depends: (\S+) .*but it is not installable)")
+
+
+def classify_failure(log_lines: list[str], name: str, log: Path,
+                     previous: dict[str, str] | None = None) -> VerifyError:
+    """previous: package -> version from earlier builds of this image (manifests):
+    a package they installed and the archive no longer serves is an archive
+    change; one no earlier build ever had is the element's mistake."""
+    previous = previous or {}
     for line in reversed(log_lines):
         m = ARCHIVE_CHANGED.search(line)
-        if m:
-            return ArchiveChanged(
-                f"image {name}: the OS archive changed under the build ({m.group(1).strip()}); "
-                "this is not a harness failure, and a cached image keeps working",
-                fix=f"retry later or pin the package; log: {log}")
+        if not m:
+            continue
+        what = m.group(1).strip()
+        pkg = MISSING_PACKAGE.search(line)
+        package = next((g for g in pkg.groups() if g), None) if pkg else None
+        if package and previous and package not in previous:
+            return ImageBuildFailed(
+                f"image {name}: an element names package {package!r}, which the archive "
+                "does not serve and no earlier build of this image installed (an element "
+                "problem, not an archive change)", fix=f"fix the element; log: {log}")
+        since = (f"; earlier builds installed {package} {previous[package]}"
+                 if package in previous else
+                 "; no earlier build of this image to compare with" if package else "")
+        return ArchiveChanged(
+            f"image {name}: the OS archive changed under the build ({what}{since}); "
+            "this is not a harness failure, and a cached image keeps working",
+            fix=f"retry later or pin the package; log: {log}")
     for line in reversed(log_lines):
         m = UNREACHABLE.search(line)
         if m:
@@ -183,7 +205,13 @@ def _build_locked(spec: ImageSpec, say, tty, timeouts: Timeouts) -> Image:
         finally:
             progress.done()
     if rc != 0 or not (work / "image.tar").is_file():
-        raise classify_failure(lines, spec.name, log)
+        previous: dict[str, str] = {}
+        for manifest in spec.dir.parent.glob("*/manifest.json"):
+            try:
+                previous.update(json.loads(manifest.read_text()).get("packages", {}))
+            except (OSError, ValueError):
+                continue
+        raise classify_failure(lines, spec.name, log, previous)
     status = subprocess.run(["tar", "-xOf", str(work / "image.tar"), "./var/lib/dpkg/status"],
                             capture_output=True)
     (work / "dpkg.status").write_bytes(status.stdout)
