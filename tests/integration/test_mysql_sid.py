@@ -8,8 +8,10 @@ is cached (tools/ci-images.sh or any earlier `trove-verify run mysql`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -67,6 +69,22 @@ def _write(server, items, database="verify_db"):
         c.write_items(items)
 
 
+def _backup(server, strategy):
+    """As the backend does: the engine writes into a directory of its guest."""
+    dest = f"{server.base}/backup-staging/{strategy}"
+    server.runtime.make_dirs(f"{server.base}/backup-staging", dest)
+    return server.backup(strategy, Path(dest))
+
+
+def _placed(backup, source, server):
+    """The backup copied into server's guest, where its restore reads it."""
+    inside = f"{server.base}/backup-copies/{backup.strategy}"
+    server.runtime.make_dirs(server.base, f"{server.base}/backup-copies")
+    shutil.copytree(source.runtime.path(str(backup.path)), server.runtime.path(inside),
+                    symlinks=True)
+    return dataclasses.replace(backup, path=Path(inside))
+
+
 def _caught_up(replica, primary):
     wait_for(lambda: replica.replication_caught_up(primary), timeout=60,
              what="replica catching up")
@@ -86,16 +104,14 @@ def test_mysql_97_backups_replication_and_failover(servers):
         c.create_database("verify_db")
     _write(primary, {"k1": "seed"})
 
-    tmp = Path(tempfile.mkdtemp(prefix="tv-mysql-"))
-    clone = primary.backup("clone", tmp / "clone")
-    dump = primary.backup("mysqldump", tmp / "dump")
+    clone, dump = _backup(primary, "clone"), _backup(primary, "mysqldump")
     assert clone.meta["binlog_file"] and dump.meta["binlog_file"]
 
     # physical copy seeds a GTID replica; the logical dump a binlog-position one
     gtid_replica, binlog_replica = servers(), servers()
-    gtid_replica.restore(clone)
+    gtid_replica.restore(_placed(clone, primary, gtid_replica))
     primary.attach_replica(gtid_replica, "mysql_gtid", clone)
-    binlog_replica.restore(dump)
+    binlog_replica.restore(_placed(dump, primary, binlog_replica))
     primary.attach_replica(binlog_replica, "mysql_binlog", dump)
     _write(primary, {"k2": "live"})
     for replica in (gtid_replica, binlog_replica):

@@ -295,11 +295,9 @@ class MongoDBServer(CapabilityOps, Server):
         if strategy != "mongodump":
             return super().backup(strategy, dest, parent)
         tool = self._tool("mongodump")
-        dest.mkdir(parents=True, exist_ok=True)
-        archive = f"{self.base}/run/dump.archive"
-        self.runtime.run([tool, *self._tool_args(), f"--archive={archive}", "--gzip"],
-                         timeout=self.timeouts.command)
-        shutil.move(self.runtime.path(archive), dest / "dump.archive")
+        # dest is a directory in this server's guest (the backend stores it)
+        self.runtime.run([tool, *self._tool_args(), f"--archive={dest}/dump.archive",
+                          "--gzip"], timeout=self.timeouts.command)
         return Backup("mongodump", dest)
 
     def restore(self, backup: Backup) -> None:
@@ -307,9 +305,8 @@ class MongoDBServer(CapabilityOps, Server):
             return super().restore(backup)
         tool = self._tool("mongorestore")
         self.start()
-        archive = f"{self.base}/run/restore.archive"
-        shutil.copyfile(backup.path / "dump.archive", self.runtime.path(archive))
-        self.runtime.run([tool, *self._tool_args(), f"--archive={archive}", "--gzip",
+        self.runtime.run([tool, *self._tool_args(), f"--archive={backup.path}/dump.archive",
+                          "--gzip",
                           "--drop", "--nsExclude=admin.*"], timeout=self.timeouts.command)
 
     def check_started(self) -> None:

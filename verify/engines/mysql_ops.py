@@ -7,7 +7,6 @@ promote, follow, detach. Mixed into verify.engines.mysql.MySQLServer.
 from __future__ import annotations
 
 import re
-import secrets
 import shutil
 from pathlib import Path
 
@@ -118,11 +117,12 @@ class MySQLOps:
 
     # backup and restore --------------------------------------------------------
     def backup(self, strategy: str, dest: Path, parent: Backup | None = None) -> Backup:
+        """dest is a directory in this server's guest (the backend stores it)."""
         if strategy not in BACKUP_STRATEGIES:
             return super().backup(strategy, dest, parent)
         if parent is not None:
             raise NotSupported(f"{strategy} backups are full backups, not incremental")
-        dest.mkdir(parents=True, exist_ok=True)
+        self.runtime.path(str(dest)).mkdir(parents=True, exist_ok=True)
         if strategy == "mysqldump":
             return self._dump(dest)
         return self._clone(dest)
@@ -136,11 +136,11 @@ class MySQLOps:
         text = ""
         if databases:
             text = self.runtime.run(argv, timeout=self.timeouts.command).stdout.decode()
-        (dest / "dump.sql").write_text(text)
+        self.runtime.path(f"{dest}/dump.sql").write_text(text)
         return Backup("mysqldump", dest, meta={"databases": databases, **dump_meta(text)})
 
     def _clone(self, dest: Path) -> Backup:
-        target = f"{self.base}/backups/clone-{secrets.token_hex(4)}"
+        target = f"{dest}/data"       # mysqld writes the copy itself, in its guest
         with self.client() as c, self.client() as lock:
             if not c.query("SELECT 1 FROM information_schema.PLUGINS "
                            "WHERE PLUGIN_NAME='clone' AND PLUGIN_STATUS='ACTIVE'"):
@@ -157,8 +157,6 @@ class MySQLOps:
                 c.query(f"CLONE LOCAL DATA DIRECTORY = '{target}'")
             finally:
                 lock.query("UNLOCK TABLES")
-        shutil.copytree(self.runtime.path(target), dest / "data", symlinks=True)
-        shutil.rmtree(self.runtime.path(target), ignore_errors=True)
         meta = {"binlog_file": binlog_file, "binlog_pos": binlog_pos,
                 "gtid_executed": gtids.replace("\n", "")}
         return Backup("clone", dest, meta=meta)
@@ -174,7 +172,8 @@ class MySQLOps:
         if self._initialised:
             raise EngineError("a clone is restored into a new server, before it starts")
         self.initialise(fresh=False)
-        shutil.copytree(backup.path / "data", self.runtime.path(self.datadir), symlinks=True)
+        shutil.copytree(self.runtime.path(f"{backup.path}/data"),
+                        self.runtime.path(self.datadir), symlinks=True)
         auto = self.runtime.path(f"{self.datadir}/auto.cnf")
         if auto.exists():
             auto.unlink()        # a copy must get its own server_uuid
@@ -187,7 +186,7 @@ class MySQLOps:
         self.runtime.run(["chown", "-R", *owner, guest_path], timeout=60, as_root=True)
 
     def load_dump(self, backup: Backup) -> None:
-        text = (backup.path / "dump.sql").read_text()
+        text = self.runtime.path(f"{backup.path}/dump.sql").read_text()
         if "GTID_PURGED" in text:   # GTID_PURGED needs an empty gtid_executed
             self._reset_binlogs()
         # not binlogged: seeded data is the primary's, not this server's own
