@@ -78,6 +78,14 @@ def provenance_from_env(environ: dict | None = None) -> dict:
     return {"kind": "local", "job": None, "voting": None}
 
 
+def _provenance(options: RunOptions, backend, ds) -> dict:
+    """A stand-in the harness knowingly launched is said so: never classifies."""
+    stand_in = getattr(backend, "stand_in", lambda _ds: None)(ds)
+    if stand_in:
+        return {"kind": "stand-in", "job": stand_in, "voting": False}
+    return options.provenance or provenance_from_env()
+
+
 def make_backend(options: RunOptions, catalog, ledger, timeouts):
     if options.backend == "local":
         from verify.backends.local import LocalBackend
@@ -98,7 +106,11 @@ def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:
 
     if options.guest is None and options.backend == "local":
         from verify.guests import default_kind
-        options.guest, note = default_kind()
+        if not any(v.os for v in ds.versions):
+            # no OS ships it, so no image: only a binary the user has can run
+            options.guest, note = "process", None
+        else:
+            options.guest, note = default_kind()
         if note:
             say(note)
     run_id = new_run_id(ds.name)
@@ -132,7 +144,7 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
         "version": the_plan.versions[0],
         "versions": the_plan.versions,
         "tier": tier,
-        "provenance": options.provenance or provenance_from_env(),
+        "provenance": _provenance(options, backend, ds),
         "not_claimed": the_plan.not_claimed,
         "static": static_evidence(ds),
         "host": {"kernel": platform.release(), "python": platform.python_version()},

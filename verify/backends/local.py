@@ -56,6 +56,13 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
     def guest_kind(self) -> str:
         return self.guest
 
+    def stand_in(self, ds: Datastore) -> str | None:
+        """The stand-in engine this backend knowingly launches for ds, if any."""
+        if ds.engine_module is None:
+            return None
+        probe = getattr(engines.load(ds.engine_module), "stand_in", None)
+        return probe() if probe is not None else None
+
     # what can run here ------------------------------------------------------
     def unavailable(self, ds: Datastore, version: str | None = None) -> str | None:
         """Why ds (version) cannot be launched here, or None when it can."""
@@ -65,10 +72,19 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
         if version is None:
             reasons = [self.unavailable(ds, v.name) for v in ds.versions]
             return reasons[0] if all(reasons) else None
+        own = getattr(engines.load(ds.engine_module), "host_unavailable", None)
         if self.guest != "process":
+            if own is not None and not ds.version(version).os:
+                # no OS ships it: no image to build, only a binary the user has
+                return own() or (f"cannot launch {ds.name} {version} on a {self.guest} "
+                                 "guest: no OS ships it (use --guest process)")
             return guests.unavailable(self.guest, ds, version)
         family, release = host_release()
         shipped = [ds.os(o) for o in ds.version(version).os]
+        if own is not None and not any(o.family == family and o.release == release
+                                       for o in shipped):
+            # the engine can run a binary the user has (TROVE_VERIFY_MYSQLD ...)
+            return own()
         if not any(o.family == family and o.release == release for o in shipped):
             where = ", ".join(o.name for o in shipped) or "no supported OS"
             return (f"cannot launch {ds.name} {version} on a process guest: this host is "

@@ -62,7 +62,12 @@ class LocalOps:
         instance.status = "RESIZE"
         server = _server(instance)
         server.memory_mb = FLAVORS[flavor].memory_mb
-        server.restart()   # the engine derives its memory settings at start
+        server.stop()
+        # a guest with a memory limit (namespace: its cgroup) follows the flavor
+        resize = getattr(instance.extra["guest"], "resize_memory", None)
+        if resize is not None:
+            resize(server.memory_mb)
+        server.start()     # the engine derives its memory settings at start
         instance.flavor, instance.status = FLAVORS[flavor], "ACTIVE"
 
     def resize_volume(self, instance: Instance, gb: int) -> None:
@@ -300,9 +305,13 @@ class LocalOps:
         cluster = Cluster(id=f"cluster-{uuid.uuid4().hex[:8]}", name=name,
                           datastore=datastore, version=version, strategy=strategy)
         try:
+            # an engine may need more than the default flavor per node (as a
+            # Trove user picks the cluster's flavor): MySQL Group Replication
+            flavor = getattr(self._engine_class(datastore), "CLUSTER_FLAVOR", "small")
             for i in range(size):
                 cluster.instances.append(self._new_instance(datastore, version,
-                                                            name=f"{name}-{i}"))
+                                                            name=f"{name}-{i}",
+                                                            flavor=flavor))
             servers = [_server(i) for i in cluster.instances]
             servers[0].cluster_create(strategy, servers)
         except BaseException as exc:
@@ -314,8 +323,10 @@ class LocalOps:
         return cluster
 
     def grow_cluster(self, cluster: Cluster, count: int = 1) -> list[Instance]:
+        flavor = cluster.instances[0].flavor.name if cluster.instances else "small"
         joining = [self._new_instance(cluster.datastore, cluster.version,
-                                      name=f"{cluster.name}-{len(cluster.instances) + i}")
+                                      name=f"{cluster.name}-{len(cluster.instances) + i}",
+                                      flavor=flavor)
                    for i in range(count)]
         members = [_server(i) for i in cluster.instances]
         try:

@@ -143,9 +143,13 @@ class NamespaceGuest:
         self.cgroup = base / f"trove-verify-{self.instance_id}"
         self._record("cgroup", str(self.cgroup))
         self.cgroup.mkdir()
-        limit = str(self.memory_mb << 20)
-        (self.cgroup / ("memory.max" if version == "v2" else "memory.limit_in_bytes")
-         ).write_text(limit)
+        self._cgroup_file = "memory.max" if version == "v2" else "memory.limit_in_bytes"
+        self.resize_memory(self.memory_mb)
+
+    def resize_memory(self, memory_mb: int) -> None:
+        """The flavor's memory as the guest's limit (a resize changes it)."""
+        (self.cgroup / self._cgroup_file).write_text(str(memory_mb << 20))
+        self.memory_mb = memory_mb
 
     def _make_network(self) -> None:
         self.netns = f"tv-{self.instance_id}"[:40]
