@@ -118,6 +118,10 @@ class MySQLOps:
     # backup and restore --------------------------------------------------------
     def backup(self, strategy: str, dest: Path, parent: Backup | None = None) -> Backup:
         """dest is a directory in this server's guest (the backend stores it)."""
+        if strategy == "innobackupex":
+            # Trove's MySQL strategy; it stays claimed, and stays unverified here
+            raise NotSupported("innobackupex needs Percona XtraBackup, which no reachable "
+                               "archive packages for MySQL 9.7")
         if strategy not in BACKUP_STRATEGIES:
             return super().backup(strategy, dest, parent)
         if parent is not None:
