@@ -93,3 +93,13 @@ def test_unknown_strategies_are_not_supported(tmp_path):
         s.cluster_create("pxc", [s])
     with pytest.raises(NotSupported):
         s.attach_replica(server(), "mysql_binlog", Backup("mariabackup", tmp_path))
+
+
+def test_gtid_found_under_either_mariabackup_file_name(tmp_path):
+    from verify.engines.mariadb_backup import gtid_in
+    assert gtid_in(tmp_path) == ""
+    (tmp_path / "mariadb_backup_binlog_info").write_text("mariadb-bin.000002\t342\t0-1-9\n")
+    assert gtid_in(tmp_path) == "0-1-9"       # MariaDB 11.x
+    (tmp_path / "mariadb_backup_binlog_info").unlink()
+    (tmp_path / "xtrabackup_binlog_info").write_text("mariadb-bin.000001\t100\t0-1-5\n")
+    assert gtid_in(tmp_path) == "0-1-5"       # MariaDB 10.x

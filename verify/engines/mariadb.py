@@ -180,7 +180,10 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, CapabilityOps, Server)
     def _bootstrap_sql(self) -> str:
         # Runs before the server accepts connections: no window in which an
         # anonymous or password-less account is reachable.
+        # sql_log_bin=0: MariaDB 11.8 binlogs init-file statements, and a replica
+        # seeded from a backup would replay them against accounts it never had
         return (
+            "SET SESSION sql_log_bin=0;\n"
             "DELETE FROM mysql.global_priv WHERE User='' "
             "OR (User='root' AND Host<>'localhost');\n"
             "FLUSH PRIVILEGES;\n"

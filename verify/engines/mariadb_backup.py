@@ -13,13 +13,24 @@ PHYSICAL = ("mariabackup", "mariabackup_incremental")
 SYSTEM_DATABASES = ("information_schema", "mysql", "performance_schema", "sys")
 
 
+# MariaDB 11 renamed mariabackup's files from xtrabackup_* to mariadb_backup_*
+BINLOG_INFO_FILES = ("mariadb_backup_binlog_info", "xtrabackup_binlog_info")
+
+
 def gtid_from(path: Path) -> str:
-    """The GTID position mariabackup recorded (xtrabackup_binlog_info, 3rd field)."""
+    """The GTID position mariabackup recorded (binlog info file, 3rd field)."""
     try:
         fields = path.read_text().split()
     except OSError:
         return ""
     return fields[2] if len(fields) >= 3 else ""
+
+
+def gtid_in(target: Path) -> str:
+    for name in BINLOG_INFO_FILES:
+        if (target / name).is_file():
+            return gtid_from(target / name)
+    return ""
 
 
 class BackupOps:
@@ -47,7 +58,7 @@ class BackupOps:
             argv.append(f"--incremental-basedir={parent.path}/data")
         self.runtime.run(argv, timeout=self.timeouts.command)
         meta = {"admin": self.admin, "root_password": self.root_password,
-                "gtid": gtid_from(self.runtime.path(f"{target}/xtrabackup_binlog_info"))}
+                "gtid": gtid_in(self.runtime.path(target))}
         return Backup(strategy=strategy, path=dest, parent=parent, meta=meta)
 
     def _user_databases(self) -> list[str]:

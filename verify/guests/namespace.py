@@ -401,7 +401,7 @@ class NamespaceGuest:
     def destroy(self, timeout: float = 30.0) -> None:
         for proc, _ in list(self._procs.values()):
             self.stop_process(proc, timeout=timeout)
-        release(self._entries)
+        release(self._entries, self.ledger.root)
         if self.init is not None and self.init.poll() is None:
             self.init.wait(timeout=10)
         for entry in self._entries:
