@@ -120,11 +120,14 @@ class TroveBackend(TroveOps, Backend):
     def create_instance(self, datastore: str, version: str, *, name: str,
                         flavor: str = "small", volume_gb: int = 1, **extra) -> Instance:
         ds = self.catalog.get(datastore)
-        flavor_id = self.flavor_for(flavor)
+        if extra.get("replica_of"):
+            # a replica takes its source's flavor, volume and datastore
+            kind = {}
+        else:
+            kind = {"flavor_id": self.flavor_for(flavor), "volume": {"size": volume_gb},
+                    "datastore": ds.name, "datastore_version": version}
         with self._trove_errors(f"create {datastore} {version} instance"):
-            created = self.trove.instances.create(
-                f"verify-{name}"[:80], flavor_id=flavor_id, volume={"size": volume_gb},
-                datastore=ds.name, datastore_version=version, **extra)
+            created = self.trove.instances.create(f"verify-{name}"[:80], **kind, **extra)
         inst = Instance(id=created.id, name=created.name, datastore=datastore, version=version,
                         flavor=FLAVORS[flavor], volume_gb=volume_gb, guest="trove",
                         extra={"record": created._info})

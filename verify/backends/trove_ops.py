@@ -25,14 +25,15 @@ class TroveOps:
             yield
         except tc_exc.ClientException as exc:
             message = getattr(exc, "message", None) or str(exc)
-            if "flavor" in message.lower() and getattr(exc, "code", 0) in (400, 404, 422):
+            code = getattr(exc, "http_status", None) or getattr(exc, "code", 0)
+            if "flavor" in message.lower() and code in (400, 404, 422):
                 raise ConfigError(f"{what}: Trove refused the flavor: {message}",
                                   fix="pick a larger or an existing flavor") from None
-            if "datastore" in message.lower() and getattr(exc, "code", 0) in (400, 404):
+            if "datastore" in message.lower() and code in (400, 404):
                 raise ConfigError(f"{what}: {message}",
                                   fix="register the datastore version (trove-verify register)"
                                   ) from None
-            raise EngineError(f"{what}: Trove answered {getattr(exc, 'code', '?')}: "
+            raise EngineError(f"{what}: Trove answered {code or '?'}: "
                               f"{message}") from None
 
     # root -----------------------------------------------------------------

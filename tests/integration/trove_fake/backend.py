@@ -1,7 +1,7 @@
 """The trove backend as the fake-compute test drives it.
 
 Trove's fake guest answers for a datastore that does not exist, and the
-address it reports (123.123.123.123) is nobody's. So that data checks still
+fake neutron gives it no address (Trove 26 reads addresses from ports). So that data checks still
 run for real, this subclass (a documented adaptation, README.md here):
 - sends the engine client to a private MariaDB on 127.0.0.1 instead of the
   address Trove reports (the backend's own address_of is what is replaced);
@@ -25,8 +25,9 @@ class FakeComputeTroveBackend(TroveBackend):
         self.reported: dict[str, str] = {}
 
     def address_of(self, instance: Instance) -> tuple[str, int]:
-        reported, _ = super().address_of(instance)
-        self.reported[instance.id] = reported
+        # Trove 26 takes addresses from neutron ports; the fake neutron has
+        # none, so Trove reports no address at all here.
+        self.reported[instance.id] = instance.address
         return self.standin.runtime.address, self.standin.port
 
     def create_database(self, instance: Instance, name: str) -> None:

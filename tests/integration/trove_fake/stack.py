@@ -139,6 +139,12 @@ class Stack:
             conn.identity.create_endpoint(
                 service_id=service.id, interface=interface, region_id=REGION,
                 url=f"http://127.0.0.1:{self.trove_port}/v1.0/$(tenant_id)s")
+        # Trove reads the object-store URL from the catalog before it hands
+        # a backup to the (fake) swift client, which never contacts it.
+        swift = conn.identity.create_service(type="object-store", name="swift")
+        conn.identity.create_endpoint(service_id=swift.id, interface="public",
+                                      region_id=REGION,
+                                      url=f"http://127.0.0.1:{free_port()}/v1/AUTH_$(tenant_id)s")
 
     def trove_conf(self) -> Path:
         tf = self.root / "trove"
@@ -174,6 +180,11 @@ class Stack:
                 self._run([*manage, "datastore_version_update", ds, version, ds, IMAGE_ID,
                            "", "1"])
             self._run([*manage, "datastore_update", ds, versions[0]])
+            rules = (TROVE_VENV / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+                     / "site-packages" / "trove" / "templates" / ds / "validation-rules.json")
+            for version in versions if rules.exists() else []:
+                self._run([*manage, "db_load_datastore_config_parameters", ds, version,
+                           str(rules)])
         proc = self._spawn([self._tool("python"), str(HERE / "serve_trove.py"),
                             "--config-file", str(conf)], "trove-serve.log")
         self.trove_proc = proc
@@ -191,14 +202,6 @@ class Stack:
         with self.trove_db() as conn, conn.cursor() as cur:
             for column in ("volume_id", "compute_instance_id"):
                 cur.execute(f"ALTER TABLE instances MODIFY {column} VARCHAR(64)")
-
-    def load_config_parameters(self, ds: str, version: str, rules: Path) -> None:
-        conf = self.root / "trove" / "trove.conf"
-        self._run([self._tool("trove-manage"), "--config-file", str(conf),
-                   "db_load_datastore_config_parameters", ds, version, str(rules)])
-
-    def create_flavor(self, name: str, ram: int) -> None:
-        """Trove 26 lists flavors from nova; the fake nova knows a fixed set."""
 
     def clouds_yaml(self, path: Path, cloud: str = "trove-fake") -> Path:
         path.write_text(textwrap.dedent(f"""\

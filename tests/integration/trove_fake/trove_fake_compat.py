@@ -23,26 +23,18 @@ def _client_data(context):
     return nova.CLIENT_DATA[key]
 
 
-def fake_create_cinder_client(context, region_name=None):
+def fake_create_cinder_client(context, region_name=None, **_):
     return _client_data(context)["volume"]
 
 
-def fake_create_nova_client(context, region_name=None):
+def fake_create_nova_client(context, region_name=None, **_):
     client = _client_data(context)["nova"]
     # `trove-manage db_sync` reads nova_client.api_version (server tags need
     # 2.26); the fake FakeClient has no such attribute.
     if not hasattr(client, "api_version"):
         client.api_version = api_versions.APIVersion("2.96")
-    servers = client.servers
-    if not getattr(servers, "_compat", False):
-        create = servers.create
-
-        def create_without_newer_args(*args, tags=None, meta=None, **kwargs):
-            # Trove 26 passes server tags and metadata; FakeServers.create
-            # predates both (nothing in the fakes reads them back).
-            return create(*args, **kwargs)
-        servers.create = create_without_newer_args
-        servers._compat = True
+    _tolerate_newer_arguments(nova.FakeServers)
+    _tolerate_newer_arguments(nova.FakeVolumes)
     return client
 
 
@@ -67,7 +59,7 @@ class _Glance:
     images = _Images()
 
 
-def fake_create_glance_client(context, region_name=None):
+def fake_create_glance_client(context, region_name=None, **_):
     return _Glance()
 
 
@@ -92,8 +84,9 @@ def fake_create_guest_client(context, id, manager=None):
 
 
 def _tolerate_newer_arguments(cls) -> None:
-    """Trove 26's task manager passes keyword arguments (ds_version, ...)
-    that FakeGuest's methods predate: drop the ones a method does not take."""
+    """Trove 26 passes keyword arguments the fakes' methods predate
+    (FakeGuest.prepare(ds_version=...), FakeServers.create(tags=..., meta=...),
+    FakeServers.list(search_opts=...)): drop the ones a method does not take."""
     if getattr(cls, "_compat", False):
         return
     for name, fn in list(vars(cls).items()):
