@@ -8,6 +8,7 @@ No HTTP or token handling of our own: openstacksdk reads clouds.yaml
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
@@ -44,6 +45,10 @@ def open_cloud(name: str | None, region: str | None = None) -> Cloud:
     from openstack import exceptions as os_exc
     from troveclient.v1 import client as trove_client
 
+    # keystoneauth/openstacksdk warn on stderr through logging's last resort;
+    # the one line this function raises says it all
+    for logger in ("keystoneauth", "openstack", "stevedore"):
+        logging.getLogger(logger).setLevel(logging.ERROR)
     name = name or os.environ.get("OS_CLOUD")
     if not name:
         raise ConfigError("no cloud named", where="--cloud",
