@@ -8,7 +8,9 @@ only the redacted stdout and the playbook's stats leave it.
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,11 +53,15 @@ def run(name: str, extravars: dict, *, inventory: str | None = None,
     try:
         project = private / "project"
         shutil.copytree(playbook_dir(), project)
+        # the ansible-playbook next to this interpreter, even when the
+        # virtualenv is not activated
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
         result = ansible_runner.run(
             private_data_dir=str(private), playbook=PLAYBOOKS[name],
-            inventory=inventory or "localhost ansible_connection=local",
+            inventory=inventory or (f"localhost ansible_connection=local "
+                                    f"ansible_python_interpreter={sys.executable}"),
             extravars=extravars, quiet=True, timeout=int(timeout),
-            envvars={"ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            envvars={"PATH": path, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
                      "ANSIBLE_LOCALHOST_WARNING": "0"})
         stdout = redact.redact(result.stdout.read() if result.stdout else "")
         stats = {}

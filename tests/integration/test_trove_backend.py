@@ -181,3 +181,25 @@ def test_too_small_flavor_is_a_config_error_and_leaves_nothing(stack, backend):
                                 standin=stack.db, flavor_map={"small": "m1.nano"}
                                 ).flavor_for("small")
 
+
+
+def test_register_playbook_runs_trove_manage_under_ansible_runner(stack, backend, tmp_path):
+    """playbooks/register_datastore.yml through ansible-runner on localhost,
+    against this Trove's own trove-manage and database."""
+    rules = next((stack_mod.TROVE_VENV / "lib").glob(
+        "python3*/site-packages/trove/templates/mariadb/validation-rules.json"))
+    log = tmp_path / "register.log"
+    proc = cli("register", "mariadb", "--version", "10.99", "--image-id", stack_mod.IMAGE_ID,
+               "--trove-conf", str(stack.root / "trove" / "trove.conf"),
+               "--trove-manage", str(stack_mod.TROVE_VENV / "bin" / "trove-manage"),
+               "--config-rules", str(rules), "--log", str(log), timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "registered mariadb 10.99" in proc.stdout
+    ds = backend.trove.datastores.get("mariadb")
+    versions = {v.name for v in backend.trove.datastore_versions.list(ds.id)}
+    assert {"10.11", "10.99"} <= versions
+    params = backend.configuration_parameters("mariadb", "10.99")
+    assert "max_connections" in params
+    text = log.read_text()
+    assert "ok=" in text and stack.db_password not in text
+    assert not list(Path(tempfile.gettempdir()).glob("tv-ansible-*/artifacts/*/command"))
