@@ -184,7 +184,9 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
             + (f" — {reason}" if reason and status == "fail" else ""))
 
     tests: queue.Queue = queue.Queue()
-    for test in sorted(the_plan.tests, key=lambda t: t.info().tier, reverse=True):
+    # costly scenarios (clusters, replication) first, so no worker ends with one
+    for test in sorted(the_plan.tests, key=lambda t: (getattr(t.info(), "cost", 1),
+                                                      t.info().tier), reverse=True):
         tests.put(test)
     workers = max(1, min(options.workers, len(the_plan.tests) or 1))
     suite = testtools.ConcurrentStreamTestSuite(

@@ -8,9 +8,11 @@ import uuid
 from pathlib import Path
 
 from verify import engines
-from verify.backends.base import FLAVORS, Backend, Instance
+from verify.backends.base import FLAVORS, Backend, Configuration, Instance
+from verify.backends.local_ops import LocalOps
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Client, Credentials, Identity, port_in_use
+from verify.engines.capabilities import Backup
 from verify.errors import CannotRunHere, UsageError
 from verify.guests.process import ProcessGuest
 from verify.settings import Timeouts
@@ -30,7 +32,7 @@ def host_release() -> tuple[str, str]:
     return fields.get("ID", ""), fields.get("VERSION_CODENAME", "")
 
 
-class LocalBackend(Backend):
+class LocalBackend(LocalOps, Backend):
     name = "local"
 
     def __init__(self, catalog: Catalog, *, guest: str, ledger: Ledger,
@@ -43,6 +45,7 @@ class LocalBackend(Backend):
         self.timeouts = timeouts or Timeouts.from_env()
         self._lock = threading.Lock()
         self._live: dict[str, Instance] = {}
+        self._configs: dict[str, Configuration] = {}
 
     def guest_kind(self) -> str:
         return self.guest
@@ -65,8 +68,9 @@ class LocalBackend(Backend):
         return None
 
     # instances ------------------------------------------------------------
-    def create_instance(self, datastore: str, version: str, *, name: str,
-                        flavor: str = "small", volume_gb: int = 1) -> Instance:
+    def _new_instance(self, datastore: str, version: str, *, name: str,
+                      flavor: str = "small", volume_gb: int = 1) -> Instance:
+        """A guest and a configured, not yet started server."""
         ds = self.catalog.get(datastore)
         reason = self.unavailable(ds, version)
         if reason:
@@ -83,12 +87,35 @@ class LocalBackend(Backend):
                         extra={"guest": guest, "server": server, "module": module})
         with self._lock:
             self._live[inst.id] = inst
+        return inst
+
+    def _started(self, inst: Instance) -> Instance:
+        inst.address, inst.port = inst.extra["guest"].address, inst.extra["server"].port
+        inst.status = "ACTIVE"
+        return inst
+
+    def create_instance(self, datastore: str, version: str, *, name: str,
+                        flavor: str = "small", volume_gb: int = 1,
+                        restore_from: Backup | None = None,
+                        configuration: Configuration | None = None) -> Instance:
+        inst = self._new_instance(datastore, version, name=name, flavor=flavor,
+                                  volume_gb=volume_gb)
+        server = inst.extra["server"]
         try:
-            server.start()
-        except Exception:
+            if restore_from is not None:
+                if restore_from.datastore and restore_from.datastore != datastore:
+                    raise UsageError(f"backup {restore_from.id} is of {restore_from.datastore}"
+                                     f", not {datastore}")
+                server.restore(self.place_backup(inst, restore_from))
+            else:
+                server.start()
+            self._started(inst)
+            if configuration is not None:
+                self.attach_configuration(inst, configuration)
+        except BaseException as exc:
+            self._salvage([inst], exc)
             self.delete_instance(inst)
             raise
-        inst.address, inst.port, inst.status = guest.address, server.port, "ACTIVE"
         return inst
 
     def delete_instance(self, instance: Instance) -> None:

@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import shutil
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import pymysql
 
 from verify.engines.base import Client, Credentials, Identity, Server, random_password, wait_for
+from verify.engines.capabilities import CapabilityOps, ConfigRule
+from verify.engines.mariadb_backup import BackupOps
+from verify.engines.mariadb_galera import GaleraOps
+from verify.engines.mariadb_replication import ReplicationOps
 from verify.errors import EngineError
+from verify.settings import work_dir
 
 ENGINE = "mariadb"
 ITEMS_TABLE = "verify_items"
+
+# A handful of real parameters, as Trove's validation-rules.json has them.
+CONFIG_RULES = {r.name: r for r in (
+    ConfigRule("max_connections", "integer", True, 1, 100000, example=77),
+    ConfigRule("wait_timeout", "integer", True, 1, 31536000, example=1234),
+    ConfigRule("innodb_open_files", "integer", False, 10, 4294967295, example=555),
+    ConfigRule("max_allowed_packet", "integer", True, 1024, 1073741824),
+    ConfigRule("long_query_time", "float", True, 0, 31536000),
+    ConfigRule("general_log", "boolean", True),
+    ConfigRule("performance_schema", "boolean", False),
+    ConfigRule("character_set_server", "string", True),
+)}
 
 
 def identity_from(version: str, comment: str) -> Identity:
@@ -88,9 +110,28 @@ def connect(host: str, port: int, creds: Credentials, database: str | None = Non
     return MariaDBClient(host, port, creds, database, timeout)
 
 
-class MariaDBServer(Server):
+REDO_LOG_MB = 16    # the 100 MB default costs every instance disk and time
+_TEMPLATE_LOCK = threading.Lock()
+
+
+def _q(name: str) -> str:
+    """A system variable name, checked before it is put into SQL."""
+    if not name.replace("_", "").isalnum():
+        raise EngineError(f"{name!r} is not a MariaDB variable name")
+    return name
+
+
+class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, CapabilityOps, Server):
     engine = ENGINE
     default_port = 3306
+    CONFIG_RULES = CONFIG_RULES
+    REPLICA_SEED = "mariabackup"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.server_id = secrets.randbelow(2**31 - 2) + 1
+        self.galera: dict | None = None
+        self.root_password = ""
 
     @property
     def base(self) -> str:
@@ -102,23 +143,39 @@ class MariaDBServer(Server):
 
     def _config(self) -> str:
         b = self.base
-        pool_mb = max(16, self.memory_mb // 4)
         lines = [
             "[mysqld]",
             f"datadir={b}/data",
             f"socket={b}/run/mysqld.sock",
             f"pid-file={b}/run/mysqld.pid",
+            f"tmpdir={b}/tmp",
             f"port={self.port}",
             f"bind-address={self.runtime.bind_address}",
             f"log-error={b}/log/error.log",
             f"general_log_file={b}/log/general.log",
             f"slow_query_log_file={b}/log/slow.log",
-            f"innodb_buffer_pool_size={pool_mb}M",
+            "slow_query_log=ON",
+            f"innodb_buffer_pool_size={self.memory_setting_mb(self.memory_mb)}M",
             "skip-name-resolve",
             "innodb_flush_log_at_trx_commit=2",
+            f"innodb_log_file_size={REDO_LOG_MB}M",
+            # binary log + GTID: what mariabackup and GTID replication need
+            f"server_id={self.server_id}",
+            f"log_bin={b}/data/mariadb-bin",
+            "binlog_format=ROW",
+            "log_slave_updates=ON",
+            "relay_log=relay-bin",
         ]
+        lines += self._galera_lines()
         lines += [f"{k}={v}" for k, v in self.settings.items()]
+        # tools (mariadb-backup, mariadb-dump, mariadb) log in as the admin
+        client = [f"user={self.admin.user}", f"password={self.admin.password}",
+                  f"host={self.runtime.address}", f"port={self.port}"]
+        lines += ["", "[client]", *client, "", "[mariadb-backup]", *client]
         return "\n".join(lines) + "\n"
+
+    def write_config(self) -> None:
+        self.runtime.write_file(self.config_file, self._config(), mode=0o600)
 
     def _bootstrap_sql(self) -> str:
         # Runs before the server accepts connections: no window in which an
@@ -132,15 +189,57 @@ class MariaDBServer(Server):
             f"GRANT ALL PRIVILEGES ON *.* TO '{self.admin.user}'@'%' WITH GRANT OPTION;\n"
         )
 
-    def initialise(self) -> None:
+    def make_dirs(self) -> None:
         b = self.base
         self.runtime.make_dirs(f"{b}/data", f"{b}/run", f"{b}/log", f"{b}/tmp")
-        self.runtime.write_file(self.config_file, self._config(), mode=0o600)
-        self.runtime.run(["mariadb-install-db", f"--defaults-file={self.config_file}",
+
+    def _template(self) -> str | None:
+        """A pristine mariadb-install-db data directory, made once and copied
+        into each new instance (process guests share the host's binaries)."""
+        if self.runtime.name != "process":
+            return None
+        found = shutil.which("mariadbd", path="/usr/sbin:/usr/bin")
+        if found is None:
+            return None   # mariadb-install-db then says what is missing
+        binary = os.stat(found)
+        # keyed by the binary and by who copies it (the service user or us)
+        key = (f"mariadb-{self.version}-{binary.st_size}-{int(binary.st_mtime)}"
+               f"-{REDO_LOG_MB}-{os.geteuid()}")
+        store = work_dir() / "templates"
+        target = store / key
+        with _TEMPLATE_LOCK:
+            if target.is_dir():
+                return str(target)
+            store.mkdir(parents=True, exist_ok=True)
+            store.chmod(0o755)
+            tmp = store / f"{key}.tmp-{secrets.token_hex(4)}"
+            self.runtime.make_dirs(str(tmp), f"{tmp}/data")
+            self.runtime.write_file(f"{tmp}/my.cnf", f"[mysqld]\ndatadir={tmp}/data\n"
+                                    f"innodb_log_file_size={REDO_LOG_MB}M\n", mode=0o600)
+            self._install_db(f"{tmp}/my.cnf")
+            try:
+                os.rename(f"{tmp}/data", target)
+            except OSError:   # another run made it first
+                pass
+            shutil.rmtree(tmp, ignore_errors=True)
+            return str(target)
+
+    def _install_db(self, config_file: str) -> None:
+        self.runtime.run(["mariadb-install-db", f"--defaults-file={config_file}",
                           "--auth-root-authentication-method=normal", "--skip-test-db"],
                          timeout=self.timeouts.command)
+
+    def initialise(self) -> None:
+        self.make_dirs()
+        self.write_config()
+        template = self._template()
+        if template:
+            self.runtime.run(["cp", "-a", f"{template}/.", f"{self.base}/data"],
+                             timeout=self.timeouts.command)
+        else:
+            self._install_db(self.config_file)
         self.root_password = random_password()
-        self.runtime.write_file(f"{b}/init.sql", self._bootstrap_sql(), mode=0o600)
+        self.runtime.write_file(f"{self.base}/init.sql", self._bootstrap_sql(), mode=0o600)
         self._initialised = True
 
     def start(self) -> None:
@@ -148,12 +247,13 @@ class MariaDBServer(Server):
             self.initialise()
             extra = [f"--init-file={self.base}/init.sql"]
         else:
-            self.runtime.write_file(self.config_file, self._config(), mode=0o600)
+            self.write_config()
             extra = []
         self.process = self.runtime.spawn(
-            ["mariadbd", f"--defaults-file={self.config_file}", *extra],
+            ["mariadbd", f"--defaults-file={self.config_file}", *extra,
+             *self._galera_args()],
             log_file=f"{self.base}/log/console.log")
-        wait_for(self.ping, timeout=self.timeouts.engine_start,
+        wait_for(self.ping, timeout=self._start_timeout(),
                  what=f"MariaDB on {self.runtime.address}:{self.port}", alive=self.running)
         init = self.runtime.path(f"{self.base}/init.sql")
         if init.exists():
@@ -166,6 +266,10 @@ class MariaDBServer(Server):
     def client(self, database: str | None = None) -> MariaDBClient:
         return connect(self.runtime.address, self.port, self.admin, database)
 
+    def query(self, sql: str, args: tuple | None = None) -> list[tuple]:
+        with self.client() as c:
+            return c.query(sql, args)
+
     def identity(self) -> Identity:
         with self.client() as c:
             return c.identity()
@@ -177,6 +281,105 @@ class MariaDBServer(Server):
     def check_started(self) -> None:
         if not self.running():
             raise EngineError("MariaDB is not running")
+
+    def enable_log(self, name: str) -> None:
+        variable = {"general": "general_log", "slow_query": "slow_query_log"}.get(name)
+        if variable is None:
+            raise EngineError(f"MariaDB has no USER log {name!r}",
+                              fix="general or slow_query")
+        self.query(f"SET GLOBAL {variable} = ON")
+        self.settings[variable] = "ON"      # kept across restarts
+        self.write_config()
+
+    # instance -----------------------------------------------------------------
+    def memory_setting_mb(self, memory_mb: int) -> int:
+        # a quarter of the flavor for the buffer pool, as Trove's templates do
+        return max(16, memory_mb // 4)
+
+    def memory_in_effect_mb(self) -> int:
+        (value,), = self.query("SELECT @@innodb_buffer_pool_size")
+        return int(value) // (1024 * 1024)
+
+    def boot_id(self) -> str:
+        # a MEMORY table keeps its definition but loses its rows on restart
+        with self.client() as c:
+            c.query("CREATE TABLE IF NOT EXISTS mysql.verify_boot (id VARCHAR(32)) "
+                    "ENGINE=MEMORY")
+            rows = c.query("SELECT id FROM mysql.verify_boot")
+            if rows:
+                return rows[0][0]
+            boot = secrets.token_hex(8)
+            c.query("INSERT INTO mysql.verify_boot VALUES (%s)", (boot,))
+            return boot
+
+    # users and root -----------------------------------------------------------
+    def change_password(self, user: str, password: str) -> None:
+        self.query("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
+
+    def grant_access(self, user: str, databases: Sequence[str]) -> None:
+        with self.client() as c:
+            for db in databases:
+                c.grant(user, db)
+
+    def revoke_access(self, user: str, database: str) -> None:
+        with self.client() as c:
+            c.revoke(user, database)
+
+    def list_access(self, user: str) -> list[str]:
+        rows = self.query("SELECT Db FROM mysql.db WHERE User=%s AND Host='%%'", (user,))
+        return sorted(r[0] for r in rows)
+
+    def enable_root(self) -> Credentials:
+        creds = Credentials("root", random_password())
+        with self.client() as c:
+            c.query("CREATE OR REPLACE USER 'root'@'%%' IDENTIFIED BY %s", (creds.password,))
+            c.query("GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION")
+        return creds
+
+    def root_enabled(self) -> bool:
+        return bool(self.query("SELECT 1 FROM mysql.global_priv WHERE User='root' "
+                               "AND Host='%'"))
+
+    def disable_root(self) -> None:
+        self.query("DROP USER IF EXISTS 'root'@'%'")
+
+    # configuration groups -----------------------------------------------------
+    def setting(self, name: str) -> str:
+        (value,), = self.query(f"SELECT @@GLOBAL.{_q(name)}")
+        return str(value)
+
+    def apply_configuration(self, values: dict[str, object]) -> bool:
+        restart = False
+        with self.client() as c:
+            for name, value in values.items():
+                rule = self.CONFIG_RULES[name]
+                if isinstance(value, bool):
+                    value = "ON" if value else "OFF"
+                self.settings[name] = value
+                if rule.dynamic:
+                    c.query(f"SET GLOBAL {_q(name)} = %s", (value,))
+                else:
+                    restart = True
+        if restart:
+            self.restart()
+        else:
+            self.write_config()   # a later restart keeps the values
+        return restart
+
+    def remove_configuration(self, names: list[str]) -> bool:
+        restart = False
+        with self.client() as c:
+            for name in names:
+                self.settings.pop(name, None)
+                if self.CONFIG_RULES[name].dynamic:
+                    c.query(f"SET GLOBAL {_q(name)} = DEFAULT")
+                else:
+                    restart = True
+        if restart:
+            self.restart()
+        else:
+            self.write_config()
+        return restart
 
 
 SERVER = MariaDBServer

@@ -28,3 +28,50 @@ class InstanceTest(ScenarioTest):
         finally:
             self.backend.delete_instance(inst)
         self.assertEqual([], self.backend.leftovers(inst))
+
+    @scenario(id="instance.restart", capability="instance", tier="technical-preview")
+    def test_restart(self):
+        inst = self.create_instance()
+        database, creds = self.data_target(inst)
+        items = self.sample_items()
+        self.write(inst, creds, database, items)
+        before = self.supported(self.backend.boot_id, inst)
+        self.supported(self.backend.restart_instance, inst)
+        self.assertNotEqual(before, self.backend.boot_id(inst),
+                            "the server reports the same boot after a restart")
+        self.assert_items(items, self.read(inst, creds, database))
+
+    @scenario(id="instance.resize_flavor", capability="instance", tier="technical-preview")
+    def test_resize_flavor(self):
+        inst = self.create_instance(flavor="tiny")
+        database, creds = self.data_target(inst)
+        items = self.sample_items()
+        self.write(inst, creds, database, items)
+        actual, expected = self.supported(self.backend.memory_in_effect, inst)
+        self.assertEqual(expected, actual, "memory setting for the tiny flavor")
+        self.supported(self.backend.resize_instance, inst, "medium")
+        actual_after, expected_after = self.backend.memory_in_effect(inst)
+        self.assertEqual(expected_after, actual_after,
+                         "memory setting the server reports after the resize")
+        self.assertGreater(actual_after, actual)
+        self.assertEqual("medium", self.backend.show_instance(inst.id).flavor.name)
+        self.assert_items(items, self.read(inst, creds, database))
+
+    @scenario(id="instance.resize_volume", capability="instance", tier="technical-preview")
+    def test_resize_volume(self):
+        inst = self.create_instance(volume_gb=1)
+        database, creds = self.data_target(inst)
+        items = self.sample_items()
+        self.write(inst, creds, database, items)
+        before = self.supported(self.backend.volume_size_gb, inst)
+        self.supported(self.backend.resize_volume, inst, 2)
+        after = self.backend.volume_size_gb(inst)
+        self.assertGreater(after, before, "the data volume did not grow")
+        self.assert_items(items, self.read(inst, creds, database))
+
+    @scenario(id="instance.rename", capability="instance", tier="technical-preview")
+    def test_rename(self):
+        inst = self.create_instance(name="before-rename")
+        self.supported(self.backend.update_instance, inst, name="after-rename")
+        self.assertEqual("after-rename", self.backend.show_instance(inst.id).name)
+        self.assertTrue(self.backend.identity(inst).name, "the renamed instance answers")
