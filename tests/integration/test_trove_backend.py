@@ -88,20 +88,19 @@ def test_trove_verbs_through_troveclient(backend, tmp_path):
     assert root.user == "root" and root.password
     assert backend.root_enabled(inst)
 
-    conf = backend.create_configuration("verify-conf", {"max_connections": 200},
-                                        "mariadb", "10.11")
-    assert backend.configuration_values(conf) == {"max_connections": 200}
+    assert "max_connections" in backend.list_configuration_parameters("mariadb", "10.11")
+    conf = backend.create_configuration("mariadb", "10.11", {"max_connections": 200})
+    assert conf.values == {"max_connections": 200}
     backend.attach_configuration(inst, conf)
-    assert backend.get_instance(inst)["configuration"]["id"] == conf
+    assert inst.configuration == conf.id
     backend.detach_configuration(inst)
     backend.delete_configuration(conf)
 
-    backup = backend.create_backup(inst, "verify-backup")
-    assert backup in backend.list_backups(inst)
+    backup = backend.create_backup(inst, "mariabackup")
+    assert backup.id in backend.list_backups(inst) and backup.instance_id == inst.id
 
-    replica = backend.create_replica(inst, name="verify-replica")
-    assert backend.replica_source(replica) == inst.id
-    assert replica.id in backend.replicas(inst)
+    replica = backend.create_replica(inst, "mariadb_gtid", name="verify-replica")
+    assert replica.replica_of == inst.id and replica.id in inst.replicas
 
     logs = backend.collect_logs(inst, tmp_path / "logs")
     record = json.loads(logs[0].read_text())
@@ -198,7 +197,7 @@ def test_register_playbook_runs_trove_manage_under_ansible_runner(stack, backend
     ds = backend.trove.datastores.get("mariadb")
     versions = {v.name for v in backend.trove.datastore_versions.list(ds.id)}
     assert {"10.11", "10.99"} <= versions
-    params = backend.configuration_parameters("mariadb", "10.99")
+    params = backend.list_configuration_parameters("mariadb", "10.99")
     assert "max_connections" in params
     text = log.read_text()
     assert "ok=" in text and stack.db_password not in text

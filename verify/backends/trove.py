@@ -16,11 +16,12 @@ import time
 from pathlib import Path
 
 from verify import engines
-from verify.backends.base import FLAVORS, Backend, Instance
+from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
 from verify.backends.trove_ops import TroveOps
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Client, Credentials, Identity, random_password
+from verify.engines.capabilities import Backup
 from verify.errors import ConfigError, EngineError, UsageError, WaitTimeout
 from verify.settings import Timeouts
 
@@ -118,14 +119,22 @@ class TroveBackend(TroveOps, Backend):
 
     # instances ------------------------------------------------------------
     def create_instance(self, datastore: str, version: str, *, name: str,
-                        flavor: str = "small", volume_gb: int = 1, **extra) -> Instance:
+                        flavor: str = "small", volume_gb: int = 1,
+                        restore_from: Backup | None = None,
+                        configuration: Configuration | None = None,
+                        replica_of: str | None = None) -> Instance:
         ds = self.catalog.get(datastore)
-        if extra.get("replica_of"):
+        extra: dict = {}
+        if replica_of:
             # a replica takes its source's flavor, volume and datastore
-            kind = {}
+            kind: dict = {"replica_of": replica_of}
         else:
             kind = {"flavor_id": self.flavor_for(flavor), "volume": {"size": volume_gb},
                     "datastore": ds.name, "datastore_version": version}
+        if restore_from is not None:
+            extra["restorePoint"] = {"backupRef": restore_from.id}
+        if configuration is not None:
+            extra["configuration"] = configuration.id
         with self._trove_errors(f"create {datastore} {version} instance"):
             created = self.trove.instances.create(f"verify-{name}"[:80], **kind, **extra)
         inst = Instance(id=created.id, name=created.name, datastore=datastore, version=version,
@@ -151,6 +160,9 @@ class TroveBackend(TroveOps, Backend):
             inst.status = status
             if status in READY:
                 self._learn_address(inst, record)
+                inst.replica_of = (record.get("replica_of") or {}).get("id")
+                inst.replicas = [r["id"] for r in record.get("replicas", [])]
+                inst.configuration = (record.get("configuration") or {}).get("id")
                 return record
             if status in FAILED:
                 raise EngineError(self._failure(inst, record, what))

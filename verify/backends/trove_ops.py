@@ -7,8 +7,9 @@ from __future__ import annotations
 import contextlib
 import time
 
-from verify.backends.base import Instance
+from verify.backends.base import Cluster, Configuration, Instance
 from verify.engines.base import Credentials
+from verify.engines.capabilities import Backup, ConfigRule
 from verify.errors import ConfigError, EngineError, WaitTimeout
 
 BACKUP_DONE = {"COMPLETED"}
@@ -53,21 +54,27 @@ class TroveOps:
             self.trove.root.disable_instance_root(instance.id)
 
     # configuration groups --------------------------------------------------
-    def create_configuration(self, name: str, values: dict, datastore: str,
-                             version: str) -> str:
+    def list_configuration_parameters(self, datastore: str,
+                                      version: str) -> dict[str, ConfigRule]:
+        params = self.trove.configuration_parameters.parameters(datastore, version)
+        return {p.name: ConfigRule(name=p.name, type=p.type,
+                                   dynamic=not getattr(p, "restart_required", False),
+                                   min=getattr(p, "min", None), max=getattr(p, "max", None))
+                for p in params}
+
+    def create_configuration(self, datastore: str, version: str, values: dict, *,
+                             name: str = "verify-config") -> Configuration:
         import json
         with self._trove_errors(f"create configuration {name}"):
             conf = self.trove.configurations.create(name, json.dumps(values),
                                                     datastore=datastore,
                                                     datastore_version=version)
-        return conf.id
+        return Configuration(id=conf.id, name=name, datastore=datastore, version=version,
+                             values=dict(self.trove.configurations.get(conf.id).values))
 
-    def configuration_values(self, configuration_id: str) -> dict:
-        return dict(self.trove.configurations.get(configuration_id).values)
-
-    def attach_configuration(self, instance: Instance, configuration_id: str) -> None:
+    def attach_configuration(self, instance: Instance, configuration: Configuration) -> None:
         with self._trove_errors("attach configuration"):
-            self.trove.instances.update(instance.id, configuration=configuration_id)
+            self.trove.instances.update(instance.id, configuration=configuration.id)
         self.wait_ready(instance, self.timeouts.trove_action, "configuration attach")
 
     def detach_configuration(self, instance: Instance) -> None:
@@ -75,22 +82,24 @@ class TroveOps:
             self.trove.instances.update(instance.id, remove_configuration=True)
         self.wait_ready(instance, self.timeouts.trove_action, "configuration detach")
 
-    def delete_configuration(self, configuration_id: str) -> None:
+    def delete_configuration(self, configuration: Configuration) -> None:
         with self._trove_errors("delete configuration"):
-            self.trove.configurations.delete(configuration_id)
-
-    def configuration_parameters(self, datastore: str, version: str) -> list[str]:
-        return [p.name for p in self.trove.configuration_parameters.parameters(
-            datastore, version)]
+            self.trove.configurations.delete(configuration.id)
 
     # backups ----------------------------------------------------------------
-    def create_backup(self, instance: Instance, name: str, incremental_of: str | None = None,
-                      description: str | None = None) -> str:
-        with self._trove_errors(f"create backup {name}"):
-            backup = self.trove.backups.create(name, instance.id, parent_id=incremental_of,
-                                               description=description)
-        self.wait_backup(backup.id)
-        return backup.id
+    def create_backup(self, instance: Instance, strategy: str,
+                      parent: Backup | None = None) -> Backup:
+        """strategy names the catalog strategy; Trove picks its implementation
+        from the datastore's configuration (backup_strategy), recorded here."""
+        with self._trove_errors(f"create {strategy} backup"):
+            created = self.trove.backups.create(
+                f"verify-{strategy}-{instance.name}"[:80], instance.id,
+                parent_id=parent.id if parent else None,
+                incremental=parent is not None)
+        info = self.wait_backup(created.id)
+        return Backup(strategy=strategy, path=None, parent=parent, id=created.id,
+                      instance_id=instance.id,
+                      meta={"location": info.get("locationRef"), "size": info.get("size")})
 
     def wait_backup(self, backup_id: str) -> dict:
         deadline = time.monotonic() + self.timeouts.trove_action
@@ -110,22 +119,21 @@ class TroveOps:
     def list_backups(self, instance: Instance) -> list[str]:
         return [b.id for b in self.trove.instances.backups(instance.id)]
 
-    def delete_backup(self, backup_id: str) -> None:
+    def delete_backup(self, backup: Backup) -> None:
         with self._trove_errors("delete backup"):
-            self.trove.backups.delete(backup_id)
-        self._wait_gone(lambda: self.trove.backups.get(backup_id),
-                        f"Trove backup {backup_id} deletion")
-
-    def restore_backup(self, backup_id: str, datastore: str, version: str, *, name: str,
-                       flavor: str = "small", volume_gb: int = 1) -> Instance:
-        return self.create_instance(datastore, version, name=name, flavor=flavor,
-                                    volume_gb=volume_gb, restorePoint={"backupRef": backup_id})
+            self.trove.backups.delete(backup.id)
+        self._wait_gone(lambda: self.trove.backups.get(backup.id),
+                        f"Trove backup {backup.id} deletion")
 
     # replication --------------------------------------------------------------
-    def create_replica(self, source: Instance, *, name: str, flavor: str = "small") -> Instance:
-        return self.create_instance(source.datastore, source.version, name=name,
-                                    flavor=flavor, volume_gb=source.volume_gb,
-                                    replica_of=source.id)
+    def create_replica(self, primary: Instance, strategy: str, *,
+                       name: str = "replica") -> Instance:
+        """Trove picks the replication strategy from the datastore's
+        configuration (replication_strategy); strategy is the catalog's name."""
+        replica = self.create_instance(primary.datastore, primary.version, name=name,
+                                       volume_gb=primary.volume_gb, replica_of=primary.id)
+        primary.replicas = self.replicas(primary)
+        return replica
 
     def replica_source(self, replica: Instance) -> str | None:
         record = self.get_instance(replica)
@@ -139,10 +147,19 @@ class TroveOps:
             self.trove.instances.promote_to_replica_source(replica.id)
         self.wait_ready(replica, self.timeouts.trove_action, "promote")
 
-    def eject_replica_source(self, replica: Instance) -> None:
+    def eject_replica_source(self, primary: Instance) -> Instance:
+        """Eject the lost source: Trove promotes its most current replica."""
+        candidates = self.replicas(primary)
         with self._trove_errors("eject replica source"):
-            self.trove.instances.eject_replica_source(replica.id)
-        self.wait_ready(replica, self.timeouts.trove_action, "eject")
+            self.trove.instances.eject_replica_source(primary.id)
+        for replica_id in candidates:
+            record = self.trove.instances.get(replica_id)._info
+            if not record.get("replica_of"):
+                new = self._live.get(replica_id)
+                if new is not None:
+                    self.wait_ready(new, self.timeouts.trove_action, "eject")
+                    return new
+        raise EngineError(f"no replica of {primary.id} became the source after eject")
 
     def detach_replica(self, replica: Instance) -> None:
         with self._trove_errors("detach replica"):
@@ -150,13 +167,13 @@ class TroveOps:
         self.wait_ready(replica, self.timeouts.trove_action, "detach")
 
     # resize and upgrade --------------------------------------------------------
-    def resize_volume(self, instance: Instance, size_gb: int) -> None:
+    def resize_volume(self, instance: Instance, gb: int) -> None:
         with self._trove_errors("resize volume"):
-            self.trove.instances.resize_volume(instance.id, size_gb)
+            self.trove.instances.resize_volume(instance.id, gb)
         self.wait_ready(instance, self.timeouts.trove_action, "resize volume")
-        instance.volume_gb = size_gb
+        instance.volume_gb = gb
 
-    def resize_flavor(self, instance: Instance, flavor: str) -> None:
+    def resize_instance(self, instance: Instance, flavor: str) -> None:
         with self._trove_errors("resize flavor"):
             self.trove.instances.resize_instance(instance.id, self.flavor_for(flavor))
         self.wait_ready(instance, self.timeouts.trove_action, "resize flavor")
@@ -168,14 +185,16 @@ class TroveOps:
         instance.version = version
 
     # clusters ------------------------------------------------------------------
-    def create_cluster(self, datastore: str, version: str, *, name: str, size: int,
-                       flavor: str = "small", volume_gb: int = 1) -> str:
-        flavor_id = self.flavor_for(flavor)
-        members = [{"flavorRef": flavor_id, "volume": {"size": volume_gb}}] * size
+    def create_cluster(self, datastore: str, version: str, strategy: str, size: int, *,
+                       name: str = "cluster") -> Cluster:
+        flavor_id = self.flavor_for("small")
+        members = [{"flavorRef": flavor_id, "volume": {"size": 1}}] * size
         with self._trove_errors(f"create {datastore} cluster"):
-            cluster = self.trove.clusters.create(name, datastore, version, instances=members)
-        self.wait_cluster(cluster.id)
-        return cluster.id
+            created = self.trove.clusters.create(f"verify-{name}"[:80], datastore, version,
+                                                 instances=members)
+        info = self.wait_cluster(created.id)
+        return Cluster(id=created.id, name=name, datastore=datastore, version=version,
+                       strategy=strategy, extra={"record": info})
 
     def wait_cluster(self, cluster_id: str) -> dict:
         deadline = time.monotonic() + self.timeouts.trove_create
@@ -193,8 +212,8 @@ class TroveOps:
             time.sleep(interval)
             interval = min(interval * 1.5, self.poll_interval)
 
-    def delete_cluster(self, cluster_id: str) -> None:
+    def delete_cluster(self, cluster: Cluster) -> None:
         with self._trove_errors("delete cluster"):
-            self.trove.clusters.delete(cluster_id)
-        self._wait_gone(lambda: self.trove.clusters.get(cluster_id),
-                        f"Trove cluster {cluster_id} deletion")
+            self.trove.clusters.delete(cluster.id)
+        self._wait_gone(lambda: self.trove.clusters.get(cluster.id),
+                        f"Trove cluster {cluster.id} deletion")
