@@ -202,3 +202,15 @@ def test_register_playbook_runs_trove_manage_under_ansible_runner(stack, backend
     text = log.read_text()
     assert "ok=" in text and stack.db_password not in text
     assert not list(Path(tempfile.gettempdir()).glob("tv-ansible-*/artifacts/*/command"))
+
+
+def test_error_state_fails_fast_with_the_fault_and_leaves_nothing(backend):
+    # Trove's fake nova fails a server whose name ends in SERVER_ERROR
+    from verify.errors import EngineError
+    before = set(backend.list_instances())
+    with pytest.raises(EngineError) as failure:
+        backend.create_instance("mariadb", "10.11", name="faultSERVER_ERROR")
+    message = str(failure.value)
+    assert "went ERROR during create" in message
+    assert "Fake server create error" in message
+    assert set(backend.list_instances()) == before
