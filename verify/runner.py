@@ -41,6 +41,8 @@ class RunOptions:
     workers: int = 2
     results: Path | None = None
     provenance: dict | None = None
+    cloud: str | None = None
+    region: str | None = None
 
 
 class _QueueWorker:
@@ -90,8 +92,15 @@ def make_backend(options: RunOptions, catalog, ledger, timeouts):
     if options.backend == "local":
         from verify.backends.local import LocalBackend
         return LocalBackend(catalog, guest=options.guest, ledger=ledger, timeouts=timeouts)
+    if options.backend == "trove":
+        from verify.backends.trove import TroveBackend
+        backend = TroveBackend(catalog, cloud=options.cloud, region=options.region,
+                               timeouts=timeouts)
+        if options.provenance is None:
+            options.provenance = backend.provenance
+        return backend
     from verify.errors import UsageError
-    raise UsageError(f"unknown backend {options.backend!r}", fix="use --backend local")
+    raise UsageError(f"unknown backend {options.backend!r}", fix="use --backend local|trove")
 
 
 def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:

@@ -10,7 +10,7 @@ import sys
 from verify.errors import EXIT_SOFTWARE, EXIT_USAGE, VerifyError
 
 VERBS = ("run", "classify", "catalog", "cleanup", "image", "inspect", "import", "gate",
-         "release", "report")
+         "release", "report", "register", "deploy", "collect-logs")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
                      description="Evidence-based tier verification for OpenStack Trove.")
     sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
     for verb in VERBS:
-        module = importlib.import_module(f"verify.cli.{verb}")
+        module = importlib.import_module(f"verify.cli.{verb.replace('-', '_')}")
         module.add_parser(sub)
     return parser
 

@@ -14,7 +14,9 @@ def add_parser(sub) -> None:
     p.add_argument("datastore")
     p.add_argument("--tier", choices=["experimental", "technical-preview", "stable"],
                    help="size the suite to this tier (default: the tier the catalog claims)")
-    p.add_argument("--backend", default="local", choices=["local"])
+    p.add_argument("--backend", default="local", choices=["local", "trove"])
+    p.add_argument("--cloud", help="--backend trove: the clouds.yaml entry (default: $OS_CLOUD)")
+    p.add_argument("--region", help="--backend trove: region (default: the cloud's)")
     p.add_argument("--guest", default=None, choices=["namespace", "process"],
                    help="where engines run (default: namespace guests from DIB images "
                         "when this machine allows it, else process guests, said in one line)")
@@ -30,7 +32,8 @@ def run(args) -> int:
     install_signal_handlers()
     record = execute(RunOptions(datastore=args.datastore, tier=args.tier,
                                 backend=args.backend, guest=args.guest,
-                                versions=args.versions, workers=args.workers),
+                                versions=args.versions, workers=args.workers,
+                                cloud=args.cloud, region=args.region),
                      say=lambda line: print(line, flush=True))
     sys.stdout.flush()
     return EXIT_BY_STATUS.get(record["status"], EXIT_UNKNOWN)

@@ -1,0 +1,343 @@
+"""The trove backend: the same verbs, carried out by a real Trove deployment.
+
+Every Trove call goes through python-troveclient on a keystoneauth session
+from clouds.yaml (trove_cloud.py). Data checks never take Trove's word: they
+reach the datastore at the address Trove reports with the same engine
+modules the local backend uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+from verify import engines
+from verify.backends.base import FLAVORS, Backend, Configuration, Instance
+from verify.backends.trove_cloud import Cloud, open_cloud, provenance
+from verify.backends.trove_ops import TroveOps
+from verify.catalog import Catalog, Datastore
+from verify.engines.base import Client, Credentials, Identity, random_password
+from verify.engines.capabilities import Backup
+from verify.errors import ConfigError, EngineError, UsageError, WaitTimeout
+from verify.settings import Timeouts
+
+# Where a datastore listens inside its guest, and which engine module speaks
+# its protocol when the catalog has none of its own (MySQL: PyMySQL).
+PORTS = {"mysql": 3306, "mariadb": 3306, "postgresql": 5432, "redis": 6379,
+         "cassandra": 9042, "mongodb": 27017}
+CLIENT_MODULES = {"mysql": "mariadb"}
+READY = {"ACTIVE", "HEALTHY"}
+FAILED = {"ERROR", "FAILED", "FAILED_TIMEOUT_GUESTAGENT"}
+
+
+def flavors_from_env(environ: dict | None = None) -> dict[str, str]:
+    """TROVE_VERIFY_TROVE_FLAVOR_<SIZE>=<flavor name or id> pins a Trove flavor
+    for a harness size (tiny, small, medium, large); otherwise the smallest
+    flavor with enough RAM is used."""
+    environ = os.environ if environ is None else environ
+    prefix = "TROVE_VERIFY_TROVE_FLAVOR_"
+    return {k[len(prefix):].lower(): v for k, v in environ.items()
+            if k.startswith(prefix) and v}
+
+
+class TroveBackend(TroveOps, Backend):
+    name = "trove"
+
+    def __init__(self, catalog: Catalog, *, cloud: str | None, timeouts: Timeouts | None = None,
+                 region: str | None = None, provenance_kind: str = "trove",
+                 poll_interval: float = 2.0, flavor_map: dict[str, str] | None = None):
+        self.catalog = catalog
+        self.timeouts = timeouts or Timeouts.from_env()
+        self.cloud: Cloud = open_cloud(cloud, region)
+        self.trove = self.cloud.trove
+        self.provenance = provenance(self.cloud, provenance_kind)
+        self.poll_interval = poll_interval
+        self.flavor_map = flavor_map if flavor_map is not None else flavors_from_env()
+        self._lock = threading.Lock()
+        self._live: dict[str, Instance] = {}
+
+    def guest_kind(self) -> str:
+        return "trove"
+
+    # what this Trove offers -------------------------------------------------
+    def unavailable(self, ds: Datastore, version: str | None = None) -> str | None:
+        """None when ds (version) is registered; a missing datastore is a
+        configuration error, a missing version only skips its scenarios."""
+        try:
+            registered = self.trove.datastores.get(ds.name)
+        except Exception:
+            raise ConfigError(f"datastore {ds.name!r} is not registered in this Trove",
+                              where=f"cloud {self.cloud.name!r}",
+                              fix="register it: trove-verify register "
+                                  f"{ds.name} (trove-manage datastore_update)") from None
+        versions = {v.name: v for v in self.trove.datastore_versions.list(registered.id)
+                    if getattr(v, "active", True)}
+        if version is None:
+            for size in {"small", *self.flavor_map}:   # a too-small flavor fails now
+                self.flavor_for(size)
+            if not any(v.name in versions for v in ds.versions):
+                return (f"none of {ds.name}'s catalog versions "
+                        f"({', '.join(v.name for v in ds.versions)}) is an active version "
+                        f"in this Trove ({', '.join(sorted(versions)) or 'none'})")
+            return None
+        if version not in versions:
+            return f"{ds.name} {version} is not an active datastore version in this Trove"
+        v = versions[version]
+        self.provenance["datastore_versions"][version] = {
+            "id": v.id, "image_id": getattr(v, "image", None) or getattr(v, "image_id", None),
+            "image_tags": getattr(v, "image_tags", None)}
+        return None
+
+    def flavor_for(self, flavor: str) -> str:
+        """A Trove flavor id for one of the harness's flavor sizes."""
+        if flavor not in FLAVORS:
+            raise UsageError(f"unknown flavor {flavor!r}", fix=f"one of {sorted(FLAVORS)}")
+        need = FLAVORS[flavor].memory_mb
+        offered = list(self.trove.flavors.list())
+        chosen = self.flavor_map.get(flavor)
+        if chosen:
+            match = [f for f in offered if str(f.id) == chosen or f.name == chosen]
+            if not match:
+                raise ConfigError(f"flavor {chosen!r} does not exist in this Trove",
+                                  where=f"flavor for {flavor}")
+            if match[0].ram < need:
+                raise ConfigError(f"flavor {chosen!r} has {match[0].ram} MB RAM, too small for "
+                                  f"{flavor} ({need} MB)", where=f"flavor for {flavor}",
+                                  fix="pick a larger flavor")
+            return str(match[0].id)
+        fitting = sorted((f for f in offered if f.ram >= need), key=lambda f: (f.ram, f.vcpus))
+        if not fitting:
+            largest = max((f.ram for f in offered), default=0)
+            raise ConfigError(f"no flavor with at least {need} MB RAM (largest: {largest} MB)",
+                              where=f"cloud {self.cloud.name!r}",
+                              fix="create a larger flavor (openstack flavor create)")
+        return str(fitting[0].id)
+
+    # instances ------------------------------------------------------------
+    def create_instance(self, datastore: str, version: str, *, name: str,
+                        flavor: str = "small", volume_gb: int = 1,
+                        restore_from: Backup | None = None,
+                        configuration: Configuration | None = None,
+                        replica_of: str | None = None) -> Instance:
+        ds = self.catalog.get(datastore)
+        extra: dict = {}
+        if replica_of:
+            # a replica takes its source's flavor, volume and datastore
+            kind: dict = {"replica_of": replica_of}
+        else:
+            kind = {"flavor_id": self.flavor_for(flavor), "volume": {"size": volume_gb},
+                    "datastore": ds.name, "datastore_version": version}
+        if restore_from is not None:
+            extra["restorePoint"] = {"backupRef": restore_from.id}
+        if configuration is not None:
+            extra["configuration"] = configuration.id
+        with self._trove_errors(f"create {datastore} {version} instance"):
+            created = self.trove.instances.create(f"verify-{name}"[:80], **kind, **extra)
+        inst = Instance(id=created.id, name=created.name, datastore=datastore, version=version,
+                        flavor=FLAVORS[flavor], volume_gb=volume_gb, guest="trove",
+                        extra={"record": created._info})
+        with self._lock:
+            self._live[inst.id] = inst
+        try:
+            self.wait_ready(inst, self.timeouts.trove_create, "create")
+        except BaseException:
+            self.delete_instance(inst)     # nothing left running on failure
+            raise
+        return inst
+
+    def wait_ready(self, inst: Instance, timeout: float, what: str) -> dict:
+        """Poll until ACTIVE; ERROR fails at once with the fault and guest log."""
+        deadline = time.monotonic() + timeout
+        interval = min(self.poll_interval, 0.5)
+        while True:
+            record = self.trove.instances.get(inst.id)._info
+            inst.extra["record"] = record
+            status = record.get("status", "")
+            inst.status = status
+            if status in READY:
+                self._learn_address(inst, record)
+                inst.replica_of = (record.get("replica_of") or {}).get("id")
+                inst.replicas = [r["id"] for r in record.get("replicas", [])]
+                inst.configuration = (record.get("configuration") or {}).get("id")
+                return record
+            if status in FAILED:
+                raise EngineError(self._failure(inst, record, what))
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"Trove instance {inst.id} still {status} after "
+                                  f"{timeout:.0f}s ({what}); raise TROVE_VERIFY_TIMEOUT_"
+                                  f"{'TROVE_CREATE' if what == 'create' else 'TROVE_ACTION'}")
+            time.sleep(interval)
+            interval = min(interval * 1.5, self.poll_interval)
+
+    def _failure(self, inst: Instance, record: dict, what: str) -> str:
+        fault = record.get("fault") or {}
+        text = (f"Trove instance {inst.id} went {record.get('status')} during {what}: "
+                f"{fault.get('message', 'no fault recorded')}")
+        if fault.get("details"):
+            text += f"\nfault details:\n{fault['details']}"
+        guest_log = self.guest_log(inst, "guest", lines=100)
+        if guest_log:
+            text += f"\nguest log (last lines):\n{guest_log}"
+        inst.extra["fault"] = fault
+        return text
+
+    def _learn_address(self, inst: Instance, record: dict) -> None:
+        addresses = record.get("addresses") or []
+        public = [a["address"] for a in addresses if a.get("type") == "public"]
+        others = [a["address"] for a in addresses if a.get("type") != "public"]
+        ips = public + others + list(record.get("ip") or [])
+        if ips:
+            inst.address = ips[0]
+        inst.port = PORTS.get(inst.datastore, 0)
+
+    def get_instance(self, instance: Instance) -> dict:
+        return self.trove.instances.get(instance.id)._info
+
+    def list_instances(self) -> list[str]:
+        return [i.id for i in self.trove.instances.list()]
+
+    def delete_instance(self, instance: Instance) -> None:
+        from troveclient import exceptions as tc_exc
+        try:
+            self.trove.instances.delete(instance.id)
+        except tc_exc.NotFound:
+            pass
+        except tc_exc.UnprocessableEntity:
+            # not deletable in its state (a create that never finished): an
+            # admin force-delete, so a failed run leaves nothing behind
+            with contextlib.suppress(tc_exc.NotFound):
+                self.trove.instances.force_delete(instance.id)
+        try:
+            self._wait_gone(lambda: self.trove.instances.get(instance.id),
+                            f"Trove instance {instance.id} deletion")
+        finally:
+            with self._lock:
+                self._live.pop(instance.id, None)
+        instance.status = "DELETED"
+
+    def _wait_gone(self, get, what: str) -> None:
+        from troveclient import exceptions as tc_exc
+        deadline = time.monotonic() + self.timeouts.trove_action
+        interval = 0.3
+        while True:
+            try:
+                get()
+            except tc_exc.NotFound:
+                return
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"{what}: still there after {self.timeouts.trove_action:.0f}s")
+            time.sleep(interval)
+            interval = min(interval * 1.5, self.poll_interval)
+
+    def leftovers(self, instance: Instance) -> list[str]:
+        from troveclient import exceptions as tc_exc
+        try:
+            left = self.trove.instances.get(instance.id)
+        except tc_exc.NotFound:
+            return []
+        return [f"Trove still lists instance {instance.id} ({left.status})"]
+
+    # databases and users (Trove API) ---------------------------------------
+    def create_database(self, instance: Instance, name: str) -> None:
+        with self._trove_errors(f"create database {name}"):
+            self.trove.databases.create(instance.id, [{"name": name}])
+
+    def list_databases(self, instance: Instance) -> list[str]:
+        return sorted(d.name for d in self.trove.databases.list(instance.id))
+
+    def delete_database(self, instance: Instance, name: str) -> None:
+        with self._trove_errors(f"delete database {name}"):
+            self.trove.databases.delete(instance.id, name)
+
+    def create_user(self, instance: Instance, name: str, password: str,
+                    databases: list[str]) -> None:
+        with self._trove_errors(f"create user {name}"):
+            self.trove.users.create(instance.id, [{
+                "name": name, "password": password,
+                "databases": [{"name": d} for d in databases]}])
+
+    def list_users(self, instance: Instance) -> list[str]:
+        return sorted(u.name for u in self.trove.users.list(instance.id))
+
+    def delete_user(self, instance: Instance, name: str) -> None:
+        with self._trove_errors(f"delete user {name}"):
+            self.trove.users.delete(instance.id, name)
+
+    # data checks: the engine's own client at Trove's address --------------
+    def address_of(self, instance: Instance) -> tuple[str, int]:
+        if not instance.address:
+            raise EngineError(f"Trove reports no address for instance {instance.id}")
+        return instance.address, instance.port
+
+    def _engine_module(self, datastore: str):
+        ds = self.catalog.get(datastore)
+        module = ds.engine_module or CLIENT_MODULES.get(datastore)
+        if module is None:
+            raise EngineError(f"no engine client for {datastore} in this harness")
+        return engines.load(module)
+
+    def connect(self, instance: Instance, creds: Credentials,
+                database: str | None = None) -> Client:
+        host, port = self.address_of(instance)
+        return self._engine_module(instance.datastore).connect(host, port, creds, database)
+
+    def identity_credentials(self, instance: Instance) -> tuple[Credentials, callable]:
+        """A throwaway user made through Trove to ask the server who it is."""
+        ds = self.catalog.get(instance.datastore)
+        if not ds.claims("users"):
+            return self.service_credentials(instance), lambda: None
+        creds = Credentials(f"verify_id_{random_password(6).lower()}", random_password())
+        self.create_user(instance, creds.user, creds.password, [])
+        return creds, lambda: self.delete_user(instance, creds.user)
+
+    def identity(self, instance: Instance) -> Identity:
+        creds, done = self.identity_credentials(instance)
+        try:
+            with self.connect(instance, creds) as client:
+                return client.identity()
+        finally:
+            done()
+
+    def service_credentials(self, instance: Instance) -> Credentials:
+        return self.enable_root(instance)
+
+    # logs -----------------------------------------------------------------
+    def guest_log(self, instance: Instance, log_name: str, lines: int = 200) -> str:
+        """A published guest log, or "" when Trove cannot publish it."""
+        try:
+            chunks = self.trove.instances.log_generator(instance.id, log_name, lines=lines)
+            return "".join(chunks())
+        except Exception:  # no swift / log not published: the bundle says so
+            return ""
+
+    def collect_logs(self, instance: Instance, dest: Path) -> list[Path]:
+        dest.mkdir(parents=True, exist_ok=True)
+        written = []
+        record = dest / f"{instance.id}-trove-instance.json"
+        record.write_text(json.dumps(instance.extra.get("record", {}), indent=2,
+                                     sort_keys=True, default=str))
+        written.append(record)
+        try:
+            names = [log.name for log in self.trove.instances.log_list(instance.id)]
+        except Exception:
+            names = ["guest"]
+        for name in names:
+            text = self.guest_log(instance, name)
+            if text:
+                path = dest / f"{instance.id}-{name}.log"
+                path.write_text(text)
+                written.append(path)
+        return written
+
+    def close(self) -> None:
+        with self._lock:
+            live = list(self._live.values())
+        for inst in live:
+            try:
+                self.delete_instance(inst)
+            except Exception:  # teardown goes on; the rest is reported by leftovers
+                pass

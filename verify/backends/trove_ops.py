@@ -1,0 +1,219 @@
+"""Trove verbs beyond instances/databases/users, mixed into TroveBackend:
+root, configuration groups, backups (and restore), replicas, clusters,
+resize and upgrade. Each waits with a bound from settings.Timeouts."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from verify.backends.base import Cluster, Configuration, Instance
+from verify.engines.base import Credentials
+from verify.engines.capabilities import Backup, ConfigRule
+from verify.errors import ConfigError, EngineError, WaitTimeout
+
+BACKUP_DONE = {"COMPLETED"}
+BACKUP_FAILED = {"FAILED", "DELETE_FAILED", "ERROR"}
+
+
+class TroveOps:
+    """Needs self.trove (troveclient), self.timeouts, self.wait_ready."""
+
+    @contextlib.contextmanager
+    def _trove_errors(self, what: str):
+        from troveclient import exceptions as tc_exc
+        try:
+            yield
+        except tc_exc.ClientException as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            code = getattr(exc, "http_status", None) or getattr(exc, "code", 0)
+            if "flavor" in message.lower() and code in (400, 404, 422):
+                raise ConfigError(f"{what}: Trove refused the flavor: {message}",
+                                  fix="pick a larger or an existing flavor") from None
+            if "datastore" in message.lower() and code in (400, 404):
+                raise ConfigError(f"{what}: {message}",
+                                  fix="register the datastore version (trove-verify register)"
+                                  ) from None
+            raise EngineError(f"{what}: Trove answered {code or '?'}: "
+                              f"{message}") from None
+
+    # root -----------------------------------------------------------------
+    def enable_root(self, instance: Instance) -> Credentials:
+        with self._trove_errors("enable root"):
+            user, password = self.trove.root.create_instance_root(instance.id)
+        from verify import redact
+        redact.register(password)
+        return Credentials(user, password)
+
+    def root_enabled(self, instance: Instance) -> bool:
+        with self._trove_errors("root status"):
+            return bool(self.trove.root.is_instance_root_enabled(instance.id).rootEnabled)
+
+    def disable_root(self, instance: Instance) -> None:
+        with self._trove_errors("disable root"):
+            self.trove.root.disable_instance_root(instance.id)
+
+    # configuration groups --------------------------------------------------
+    def list_configuration_parameters(self, datastore: str,
+                                      version: str) -> dict[str, ConfigRule]:
+        params = self.trove.configuration_parameters.parameters(datastore, version)
+        return {p.name: ConfigRule(name=p.name, type=p.type,
+                                   dynamic=not getattr(p, "restart_required", False),
+                                   min=getattr(p, "min", None), max=getattr(p, "max", None))
+                for p in params}
+
+    def create_configuration(self, datastore: str, version: str, values: dict, *,
+                             name: str = "verify-config") -> Configuration:
+        import json
+        with self._trove_errors(f"create configuration {name}"):
+            conf = self.trove.configurations.create(name, json.dumps(values),
+                                                    datastore=datastore,
+                                                    datastore_version=version)
+        return Configuration(id=conf.id, name=name, datastore=datastore, version=version,
+                             values=dict(self.trove.configurations.get(conf.id).values))
+
+    def attach_configuration(self, instance: Instance, configuration: Configuration) -> None:
+        with self._trove_errors("attach configuration"):
+            self.trove.instances.update(instance.id, configuration=configuration.id)
+        self.wait_ready(instance, self.timeouts.trove_action, "configuration attach")
+
+    def detach_configuration(self, instance: Instance) -> None:
+        with self._trove_errors("detach configuration"):
+            self.trove.instances.update(instance.id, remove_configuration=True)
+        self.wait_ready(instance, self.timeouts.trove_action, "configuration detach")
+
+    def delete_configuration(self, configuration: Configuration) -> None:
+        with self._trove_errors("delete configuration"):
+            self.trove.configurations.delete(configuration.id)
+
+    # backups ----------------------------------------------------------------
+    def create_backup(self, instance: Instance, strategy: str,
+                      parent: Backup | None = None) -> Backup:
+        """strategy names the catalog strategy; Trove picks its implementation
+        from the datastore's configuration (backup_strategy), recorded here."""
+        with self._trove_errors(f"create {strategy} backup"):
+            created = self.trove.backups.create(
+                f"verify-{strategy}-{instance.name}"[:80], instance.id,
+                parent_id=parent.id if parent else None,
+                incremental=parent is not None)
+        info = self.wait_backup(created.id)
+        return Backup(strategy=strategy, path=None, parent=parent, id=created.id,
+                      instance_id=instance.id,
+                      meta={"location": info.get("locationRef"), "size": info.get("size")})
+
+    def wait_backup(self, backup_id: str) -> dict:
+        deadline = time.monotonic() + self.timeouts.trove_action
+        interval = 0.3
+        while True:
+            info = self.trove.backups.get(backup_id)._info
+            if info.get("status") in BACKUP_DONE:
+                return info
+            if info.get("status") in BACKUP_FAILED:
+                raise EngineError(f"Trove backup {backup_id} went {info.get('status')}")
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"Trove backup {backup_id} still {info.get('status')} after "
+                                  f"{self.timeouts.trove_action:.0f}s")
+            time.sleep(interval)
+            interval = min(interval * 1.5, self.poll_interval)
+
+    def list_backups(self, instance: Instance) -> list[str]:
+        return [b.id for b in self.trove.instances.backups(instance.id)]
+
+    def delete_backup(self, backup: Backup) -> None:
+        with self._trove_errors("delete backup"):
+            self.trove.backups.delete(backup.id)
+        self._wait_gone(lambda: self.trove.backups.get(backup.id),
+                        f"Trove backup {backup.id} deletion")
+
+    # replication --------------------------------------------------------------
+    def create_replica(self, primary: Instance, strategy: str, *,
+                       name: str = "replica") -> Instance:
+        """Trove picks the replication strategy from the datastore's
+        configuration (replication_strategy); strategy is the catalog's name."""
+        replica = self.create_instance(primary.datastore, primary.version, name=name,
+                                       volume_gb=primary.volume_gb, replica_of=primary.id)
+        primary.replicas = self.replicas(primary)
+        return replica
+
+    def replica_source(self, replica: Instance) -> str | None:
+        record = self.get_instance(replica)
+        return (record.get("replica_of") or {}).get("id")
+
+    def replicas(self, source: Instance) -> list[str]:
+        return [r["id"] for r in self.get_instance(source).get("replicas", [])]
+
+    def promote_to_replica_source(self, replica: Instance) -> None:
+        with self._trove_errors("promote to replica source"):
+            self.trove.instances.promote_to_replica_source(replica.id)
+        self.wait_ready(replica, self.timeouts.trove_action, "promote")
+
+    def eject_replica_source(self, primary: Instance) -> Instance:
+        """Eject the lost source: Trove promotes its most current replica."""
+        candidates = self.replicas(primary)
+        with self._trove_errors("eject replica source"):
+            self.trove.instances.eject_replica_source(primary.id)
+        for replica_id in candidates:
+            record = self.trove.instances.get(replica_id)._info
+            if not record.get("replica_of"):
+                new = self._live.get(replica_id)
+                if new is not None:
+                    self.wait_ready(new, self.timeouts.trove_action, "eject")
+                    return new
+        raise EngineError(f"no replica of {primary.id} became the source after eject")
+
+    def detach_replica(self, replica: Instance) -> None:
+        with self._trove_errors("detach replica"):
+            self.trove.instances.update(replica.id, detach_replica_source=True)
+        self.wait_ready(replica, self.timeouts.trove_action, "detach")
+
+    # resize and upgrade --------------------------------------------------------
+    def resize_volume(self, instance: Instance, gb: int) -> None:
+        with self._trove_errors("resize volume"):
+            self.trove.instances.resize_volume(instance.id, gb)
+        self.wait_ready(instance, self.timeouts.trove_action, "resize volume")
+        instance.volume_gb = gb
+
+    def resize_instance(self, instance: Instance, flavor: str) -> None:
+        with self._trove_errors("resize flavor"):
+            self.trove.instances.resize_instance(instance.id, self.flavor_for(flavor))
+        self.wait_ready(instance, self.timeouts.trove_action, "resize flavor")
+
+    def upgrade(self, instance: Instance, version: str) -> None:
+        with self._trove_errors(f"upgrade to {version}"):
+            self.trove.instances.upgrade(instance.id, version)
+        self.wait_ready(instance, self.timeouts.trove_action, "upgrade")
+        instance.version = version
+
+    # clusters ------------------------------------------------------------------
+    def create_cluster(self, datastore: str, version: str, strategy: str, size: int, *,
+                       name: str = "cluster") -> Cluster:
+        flavor_id = self.flavor_for("small")
+        members = [{"flavorRef": flavor_id, "volume": {"size": 1}}] * size
+        with self._trove_errors(f"create {datastore} cluster"):
+            created = self.trove.clusters.create(f"verify-{name}"[:80], datastore, version,
+                                                 instances=members)
+        info = self.wait_cluster(created.id)
+        return Cluster(id=created.id, name=name, datastore=datastore, version=version,
+                       strategy=strategy, extra={"record": info})
+
+    def wait_cluster(self, cluster_id: str) -> dict:
+        deadline = time.monotonic() + self.timeouts.trove_create
+        interval = 0.5
+        while True:
+            info = self.trove.clusters.get(cluster_id)._info
+            task = (info.get("task") or {}).get("name", "")
+            if task == "NONE":
+                return info
+            if "ERROR" in task or "FAIL" in task:
+                raise EngineError(f"Trove cluster {cluster_id} went {task}")
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"Trove cluster {cluster_id} still {task} after "
+                                  f"{self.timeouts.trove_create:.0f}s")
+            time.sleep(interval)
+            interval = min(interval * 1.5, self.poll_interval)
+
+    def delete_cluster(self, cluster: Cluster) -> None:
+        with self._trove_errors("delete cluster"):
+            self.trove.clusters.delete(cluster.id)
+        self._wait_gone(lambda: self.trove.clusters.get(cluster.id),
+                        f"Trove cluster {cluster.id} deletion")
