@@ -92,7 +92,8 @@ def files(workdir: Path) -> list[str]:
         out += [f"half-made template {p}" for p in templates.glob("*.tmp-*")]
     state = workdir / "state"
     if state.is_dir():
-        out += [f"state {p.name}" for p in state.iterdir() if p.name != ".cleanup.lock"]
+        locks = (".cleanup.lock", ".guest-net.lock")
+        out += [f"state {p.name}" for p in state.iterdir() if p.name not in locks]
     return out
 
 

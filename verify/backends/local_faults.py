@@ -16,11 +16,29 @@ from verify.engines.base import wait_for
 from verify.errors import NotSupported
 
 
-def _all_stopped(pid: int) -> bool:
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        if state not in ("T", "t", "Z", "X"):
-            return False
+def _group(pgid: int) -> list[int]:
+    """Processes of the server's process group: on a namespace guest the spawned
+    pid is nsenter and the engine is its child, so faults go to the group."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _all_stopped(pgid: int) -> bool:
+    for pid in _group(pgid):
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state not in ("T", "t", "Z", "X"):
+                    return False
+        except OSError:
+            continue       # exited meanwhile
     return True
 
 
@@ -37,7 +55,7 @@ class LocalFaults:
     def kill_server(self, instance: Instance) -> None:
         """SIGKILL, as a crash or the OOM killer would."""
         proc = instance.extra["server"].process
-        os.kill(_pid(instance), signal.SIGKILL)
+        os.killpg(_pid(instance), signal.SIGKILL)
         proc.wait(timeout=self.timeouts.engine_stop)
         instance.status = "SHUTDOWN"
 
@@ -45,13 +63,13 @@ class LocalFaults:
         """SIGSTOP, and return only once every thread of the server is stopped
         (kill() returns before a busy multi-threaded server has stopped)."""
         pid = _pid(instance)
-        os.kill(pid, signal.SIGSTOP)
+        os.killpg(pid, signal.SIGSTOP)
         wait_for(lambda: _all_stopped(pid), timeout=self.timeouts.engine_stop,
                  what=f"server {pid} stopping on SIGSTOP", interval=0.005)
 
     def resume_server(self, instance: Instance) -> None:
         try:
-            os.kill(_pid(instance), signal.SIGCONT)
+            os.killpg(_pid(instance), signal.SIGCONT)
         except ProcessLookupError:
             pass
 

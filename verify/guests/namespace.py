@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from verify.errors import EngineError, PermissionNeeded, WaitTimeout
+from verify.guests.namespace_faults import NamespaceFaults
 from verify.guests.nshost import (
     GUARD_ROUTE,
     GUEST_NET,
@@ -77,7 +78,7 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-class NamespaceGuest:
+class NamespaceGuest(NamespaceFaults):
     name = "namespace"
 
     def __init__(self, instance_id: str, ledger: Ledger, *, rootfs: Path, image: dict,
@@ -154,7 +155,7 @@ class NamespaceGuest:
     def _make_network(self) -> None:
         self.netns = f"tv-{self.instance_id}"[:40]
         host_if, guest_if = f"tvh{self.tag}", f"tvg{self.tag}"
-        lock_path = state_dir() / "guest-net.lock"
+        lock_path = state_dir() / ".guest-net.lock"   # a lock, not run state
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         with open(lock_path, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)   # the /30 is taken once the veth has it
@@ -302,6 +303,10 @@ class NamespaceGuest:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+        try:
+            os.killpg(proc.pid, signal.SIGCONT)   # a paused (SIGSTOPped) group must see it
+        except ProcessLookupError:
+            pass
         try:
             proc.wait(timeout=timeout if children else 0.5)
         except subprocess.TimeoutExpired:
