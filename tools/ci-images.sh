@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the guest images CI runs on namespace guests (MariaDB, PostgreSQL, Redis:
-# two Debian releases each, for the upgrade scenario). Cached by content hash
+# two Debian releases each, for the upgrade scenario; MySQL 9.7 from sid).
+# Cached by content hash
 # under ${TROVE_VERIFY_CACHE:-~/.cache/trove-verify}: an unchanged image is a
 # cache hit in well under a second, so re-runs are fast.
 # "cannot build here" (no root, no mirror) is reported and is not a CI failure:
@@ -12,7 +13,7 @@ PY="$VENV/bin/python"
 [ -x "$PY" ] || PY=python3
 
 status=0
-for ds in ${TROVE_VERIFY_CI_IMAGES:-mariadb postgresql redis}; do
+for ds in ${TROVE_VERIFY_CI_IMAGES:-mariadb postgresql redis mysql}; do
     "$PY" -m verify image build "$ds"
     rc=$?
     case $rc in

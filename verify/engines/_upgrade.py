@@ -11,7 +11,7 @@ from __future__ import annotations
 def postgresql_upgrade_to(self, version: str) -> None:
     """pg_upgrade from the old major to version's. Both majors' binaries must
     be in the runtime (the guest layers the previous image under the new one)."""
-    from verify.engines.postgresql import bin_dir
+    from verify.engines.postgresql import WAL_SEGMENT_MB, bin_dir
     from verify.errors import EngineError
 
     old_bin, new_bin = self.bin, bin_dir(version)
@@ -26,7 +26,9 @@ def postgresql_upgrade_to(self, version: str) -> None:
     try:
         self.runtime.run([f"{new_bin}/initdb", "-D", new_data, "-U", self.admin.user,
                           f"--pwfile={pwfile}", "-A", "scram-sha-256", "-E", "UTF8",
-                          "--locale=C.UTF-8", "--no-instructions"],
+                          "--locale=C.UTF-8", "--no-instructions",
+                          # pg_upgrade needs the old cluster's WAL segment size
+                          f"--wal-segsize={WAL_SEGMENT_MB}"],
                          timeout=self.timeouts.command)
     finally:
         self.runtime.path(pwfile).unlink(missing_ok=True)

@@ -277,7 +277,9 @@ class NamespaceGuest(NamespaceFaults):
             raise WaitTimeout(f"{argv[0]} did not finish within {timeout:.0f}s") from None
         result = subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
         if check and proc.returncode != 0:
-            lines = err.decode(errors="replace").strip().splitlines()[-8:]
+            # some tools (pg_upgrade) say why on stdout only
+            text = err.decode(errors="replace").strip() or out.decode(errors="replace").strip()
+            lines = text.splitlines()[-8:]
             raise EngineError(f"{argv[0]} exited {proc.returncode} in the guest: "
                               + " | ".join(lines))
         return result
