@@ -6,11 +6,11 @@ import os
 import secrets
 import shutil
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 
 import pymysql
 
+from verify.engines._mysql_users import MySQLFamilyUsers
 from verify.engines.base import Client, Credentials, Identity, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps, ConfigRule
 from verify.engines.mariadb_backup import BackupOps
@@ -121,7 +121,8 @@ def _q(name: str) -> str:
     return name
 
 
-class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, CapabilityOps, Server):
+class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyUsers, CapabilityOps,
+                    Server):
     engine = ENGINE
     default_port = 3306
     CONFIG_RULES = CONFIG_RULES
@@ -325,23 +326,7 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, CapabilityOps, Server)
             c.query("INSERT INTO mysql.verify_boot VALUES (%s)", (boot,))
             return boot
 
-    # users and root -----------------------------------------------------------
-    def change_password(self, user: str, password: str) -> None:
-        self.query("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
-
-    def grant_access(self, user: str, databases: Sequence[str]) -> None:
-        with self.client() as c:
-            for db in databases:
-                c.grant(user, db)
-
-    def revoke_access(self, user: str, database: str) -> None:
-        with self.client() as c:
-            c.revoke(user, database)
-
-    def list_access(self, user: str) -> list[str]:
-        rows = self.query("SELECT Db FROM mysql.db WHERE User=%s AND Host='%%'", (user,))
-        return sorted(r[0] for r in rows)
-
+    # root (users: verify/engines/_mysql_users.py) --------------------------
     def enable_root(self) -> Credentials:
         creds = Credentials("root", random_password())
         with self.client() as c:

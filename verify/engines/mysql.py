@@ -13,9 +13,9 @@ import random
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
 from pathlib import Path
 
+from verify.engines._mysql_users import MySQLFamilyUsers
 from verify.engines.base import Credentials, Identity, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps
 from verify.engines.mariadb import ITEMS_TABLE, MariaDBClient
@@ -77,7 +77,7 @@ def host_unavailable() -> str | None:
             "through a Trove deployment with --backend trove")
 
 
-class MySQLServer(GroupOps, MySQLOps, CapabilityOps, Server):
+class MySQLServer(GroupOps, MySQLOps, MySQLFamilyUsers, CapabilityOps, Server):
     engine = ENGINE
     default_port = 3306
     CONFIG_RULES = CONFIG_RULES
@@ -275,23 +275,6 @@ class MySQLServer(GroupOps, MySQLOps, CapabilityOps, Server):
         if match is None:
             raise EngineError("SHOW ENGINE INNODB STATUS names no process id")
         return match.group(1)
-
-    # users ----------------------------------------------------------------
-    def change_password(self, user: str, password: str) -> None:
-        self.query("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
-
-    def grant_access(self, user: str, databases: Sequence[str]) -> None:
-        with self.client() as c:
-            for db in databases:
-                c.grant(user, db)
-
-    def revoke_access(self, user: str, database: str) -> None:
-        with self.client() as c:
-            c.revoke(user, database)
-
-    def list_access(self, user: str) -> list[str]:
-        rows = self.query("SELECT Db FROM mysql.db WHERE User=%s AND Host='%%'", (user,))
-        return sorted(r[0] for r in rows)
 
     # root -----------------------------------------------------------------
     def enable_root(self) -> Credentials:
