@@ -71,9 +71,15 @@ def stand_in() -> str | None:
 def host_unavailable() -> str | None:
     """Why no MongoDB can be launched from this host, in one line (None: it can)."""
     if stand_in():
-        if _standin_launcher() is None:
+        launcher = _standin_launcher()
+        if launcher is None:
             return (f"cannot launch the mongodb stand-in: SecantusDB is not installed "
                     f"(pip install --pre secantusdb, or unset {ENV_STANDIN})")
+        site = launcher[1]["PYTHONPATH"]
+        if os.geteuid() == 0 and not _world_usable(Path(site)):
+            return (f"cannot launch the mongodb stand-in: the unprivileged service user "
+                    f"cannot reach {site} (a parent directory is private); install the "
+                    f"harness under a world-traversable path")
         return None
     if find_mongod():
         return None
