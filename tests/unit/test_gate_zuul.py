@@ -3,7 +3,7 @@
 import jsonschema
 import yaml
 
-from tests.conftest import cli
+from tests.conftest import REPO, cli
 from tests.unit.history_factory import CATALOG
 
 # The job and project attributes Zuul v3+ accepts (zuul/configloader.py JobParser
@@ -105,6 +105,15 @@ def test_zuul_with_no_history_votes_nowhere(tmp_path):
     assert not any(i["job"].get("voting") for i in config if "job" in i)
     assert all("gate" not in i["project"] for i in config if "project" in i)
     assert "voting: none" in proc.stdout
+    # every playbook a job names is in the repository, where Zuul looks
+    for item in config:
+        for phase in ("pre-run", "run", "post-run"):
+            for path in _as_list(item.get("job", {}).get(phase)):
+                assert (REPO / path).is_file(), f"{phase} playbook {path} is missing"
+
+
+def _as_list(value) -> list:
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
 
 
 def test_schema_catches_what_zuul_would_refuse():

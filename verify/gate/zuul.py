@@ -13,7 +13,9 @@ from verify.catalog import Catalog
 from verify.classify import Verdict
 
 BASE_JOB = "trove-verify-base"
-PLAYBOOK = "playbooks/gate/run.yaml"
+# pre: the README's set-up; run: one scenario set; post: bundles to the logs
+PLAYBOOKS = {"pre-run": "playbooks/gate/pre.yaml", "run": "playbooks/gate/run.yaml",
+             "post-run": "playbooks/gate/post.yaml"}
 
 
 def why(v: Verdict | None) -> str:
@@ -36,7 +38,7 @@ def jobs(catalog: Catalog, verdicts: list[Verdict]) -> list[dict]:
     config: list[dict] = [{"job": {
         "name": BASE_JOB, "abstract": True, "parent": "base",
         "description": "Runs trove-verify for one datastore and keeps its evidence bundle.",
-        "run": PLAYBOOK, "timeout": 3600,
+        **PLAYBOOKS, "timeout": 3600,
         "required-projects": ["openstack/trove"]}}]
     names = []
     for ds in catalog:
