@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # trove-verify devstack plugin: install the harness next to Trove and, after
-# stack, build and register a guest image for each of TROVE_DATASTORES.
+# stack, register each of TROVE_DATASTORES as a datastore version.
 #
 # enable_plugin trove-verify <git url of trove-verify> [branch]
 # (after enable_plugin trove; see devstack/local.conf.sample)
@@ -16,21 +16,19 @@ function install_trove_verify {
     sudo ln -sf "$TROVE_VERIFY_VENV/bin/trove-verify" /usr/local/bin/trove-verify
 }
 
-function build_and_register_trove_verify_images {
-    local pair datastore version image
-    mkdir -p "$TROVE_VERIFY_IMAGE_DIR"
+function register_trove_verify_datastores {
+    # Trove runs each datastore as a container inside its one guest-agent
+    # image, which Trove's own devstack plugin builds or downloads and tags
+    # "trove"; a datastore version only names the tags that select it.
+    local pair datastore version
     for pair in $TROVE_DATASTORES; do
         datastore=${pair%%:*}
         version=${pair#*:}
-        image="$TROVE_VERIFY_IMAGE_DIR/trove-$datastore-$version.qcow2"
-        echo_summary "trove-verify: guest image for $datastore $version"
-        if [[ ! -f "$image" ]]; then
-            trove-verify image build "$datastore" --version "$version" --output "$image"
-        fi
-        OS_CLOUD=$TROVE_VERIFY_CLOUD trove-verify deploy image "$datastore" \
-            --version "$version" --image "$image" --register \
+        echo_summary "trove-verify: registering $datastore $version"
+        trove-verify register "$datastore" --version "$version" \
+            --image-tags "$TROVE_VERIFY_IMAGE_TAGS" \
             --trove-conf "$TROVE_VERIFY_TROVE_CONF" \
-            --log "$LOGDIR/trove-verify-deploy-$datastore-$version.log"
+            --log "$LOGDIR/trove-verify-register-$datastore-$version.log"
     done
 }
 
@@ -39,14 +37,11 @@ if is_service_enabled trove-verify; then
         install_trove_verify
     elif [[ "$1" == "stack" && "$2" == "test-config" ]]; then
         # Trove's services are up and registered by now.
-        if [[ "$TROVE_VERIFY_BUILD_IMAGES" == "True" ]]; then
-            build_and_register_trove_verify_images
+        if [[ "$TROVE_VERIFY_REGISTER" == "True" ]]; then
+            register_trove_verify_datastores
         fi
     fi
     if [[ "$1" == "unstack" ]]; then
         :
-    fi
-    if [[ "$1" == "clean" ]]; then
-        rm -rf "$TROVE_VERIFY_IMAGE_DIR"
     fi
 fi
