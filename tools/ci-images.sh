@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the guest images CI runs on namespace guests (MariaDB, PostgreSQL, Redis:
-# two Debian releases each, for the upgrade scenario; MySQL 9.7 from sid).
+# two Debian releases each, for the upgrade scenario; MySQL 9.7 from sid;
+# Cassandra 5.0 on bookworm).
 # Cached by content hash
 # under ${TROVE_VERIFY_CACHE:-~/.cache/trove-verify}: an unchanged image is a
 # cache hit in well under a second, so re-runs are fast.
@@ -13,7 +14,7 @@ PY="$VENV/bin/python"
 [ -x "$PY" ] || PY=python3
 
 status=0
-for ds in ${TROVE_VERIFY_CI_IMAGES:-mariadb postgresql redis mysql}; do
+for ds in ${TROVE_VERIFY_CI_IMAGES:-mariadb postgresql redis mysql cassandra}; do
     "$PY" -m verify image build "$ds"
     rc=$?
     case $rc in

@@ -41,9 +41,9 @@ def processes_under(root: Path) -> list[str]:
     return found
 
 
-def run_preview(datastore: str, results: Path, workdir: Path) -> dict:
-    """`trove-verify run DS --tier technical-preview`; return its run.json."""
-    proc = cli("run", datastore, "--tier", "technical-preview",
+def run_preview(datastore: str, results: Path, workdir: Path, *args: str) -> dict:
+    """`trove-verify run DS --tier technical-preview [args]`; return its run.json."""
+    proc = cli("run", datastore, "--tier", "technical-preview", *args,
                env={"TROVE_VERIFY_WORKDIR": str(workdir / "work")}, timeout=900)
     bundles = [p for p in results.iterdir() if p.is_dir()] if results.exists() else []
     assert len(bundles) == 1, proc.stdout + proc.stderr

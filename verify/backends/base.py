@@ -67,6 +67,11 @@ class Cluster:
 class Backend(abc.ABC):
     name: str = ""
 
+    def flavors(self, datastore: str) -> list[str]:
+        """The harness flavor sizes this datastore's instances may use,
+        smallest first."""
+        return sorted(FLAVORS, key=lambda f: FLAVORS[f].memory_mb)
+
     @abc.abstractmethod
     def create_instance(self, datastore: str, version: str, *, name: str,
                         flavor: str = "small", volume_gb: int = 1,

@@ -94,6 +94,11 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
         missing = getattr(engines.load(ds.engine_module), "missing_here", None)
         return missing() if missing else None
 
+    def flavors(self, datastore: str) -> list[str]:
+        ds = self.catalog.get(datastore)
+        floor = engines.load(ds.engine_module).SERVER.min_memory_mb if ds.engine_module else 0
+        return [f for f in super().flavors(datastore) if FLAVORS[f].memory_mb >= floor]
+
     # instances ------------------------------------------------------------
     def _new_instance(self, datastore: str, version: str, *, name: str,
                       flavor: str = "small", volume_gb: int = 1) -> Instance:
@@ -104,6 +109,9 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
             raise CannotRunHere(reason)
         if flavor not in FLAVORS:
             raise UsageError(f"unknown flavor {flavor!r}", fix=f"one of {sorted(FLAVORS)}")
+        if flavor not in self.flavors(datastore):
+            raise UsageError(f"flavor {flavor} ({FLAVORS[flavor].memory_mb} MB) is too small "
+                             f"for {datastore}", fix=f"one of {self.flavors(datastore)}")
         module = engines.load(ds.engine_module)
         instance_id = f"{datastore}-{uuid.uuid4().hex[:8]}"
         guest = guests.create(self.guest, instance_id, self.ledger, images=self.images,

@@ -59,6 +59,10 @@ class LocalOps:
     def resize_instance(self, instance: Instance, flavor: str) -> None:
         if flavor not in FLAVORS:
             raise UsageError(f"unknown flavor {flavor!r}", fix=f"one of {sorted(FLAVORS)}")
+        if flavor not in self.flavors(instance.datastore):
+            raise UsageError(f"flavor {flavor} ({FLAVORS[flavor].memory_mb} MB) is too small "
+                             f"for {instance.datastore}",
+                             fix=f"one of {self.flavors(instance.datastore)}")
         instance.status = "RESIZE"
         server = _server(instance)
         server.memory_mb = FLAVORS[flavor].memory_mb

@@ -139,6 +139,10 @@ class Server(abc.ABC):
 
     engine: str = ""
     default_port: int = 0
+    # the least memory a guest of this engine can run in; smaller flavors are
+    # refused at create, as Trove refuses a flavor not associated with the
+    # datastore version
+    min_memory_mb: int = 0
 
     def __init__(self, runtime: Runtime, *, version: str, memory_mb: int = 512,
                  timeouts: Timeouts | None = None, settings: dict | None = None):

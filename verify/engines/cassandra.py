@@ -74,6 +74,9 @@ CONFIG_RULES = {r.name: r for r in (
 class CassandraServer(SnapshotOps, ClusterOps, Server, CapabilityOps):
     engine = ENGINE
     default_port = 9042
+    # a 256 MB heap plus direct memory, code cache and metaspace: measured
+    # OOM-killed in a 256 MB memory cgroup, at home in 512 MB
+    min_memory_mb = 512
     CONFIG_RULES = CONFIG_RULES
 
     def __init__(self, runtime, **kwargs):
