@@ -68,6 +68,12 @@ class WaitTimeout(EngineError):
     """A bounded wait ran out."""
 
 
+class InfraError(EngineError):
+    """The harness's own infrastructure failed (a guest could not be set up),
+    not the datastore: its scenarios are recorded failure_kind infra, which
+    classify reports and never counts against the datastore."""
+
+
 class NotSupported(VerifyError):
     """An engine or guest cannot perform an operation here; the scenario is
     skipped with this reason (never passed)."""

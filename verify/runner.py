@@ -20,6 +20,7 @@ import testtools
 
 from verify import catalog as catalog_mod
 from verify import harness_version, redact
+from verify.errors import InfraError
 from verify.evidence import Bundle, new_run_id
 from verify.evidence.junit import junit_xml
 from verify.scenarios import planner
@@ -78,6 +79,13 @@ def provenance_from_env(environ: dict | None = None) -> dict:
                 "job": environ.get("TROVE_VERIFY_GATE_JOB") or environ.get("ZUUL_JOB"),
                 "voting": voting.lower() in ("1", "true", "yes")}
     return {"kind": "local", "job": None, "voting": None}
+
+
+def failure_kind(reason: str | None) -> str:
+    """infra when the harness's own infrastructure failed (InfraError), else
+    test: the scenario's failure stands against the datastore."""
+    return "infra" if reason and reason.startswith(f"{InfraError.__module__}.InfraError") \
+        else "test"
 
 
 def _provenance(options: RunOptions, backend, ds) -> dict:
@@ -199,6 +207,7 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
             "id": info.id, "test_id": event["id"], "capability": info.capability,
             "strategy": test.strategy, "version": test.version, "status": status,
             "duration_s": round(duration, 3), "reason": reason, "logs": logs,
+            **({"failure_kind": failure_kind(reason)} if status == "fail" else {}),
             "engine": note.get("engine"),
             # what the datastore did (e.g. a nemesis: writes acknowledged / lost)
             "observed": {k: v for k, v in note.items()

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from verify.engines.base import free_port
+from verify.engines.base import free_port, port_bindable
 from verify.errors import EngineError, WaitTimeout
 from verify.settings import cache_dir, work_dir
 
@@ -87,6 +87,9 @@ class RootfsGuest:
 
     def free_port(self) -> int:
         return free_port(self.address)
+
+    def port_free(self, port: int) -> bool:
+        return port_bindable(self.bind_address, port)
 
     def run(self, argv: Sequence[str], *, timeout: float, env: dict | None = None,
             input: bytes | None = None, check: bool = True,

@@ -96,6 +96,9 @@ def test_mariadb_answers_on_the_guests_own_address_and_teardown_is_complete(imag
         assert guest.address.startswith(GUEST_NET)
         server = mariadb.SERVER(guest, version="10.11", memory_mb=512)
         server.start()
+        # ports are the guest's own: taken where the server listens, free elsewhere
+        assert not guest.port_free(server.port)
+        assert guest.port_free(server.port + 1)
         ident = server.identity()
         assert (ident.name, ident.version[:5]) == ("mariadb", "10.11")
         assert "Debian 12" in ident.distribution
@@ -215,3 +218,26 @@ def test_run_on_namespace_guests_records_guest_and_image(images, results):
     versions = {s["version"]: s["engine"]["version"] for s in run["scenarios"]
                 if s["status"] == "pass"}
     assert versions["10.11"].startswith("10.11") and versions["11.8"].startswith("11.8")
+
+
+def test_a_guest_that_cannot_be_set_up_is_an_infra_error_and_leaves_nothing(tmp_path,
+                                                                           monkeypatch):
+    _skip_unless_namespace_guests()
+    from verify.errors import InfraError
+    from verify.runner import failure_kind
+    from verify.state import Ledger
+
+    monkeypatch.setenv("TROVE_VERIFY_WORKDIR", str(tmp_path / "work"))
+    rootfs = tmp_path / "rootfs"
+    (rootfs / "etc").mkdir(parents=True)
+    (rootfs / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    name = f"broken-{os.getpid()}"
+    with pytest.raises(InfraError) as err:
+        namespace.NamespaceGuest(name, Ledger(name), rootfs=rootfs, image={"name": "broken"},
+                                 memory_mb=256, volume_gb=1)
+    assert "could not be set up" in str(err.value) and "guest element" in str(err.value)
+    # what the runner records for a scenario that died of it
+    assert failure_kind(f"verify.errors.InfraError: {err.value}") == "infra"
+    assert failure_kind("AssertionError: 3 != 4") == "test"
+    _nothing_left([name])
+    assert not (tmp_path / "work" / "instances" / name).exists()

@@ -8,10 +8,12 @@ guest (process, namespace, vm) provides the ``Runtime`` protocol below.
 from __future__ import annotations
 
 import abc
+import random
 import secrets
 import socket
 import string
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +66,9 @@ class Runtime(Protocol):
     def write_file(self, guest_path: str, content: str, *, mode: int = 0o644) -> None: ...
     def make_dirs(self, *guest_paths: str, mode: int = 0o700) -> None: ...
     def free_port(self) -> int: ...
+    def port_free(self, port: int) -> bool:
+        """Nothing listens on port at bind_address (a second port an engine
+        derives from its first, e.g. Redis's cluster bus)."""
     @property
     def data_root(self) -> str: ...
 
@@ -74,11 +79,42 @@ def random_password(length: int = 24) -> str:
     return redact.register("".join(secrets.choice(alphabet) for _ in range(length)))
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_given_ports: set[tuple[str, int]] = set()    # never hand one port out twice
+_given_lock = threading.Lock()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port free right now on host, found by binding (never assumed)."""
+    """A port free right now on host, found by binding (never assumed).
+    Taken below the kernel's ephemeral range: a port bind(0) hands out there
+    can be given again to any outgoing connection (a driver's, a replica's)
+    in the seconds before a slow server (a JVM) binds it."""
+    low = _ephemeral_low()
+    if low > 20000 + 1000:
+        with _given_lock:
+            for _ in range(100):
+                port = random.randrange(20000, low)
+                if (host, port) not in _given_ports and port_bindable(host, port):
+                    _given_ports.add((host, port))
+                    return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def port_bindable(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+            return True
+        except OSError:
+            return False
 
 
 def port_in_use(host: str, port: int) -> bool:

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
-import socket
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,17 +18,6 @@ CLUSTER = "cassandra_cluster"
 # Node-local state is not part of a backup: a restored instance is a new node
 # with its own host id and tokens. Schema and roles travel with the data.
 LOCAL_KEYSPACES = {"system", "system_traces", "system_distributed"}
-
-
-def _port_free_on(address: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((address, port))
-            return True
-        except OSError as exc:
-            # not an address of this host: it lives in the guest's own network
-            # namespace, where nothing but the node listens
-            return exc.errno == errno.EADDRNOTAVAIL
 
 
 def balanced_tokens(index: int, nodes: int, per_node: int) -> list[int]:
@@ -105,7 +92,7 @@ class ClusterOps:
     consistent range movement)."""
 
     def _join_settings(self, node, seed, storage_port: int) -> None:
-        if not _port_free_on(node.runtime.bind_address, storage_port):
+        if not node.runtime.port_free(storage_port):
             raise EngineError(f"storage port {storage_port} is taken on "
                               f"{node.runtime.bind_address}")
         node.cluster_name = seed.cluster_name
@@ -118,7 +105,7 @@ class ClusterOps:
     def _common_storage_port(self, nodes: Sequence) -> int:
         for _ in range(50):
             port = nodes[0].runtime.free_port()
-            if all(_port_free_on(n.runtime.bind_address, port) for n in nodes):
+            if all(n.runtime.port_free(port) for n in nodes):
                 return port
         raise EngineError("no storage port free on every node's address")
 

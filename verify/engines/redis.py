@@ -8,7 +8,6 @@ is an ACL user whose password is stored only as a SHA-256 hash).
 from __future__ import annotations
 
 import hashlib
-import socket
 from pathlib import Path
 
 import redis as redis_py
@@ -133,13 +132,9 @@ class RedisServer(RedisClusterOps, RedisOps, Server):
         return str(self.settings.get("cluster-enabled", "no")) == "yes"
 
     def _pick_cluster_port(self) -> None:
-        # the cluster bus listens on port + 10000: both must be free. A guest with
-        # its own network namespace holds no other ports, and its address is not
-        # the host's to bind-probe
-        if getattr(self.runtime, "name", "") == "namespace":
-            return
+        # the cluster bus listens on port + 10000: both must be free
         for _ in range(50):
-            if self.port + 10000 <= 65535 and _free(self.runtime.address, self.port + 10000):
+            if self.port + 10000 <= 65535 and self.runtime.port_free(self.port + 10000):
                 return
             self.port = self.runtime.free_port()
         raise EngineError("no free port pair (port, port+10000) for a Redis cluster node")
@@ -248,15 +243,6 @@ class RedisServer(RedisClusterOps, RedisOps, Server):
     def memory_in_effect_mb(self) -> int:
         with self.client() as c:
             return int(c.conn.config_get("maxmemory")["maxmemory"]) // (1024 * 1024)
-
-
-def _free(host: str, port: int) -> bool:
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind((host, port))
-        return True
-    except OSError:
-        return False
 
 
 SERVER = RedisServer

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from verify.errors import EngineError, PermissionNeeded, WaitTimeout
+from verify.errors import EngineError, InfraError, PermissionNeeded, WaitTimeout
 from verify.guests.namespace_faults import NamespaceFaults
 from verify.guests.nshost import (
     GUARD_ROUTE,
@@ -101,6 +101,10 @@ class NamespaceGuest(NamespaceFaults):
         try:
             self._build(rootfs, timeout)
             self.ready_s = time.monotonic() - started
+        except EngineError as exc:
+            self.destroy()
+            raise InfraError(f"namespace guest {instance_id} could not be set up: {exc.what}",
+                             fix=exc.fix) from exc
         except BaseException:
             self.destroy()
             raise
@@ -245,6 +249,21 @@ class NamespaceGuest(NamespaceFaults):
         later callers (Galera's group/IST/SST ports) get distinct ones."""
         self._ports_given += 1
         return 0 if self._ports_given == 1 else 4565 + self._ports_given
+
+    def port_free(self, port: int) -> bool:
+        """The guest's own TCP table (its network namespace, read through its
+        init) has no listener on port; the host's is irrelevant."""
+        hex_port = f"{port:04X}"
+        for table in ("tcp", "tcp6"):
+            try:
+                lines = Path(f"/proc/{self.init_pid}/net/{table}").read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                fields = line.split()
+                if fields[1].rsplit(":", 1)[1] == hex_port and fields[3] == "0A":  # LISTEN
+                    return False
+        return True
 
     def make_dirs(self, *guest_paths: str, mode: int = 0o700) -> None:
         for p in guest_paths:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from verify.engines.base import free_port
+from verify.engines.base import free_port, port_bindable
 from verify.errors import EngineError, PermissionNeeded, WaitTimeout
 from verify.settings import SERVICE_USER, work_dir
 from verify.state import Ledger
@@ -112,6 +112,10 @@ class ProcessGuest:
         port = free_port(self.address)
         self.ledger.add("port", port, instance=self.instance_id)
         return port
+
+    def port_free(self, port: int) -> bool:
+        # the host's network: anyone may hold it, so ask by binding
+        return port_bindable(self.bind_address, port)
 
     def run(self, argv: Sequence[str], *, timeout: float, env: dict | None = None,
             input: bytes | None = None, check: bool = True,
