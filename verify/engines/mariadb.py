@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
-import threading
 from pathlib import Path
 
 import pymysql
 
-from verify.engines._mysql_users import MySQLFamilyUsers
+from verify.engines._mysql_family import MySQLFamilyConfig, MySQLFamilyUsers
+from verify.engines._template import pristine_dir
 from verify.engines.base import Client, Credentials, Identity, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps, ConfigRule
 from verify.engines.mariadb_backup import BackupOps
 from verify.engines.mariadb_galera import GaleraOps
 from verify.engines.mariadb_replication import ReplicationOps
 from verify.errors import EngineError
-from verify.settings import work_dir
 
 ENGINE = "mariadb"
 ITEMS_TABLE = "verify_items"
@@ -111,18 +109,10 @@ def connect(host: str, port: int, creds: Credentials, database: str | None = Non
 
 
 REDO_LOG_MB = 16    # the 100 MB default costs every instance disk and time
-_TEMPLATE_LOCK = threading.Lock()
 
 
-def _q(name: str) -> str:
-    """A system variable name, checked before it is put into SQL."""
-    if not name.replace("_", "").isalnum():
-        raise EngineError(f"{name!r} is not a MariaDB variable name")
-    return name
-
-
-class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyUsers, CapabilityOps,
-                    Server):
+class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyUsers, MySQLFamilyConfig,
+                    CapabilityOps, Server):
     engine = ENGINE
     default_port = 3306
     CONFIG_RULES = CONFIG_RULES
@@ -198,35 +188,15 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyUsers, Capa
         self.runtime.make_dirs(f"{b}/data", f"{b}/run", f"{b}/log", f"{b}/tmp")
 
     def _template(self) -> str | None:
-        """A pristine mariadb-install-db data directory, made once and copied
-        into each new instance (process guests share the host's binaries)."""
-        if self.runtime.name != "process":
-            return None
-        found = shutil.which("mariadbd", path="/usr/sbin:/usr/bin")
-        if found is None:
-            return None   # mariadb-install-db then says what is missing
-        binary = os.stat(found)
-        # keyed by the binary and by who copies it (the service user or us)
-        key = (f"mariadb-{self.version}-{binary.st_size}-{int(binary.st_mtime)}"
-               f"-{REDO_LOG_MB}-{os.geteuid()}")
-        store = work_dir() / "templates"
-        target = store / key
-        with _TEMPLATE_LOCK:
-            if target.is_dir():
-                return str(target)
-            store.mkdir(parents=True, exist_ok=True)
-            store.chmod(0o755)
-            tmp = store / f"{key}.tmp-{secrets.token_hex(4)}"
-            self.runtime.make_dirs(str(tmp), f"{tmp}/data")
-            self.runtime.write_file(f"{tmp}/my.cnf", f"[mysqld]\ndatadir={tmp}/data\n"
+        def make(scratch: str) -> str:
+            self.runtime.make_dirs(f"{scratch}/data")
+            self.runtime.write_file(f"{scratch}/my.cnf", f"[mysqld]\ndatadir={scratch}/data\n"
                                     f"innodb_log_file_size={REDO_LOG_MB}M\n", mode=0o600)
-            self._install_db(f"{tmp}/my.cnf")
-            try:
-                os.rename(f"{tmp}/data", target)
-            except OSError:   # another run made it first
-                pass
-            shutil.rmtree(tmp, ignore_errors=True)
-            return str(target)
+            self._install_db(f"{scratch}/my.cnf")
+            return f"{scratch}/data"
+
+        return pristine_dir(self.runtime, shutil.which("mariadbd", path="/usr/sbin:/usr/bin"),
+                            f"mariadb-{self.version}-{REDO_LOG_MB}", make)
 
     def _install_db(self, config_file: str) -> None:
         self.runtime.run(["mariadb-install-db", f"--defaults-file={config_file}",
@@ -326,7 +296,7 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyUsers, Capa
             c.query("INSERT INTO mysql.verify_boot VALUES (%s)", (boot,))
             return boot
 
-    # root (users: verify/engines/_mysql_users.py) --------------------------
+    # root (users, configuration: verify/engines/_mysql_family.py) ---------
     def enable_root(self) -> Credentials:
         creds = Credentials("root", random_password())
         with self.client() as c:
@@ -340,44 +310,6 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyUsers, Capa
 
     def disable_root(self) -> None:
         self.query("DROP USER IF EXISTS 'root'@'%'")
-
-    # configuration groups -----------------------------------------------------
-    def setting(self, name: str) -> str:
-        (value,), = self.query(f"SELECT @@GLOBAL.{_q(name)}")
-        return str(value)
-
-    def apply_configuration(self, values: dict[str, object]) -> bool:
-        restart = False
-        with self.client() as c:
-            for name, value in values.items():
-                rule = self.CONFIG_RULES[name]
-                if isinstance(value, bool):
-                    value = "ON" if value else "OFF"
-                self.settings[name] = value
-                if rule.dynamic:
-                    c.query(f"SET GLOBAL {_q(name)} = %s", (value,))
-                else:
-                    restart = True
-        if restart:
-            self.restart()
-        else:
-            self.write_config()   # a later restart keeps the values
-        return restart
-
-    def remove_configuration(self, names: list[str]) -> bool:
-        restart = False
-        with self.client() as c:
-            for name in names:
-                self.settings.pop(name, None)
-                if self.CONFIG_RULES[name].dynamic:
-                    c.query(f"SET GLOBAL {_q(name)} = DEFAULT")
-                else:
-                    restart = True
-        if restart:
-            self.restart()
-        else:
-            self.write_config()
-        return restart
 
 
 SERVER = MariaDBServer

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from verify.engines._mysql_users import MySQLFamilyUsers
+from verify.engines._mysql_family import MySQLFamilyConfig, MySQLFamilyUsers
 from verify.engines.base import Credentials, Identity, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps
 from verify.engines.mariadb import ITEMS_TABLE, MariaDBClient
@@ -77,7 +77,8 @@ def host_unavailable() -> str | None:
             "through a Trove deployment with --backend trove")
 
 
-class MySQLServer(GroupOps, MySQLOps, MySQLFamilyUsers, CapabilityOps, Server):
+class MySQLServer(GroupOps, MySQLOps, MySQLFamilyUsers, MySQLFamilyConfig, CapabilityOps,
+                  Server):
     engine = ENGINE
     default_port = 3306
     CONFIG_RULES = CONFIG_RULES

@@ -77,44 +77,6 @@ class MySQLOps:
     _promoted_at: tuple[str, int] | None = None
     repl_creds: Credentials | None = None
 
-    # configuration groups ------------------------------------------------------
-    def apply_configuration(self, values: dict[str, object]) -> bool:
-        """values were validated against CONFIG_RULES by the caller."""
-        restart = False
-        with self.client() as c:
-            for name, value in values.items():
-                value = _cnf(value)
-                self.settings[name] = value
-                if CONFIG_RULES[name].dynamic:
-                    c.query(f"SET GLOBAL {_var(name)} = %s", (value,))
-                else:
-                    restart = True
-        if restart:
-            self.restart()
-        else:
-            self.write_config()     # a later restart keeps the values
-        return restart
-
-    def remove_configuration(self, names: list[str]) -> bool:
-        restart = False
-        with self.client() as c:
-            for name in names:
-                self.settings.pop(name, None)
-                if CONFIG_RULES[name].dynamic:
-                    c.query(f"SET GLOBAL {_var(name)} = DEFAULT")
-                else:
-                    restart = True
-        if restart:
-            self.restart()
-        else:
-            self.write_config()
-        return restart
-
-    def setting(self, name: str) -> str:
-        with self.client() as c:
-            (value,), = c.query(f"SELECT @@GLOBAL.{_var(name)}")
-        return str(value)
-
     # backup and restore --------------------------------------------------------
     def backup(self, strategy: str, dest: Path, parent: Backup | None = None) -> Backup:
         """dest is a directory in this server's guest (the backend stores it)."""
@@ -314,14 +276,3 @@ class MySQLOps:
         return bool(value)
 
 
-def _var(name: str) -> str:
-    """A system variable name, checked before it is put into SQL."""
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise EngineError(f"{name!r} is not a MySQL variable name")
-    return name
-
-
-def _cnf(value: object) -> object:
-    if isinstance(value, bool):
-        return "ON" if value else "OFF"
-    return value

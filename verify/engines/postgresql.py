@@ -9,21 +9,18 @@ need its password on a command line.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import shutil
-import threading
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
+from verify.engines._template import pristine_dir
 from verify.engines._upgrade import postgresql_upgrade_to
 from verify.engines.base import Client, Credentials, Identity, Server, wait_for
 from verify.engines.postgresql_ops import ROOT_USER, PostgreSQLOps
 from verify.errors import EngineError
-from verify.settings import work_dir
 
 ENGINE = "postgresql"
 ITEMS_TABLE = "verify_items"
@@ -31,7 +28,6 @@ REPLICATION_USER = "replicator"
 SYSTEM_DATABASES = ("postgres", "template0", "template1")
 INTERNAL_ROLES = ("os_admin", ROOT_USER, REPLICATION_USER)
 
-_TEMPLATE_LOCK = threading.Lock()
 WAL_SEGMENT_MB = 1
 _VERSION = re.compile(r"^(\d+(?:\.\d+)*)\s*(?:\((.*)\))?")
 
@@ -253,35 +249,15 @@ class PostgreSQLServer(PostgreSQLOps, Server):
                           "--no-sync"], timeout=self.timeouts.command)
 
     def _template(self) -> str | None:
-        """A pristine initdb data directory, made once per binary and copied into
-        each new instance (process guests share the host's binaries). Its admin
-        password is thrown away: each instance sets its own at first start."""
-        if self.runtime.name != "process":
-            return None
-        binary = Path(self.tool("postgres"))
-        if not binary.exists():
-            return None          # initdb then says what is missing
-        st = binary.stat()
-        key = (f"postgresql-{self.version}-{st.st_size}-{int(st.st_mtime)}"
-               f"-wal{WAL_SEGMENT_MB}-{os.geteuid()}")
-        store = work_dir() / "templates"
-        target = store / key
-        with _TEMPLATE_LOCK:
-            if target.is_dir():
-                return str(target)
-            store.mkdir(parents=True, exist_ok=True)
-            store.chmod(0o755)
-            tmp = store / f"{key}.tmp-{secrets.token_hex(4)}"
-            self.runtime.make_dirs(str(tmp))
-            self.runtime.write_file(f"{tmp}/pwfile", secrets.token_hex(16) + "\n", mode=0o600)
-            try:
-                self._initdb(f"{tmp}/data", f"{tmp}/pwfile")
-                os.rename(f"{tmp}/data", target)
-            except FileExistsError:
-                pass             # another run made it first
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-            return str(target)
+        # its admin password is thrown away: each instance sets its own at first start
+        def make(scratch: str) -> str:
+            self.runtime.write_file(f"{scratch}/pwfile", secrets.token_hex(16) + "\n",
+                                    mode=0o600)
+            self._initdb(f"{scratch}/data", f"{scratch}/pwfile")
+            return f"{scratch}/data"
+
+        return pristine_dir(self.runtime, self.tool("postgres"),
+                            f"postgresql-{self.version}-wal{WAL_SEGMENT_MB}", make)
 
     def initialise(self) -> None:
         self.runtime.make_dirs(self.data, self.socket_dir, f"{self.base}/log",

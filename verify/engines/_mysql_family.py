@@ -1,0 +1,86 @@
+"""What MariaDB and MySQL do the same way (same SQL, same PyMySQL client):
+user access and configuration groups, mixed into both servers instead of
+written twice."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from verify.errors import EngineError
+
+
+def variable_name(name: str) -> str:
+    """A system variable name, checked before it is put into SQL."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise EngineError(f"{name!r} is not a MySQL/MariaDB system variable name")
+    return name
+
+
+def option_value(value: object) -> object:
+    """A configuration-group value as SET GLOBAL and my.cnf take it."""
+    if isinstance(value, bool):
+        return "ON" if value else "OFF"
+    return value
+
+
+class MySQLFamilyUsers:
+    """Needs from the server: query() and client() (a MariaDBClient)."""
+
+    def change_password(self, user: str, password: str) -> None:
+        self.query("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
+
+    def grant_access(self, user: str, databases: Sequence[str]) -> None:
+        with self.client() as c:
+            for db in databases:
+                c.grant(user, db)
+
+    def revoke_access(self, user: str, database: str) -> None:
+        with self.client() as c:
+            c.revoke(user, database)
+
+    def list_access(self, user: str) -> list[str]:
+        rows = self.query("SELECT Db FROM mysql.db WHERE User=%s AND Host='%%'", (user,))
+        return sorted(r[0] for r in rows)
+
+
+class MySQLFamilyConfig:
+    """Needs from the server: CONFIG_RULES, settings (written to my.cnf by
+    write_config()), client() and restart()."""
+
+    def setting(self, name: str) -> str:
+        with self.client() as c:
+            (value,), = c.query(f"SELECT @@GLOBAL.{variable_name(name)}")
+        return str(value)
+
+    def apply_configuration(self, values: dict[str, object]) -> bool:
+        """values were validated against CONFIG_RULES by the caller; True when
+        a non-dynamic one needed a restart."""
+        restart = False
+        with self.client() as c:
+            for name, value in values.items():
+                value = self.settings[name] = option_value(value)
+                if self.CONFIG_RULES[name].dynamic:
+                    c.query(f"SET GLOBAL {variable_name(name)} = %s", (value,))
+                else:
+                    restart = True
+        self._settle(restart)
+        return restart
+
+    def remove_configuration(self, names: list[str]) -> bool:
+        restart = False
+        with self.client() as c:
+            for name in names:
+                self.settings.pop(name, None)
+                if self.CONFIG_RULES[name].dynamic:
+                    c.query(f"SET GLOBAL {variable_name(name)} = DEFAULT")
+                else:
+                    restart = True
+        self._settle(restart)
+        return restart
+
+    def _settle(self, restart: bool) -> None:
+        if restart:
+            self.restart()
+        else:
+            self.write_config()     # a later restart keeps the values
