@@ -60,9 +60,13 @@ def run_preview(datastore: str, results: Path, workdir: Path, *args: str) -> dic
     return run
 
 
-def assert_every_claim_covered(run: dict, datastore: str) -> dict[str, set[str]]:
+def assert_every_claim_covered(run: dict, datastore: str,
+                               cannot_run_here: frozenset[str] = frozenset()
+                               ) -> dict[str, set[str]]:
     """Every claimed capability has pass or skipped-with-reason records; every
-    named strategy passed at least one scenario. Returns passes per capability."""
+    named strategy passed at least one scenario, except those in
+    cannot_run_here, which must be skipped with a reason and never pass.
+    Returns passes per capability."""
     ds = catalog.load().get(datastore)
     by_capability: dict[str, list[dict]] = {}
     for s in run["scenarios"]:
@@ -78,6 +82,11 @@ def assert_every_claim_covered(run: dict, datastore: str) -> dict[str, set[str]]
         if s["status"] == "pass":
             passed.setdefault(s["capability"], set()).add(s.get("strategy") or s["id"])
     for strategy in ds.strategies:
+        if strategy.name in cannot_run_here:
+            records = [s for s in run["scenarios"] if s.get("strategy") == strategy.name]
+            assert records and all(s["status"] == "skipped" and s["reason"]
+                                   for s in records), records
+            continue
         assert strategy.name in passed.get(strategy.capability, set()), \
             f"strategy {strategy.name} passed no scenario"
     return passed

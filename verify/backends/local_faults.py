@@ -7,7 +7,6 @@ network and volume faults raise NotSupported there (namespace guests only).
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 
@@ -16,22 +15,15 @@ from verify.engines.base import wait_for
 from verify.errors import NotSupported
 
 
-def _group(pgid: int) -> list[int]:
-    """Processes of the server's process group: on a namespace guest the spawned
-    pid is nsenter and the engine is its child, so faults go to the group."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            members.append(int(stat.parent.name))
-    return members
+def _engine(instance: Instance):
+    proc = instance.extra["server"].process
+    if proc is None:
+        raise NotSupported(f"instance {instance.id} has no running server to fault")
+    return instance.extra["guest"], proc
 
 
-def _all_stopped(pgid: int) -> bool:
-    for pid in _group(pgid):
+def _all_stopped(pids: list[int]) -> bool:
+    for pid in pids:
         try:
             for task in Path(f"/proc/{pid}/task").iterdir():
                 state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -42,36 +34,28 @@ def _all_stopped(pgid: int) -> bool:
     return True
 
 
-def _pid(instance: Instance) -> int:
-    proc = instance.extra["server"].process
-    if proc is None:
-        raise NotSupported(f"instance {instance.id} has no running server to fault")
-    return proc.pid
-
-
 class LocalFaults:
     """Mixed into LocalBackend."""
 
     def kill_server(self, instance: Instance) -> None:
         """SIGKILL, as a crash or the OOM killer would."""
-        proc = instance.extra["server"].process
-        os.killpg(_pid(instance), signal.SIGKILL)
+        guest, proc = _engine(instance)
+        guest.signal_engine(proc, signal.SIGKILL)
         proc.wait(timeout=self.timeouts.engine_stop)
         instance.status = "SHUTDOWN"
 
     def pause_server(self, instance: Instance) -> None:
         """SIGSTOP, and return only once every thread of the server is stopped
         (kill() returns before a busy multi-threaded server has stopped)."""
-        pid = _pid(instance)
-        os.killpg(pid, signal.SIGSTOP)
-        wait_for(lambda: _all_stopped(pid), timeout=self.timeouts.engine_stop,
-                 what=f"server {pid} stopping on SIGSTOP", interval=0.005)
+        guest, proc = _engine(instance)
+        guest.signal_engine(proc, signal.SIGSTOP)
+        wait_for(lambda: _all_stopped(guest.engine_pids(proc)),
+                 timeout=self.timeouts.engine_stop,
+                 what=f"server {proc.pid} stopping on SIGSTOP", interval=0.005)
 
     def resume_server(self, instance: Instance) -> None:
-        try:
-            os.killpg(_pid(instance), signal.SIGCONT)
-        except ProcessLookupError:
-            pass
+        guest, proc = _engine(instance)
+        guest.signal_engine(proc, signal.SIGCONT)
 
     def _guest_fault(self, instance: Instance | None, verb: str, what: str):
         guest = instance.extra["guest"] if instance is not None else None

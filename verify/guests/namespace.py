@@ -345,6 +345,20 @@ class NamespaceGuest(NamespaceFaults):
         if entry:
             self.ledger.forget(entry)
 
+    def engine_pids(self, proc: subprocess.Popen) -> list[int]:
+        # the spawned pid is nsenter; the engine is its child, in its group
+        return [pid for pid in group_members(proc.pid) if pid != proc.pid]
+
+    def signal_engine(self, proc: subprocess.Popen, sig: int) -> None:
+        """The engine only, never nsenter: a SIGKILLed nsenter would orphan the
+        engine to the host's init, whose slow reaping left a zombie that MySQL's
+        socket lock took for a live server after a crash-restart."""
+        for pid in self.engine_pids(proc):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
     # volume -----------------------------------------------------------------------
     def volume_size_bytes(self) -> int:
         st = os.statvfs(self.path(DATA_ROOT))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from verify.engines.base import free_port, port_bindable
 from verify.errors import EngineError, PermissionNeeded, WaitTimeout
+from verify.guests.nshost import group_members
 from verify.settings import SERVICE_USER, work_dir
 from verify.state import Ledger
 
@@ -112,6 +113,17 @@ class ProcessGuest:
         port = free_port(self.address)
         self.ledger.add("port", port, instance=self.instance_id)
         return port
+
+    def engine_pids(self, proc) -> list[int]:
+        # spawned as a session leader: its process group is the engine
+        return group_members(proc.pid)
+
+    def signal_engine(self, proc, sig: int) -> None:
+        for pid in self.engine_pids(proc):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
 
     def port_free(self, port: int) -> bool:
         # the host's network: anyone may hold it, so ask by binding
