@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import re
-import socket
 import threading
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from verify.engines.base import (
     Identity,
     Server,
     free_port,
+    port_bindable,
     random_password,
     wait_for,
 )
@@ -32,20 +32,11 @@ _claimed: set[str] = set()
 _claim_lock = threading.Lock()
 
 
-def _bindable(address: str, port: int = 0) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((address, port))
-            return True
-        except OSError:
-            return False
-
-
 def claim_loopback() -> str:
     with _claim_lock:
         for n in random.sample(range(2, 255), 253):
             address = f"127.0.{random.randint(0, 255)}.{n}"
-            if address not in _claimed and _bindable(address):
+            if address not in _claimed and port_bindable(address, 0):
                 _claimed.add(address)
                 return address
     raise EngineError("no free loopback address for a Cassandra node")
