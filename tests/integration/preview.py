@@ -3,10 +3,12 @@ for real, then read the bundle as a reviewer would."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,31 @@ def workdir():
     path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def started_on_process_guest(label: str, make: Callable) -> Iterator:
+    """One server, make(guest), started on a process guest in a private work
+    dir; for a module's engine-level tests (each start costs)."""
+    from verify.guests.process import ProcessGuest
+    from verify.state import Ledger
+
+    root = Path(tempfile.mkdtemp(prefix="tv-it-", dir="/tmp"))
+    root.chmod(0o755)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TROVE_VERIFY_WORKDIR", str(root / "work"))
+    ledger = Ledger(f"pytest-{label}")
+    guest = ProcessGuest(label, ledger)
+    server = make(guest)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        guest.destroy()
+        ledger.teardown()
+        patch.undo()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def processes_under(root: Path) -> list[str]:

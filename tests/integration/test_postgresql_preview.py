@@ -3,8 +3,6 @@ pg_settings, and the whole technical-preview suite through the CLI."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from tests.conftest import need
 from tests.integration.preview import (  # noqa: F401  (fixture)
     assert_every_claim_covered,
     run_preview,
+    started_on_process_guest,
     workdir,
 )
 from verify.engines import postgresql as pg
@@ -33,23 +32,9 @@ def need_postgresql() -> None:
 @pytest.fixture(scope="module")
 def server():
     need_postgresql()
-    # one server for the engine-level tests of this module (each start costs)
-    root = Path(tempfile.mkdtemp(prefix="tv-it-", dir="/tmp"))
-    root.chmod(0o755)
-    patch = pytest.MonkeyPatch()
-    patch.setenv("TROVE_VERIFY_WORKDIR", str(root / "work"))
-    ledger = Ledger("pytest-postgresql")
-    guest = ProcessGuest("pg-rules", ledger)
-    srv = pg.SERVER(guest, version="15", memory_mb=256)
-    try:
-        srv.start()
+    with started_on_process_guest(
+            "pg-rules", lambda g: pg.SERVER(g, version="15", memory_mb=256)) as srv:
         yield srv
-    finally:
-        srv.stop()
-        guest.destroy()
-        ledger.teardown()
-        patch.undo()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_rules_agree_with_the_servers_pg_settings(server):

@@ -4,10 +4,6 @@ the CLI."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
 import redis as redis_py
 
@@ -15,34 +11,19 @@ from tests.conftest import need
 from tests.integration.preview import (  # noqa: F401  (fixture)
     assert_every_claim_covered,
     run_preview,
+    started_on_process_guest,
     workdir,
 )
 from verify.engines import redis as rd
 from verify.engines import redis_ops as ops
-from verify.guests.process import ProcessGuest
-from verify.state import Ledger
 
 
 @pytest.fixture(scope="module")
 def server():
     need("redis-server")
-    # one server for the engine-level tests of this module (each start costs)
-    root = Path(tempfile.mkdtemp(prefix="tv-it-", dir="/tmp"))
-    root.chmod(0o755)
-    patch = pytest.MonkeyPatch()
-    patch.setenv("TROVE_VERIFY_WORKDIR", str(root / "work"))
-    ledger = Ledger("pytest-redis")
-    guest = ProcessGuest("redis-rules", ledger)
-    srv = rd.SERVER(guest, version="7.0", memory_mb=256)
-    try:
-        srv.start()
+    with started_on_process_guest(
+            "redis-rules", lambda g: rd.SERVER(g, version="7.0", memory_mb=256)) as srv:
         yield srv
-    finally:
-        srv.stop()
-        guest.destroy()
-        ledger.teardown()
-        patch.undo()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_rules_name_real_parameters_and_dynamic_ones_apply_online(server):
