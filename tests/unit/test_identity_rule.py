@@ -44,6 +44,8 @@ def test_a_stand_in_run_passing_everything_leaves_mongodb_unknown(tmp_path):
     v = _verdict(tmp_path, "mongodb")
     assert v.tier == "unknown"
     assert v.runs_counted == 0 and v.runs_ignored == 2
+    # kept and said, not silently dropped
+    assert v.notes == ["2 stand-in run(s) (mongodb, secantusdb) kept but not counted"]
     for strategy in catalog.load().get("mongodb").strategies:
         assert _verdict(tmp_path, f"mongodb/{strategy.name}").tier == "unknown"
 
@@ -53,6 +55,7 @@ def test_mariadb_answering_for_mysql_is_not_mysql(tmp_path):
               scenarios=_everything_passes("mysql", "mariadb"), image=IMAGE)
     v = _verdict(tmp_path, "mysql")
     assert v.tier == "unknown" and v.runs_counted == 0
+    assert v.notes == ["1 stand-in run(s) (mariadb) kept but not counted"]
 
 
 def test_the_same_run_from_mysql_itself_counts(tmp_path):

@@ -85,7 +85,10 @@ class _Evidence:
                           key=lambda r: r["started"], reverse=True):
             ok, _ = counts(run, ds)
             engine = run.get("engine")
-            if ok and engine and not ds.accepts_engine(engine["name"]):
+            # labelled a stand-in by the run, or answered by an engine the
+            # catalog does not accept for this datastore
+            if (run.get("provenance") or {}).get("kind") == "stand-in" or (
+                    ok and engine and not ds.accepts_engine(engine["name"])):
                 self.stand_in.append(run)
                 ok = False
             (self.counted if ok else self.ignored).append(run)
@@ -262,7 +265,8 @@ def _datastore_verdict(ds: Datastore, ev: _Evidence, policy: Policy,
         lambda req: _check_datastore(req, ev, ds, policy, static))
     notes = []
     if ev.stand_in:
-        engines = sorted({r["engine"]["name"] for r in ev.stand_in})
+        engines = sorted({(r.get("engine") or {}).get("name", "unidentified")
+                          for r in ev.stand_in})
         notes.append(f"{len(ev.stand_in)} stand-in run(s) ({', '.join(engines)}) "
                      "kept but not counted")
     v = Verdict(ds.name, "datastore", tier if ev.counted else "unknown", ds.claimed_tier,
