@@ -79,3 +79,31 @@ def test_stand_in_runs_the_code_path_and_never_classifies(results, workdir, monk
     assert verdicts["mongodb"]["tier"] == "unknown"
     assert verdicts["mongodb"]["runs_counted"] == 0
     assert verdicts["mongodb"]["runs_ignored"] == 1
+    assert verdicts["mongodb"]["notes"] == [
+        "1 stand-in run(s) (secantusdb) kept but not counted"]
+
+
+def test_a_private_virtualenv_is_staged_for_the_service_user(monkeypatch):
+    """As in a checkout under a 0700 directory: the service user runs a staged
+    copy of SecantusDB and its requirements, and it answers for real."""
+    if importlib.util.find_spec("secantus") is None:
+        pytest.skip("SecantusDB (the stand-in) is not installed: "
+                    "pip install -r test-requirements.txt")
+    from tests.integration.preview import started_on_process_guest
+    from verify.engines import mongodb
+
+    monkeypatch.setenv("TROVE_VERIFY_MONGODB_STANDIN", "secantusdb")
+    monkeypatch.setattr(mongodb, "_world_usable", lambda path: False)
+    if not mongodb._python().exists():
+        pytest.skip(f"{mongodb._python()} does not exist on this host")
+    with started_on_process_guest(
+            "mongo-staged", lambda g: mongodb.SERVER(g, version="7.0")) as server:
+        site = Path(server.launcher[1]["PYTHONPATH"])
+        assert site.name.startswith("secantusdb-") and (site / "secantus").is_dir()
+        assert (site / "pymongo").is_dir()          # its requirements came along
+        assert server.identity().name == "secantusdb"
+        with server.client() as c:
+            c.create_database("staged")
+        with server.client("staged") as c:
+            c.write_items({"k": "v"})
+            assert c.read_items() == {"k": "v"}

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import glob
 import os
-import shutil
-import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from verify.engines._staging import stage, world_traversable
 from verify.errors import EngineError
-from verify.settings import cache_dir, work_dir
+from verify.settings import cache_dir
 
 # Where the debian-cassandra element installs the jars inside a guest.
 GUEST_LIB = "/opt/trove-verify/cassandra/lib"
@@ -83,46 +81,14 @@ def jar_version(jar: Path) -> str:
     return jar.name.removeprefix("cassandra-all-").removesuffix(".jar")
 
 
-def _world_traversable(path: Path) -> bool:
-    return all(not p.exists() or os.stat(p).st_mode & 0o005 == 0o005
-               for p in [path, *path.parents])
-
-
-_stage_lock = threading.Lock()
-
-
 def stage_for_service_user(lib: Path) -> Path:
     """The host cache may sit under a private home (root's); the service user
-    then reads a hard-linked (or copied) staging of it under the work dir."""
-    if _world_traversable(lib):
+    then reads a staged copy of it under the work dir."""
+    if world_traversable(lib):
         return lib
-    with _stage_lock:
-        return _stage(lib)
-
-
-def _stage(lib: Path) -> Path:
     jar = cassandra_jar(lib)
-    staged = work_dir() / "cassandra-lib" / jar_version(jar)
-    marker = staged / ".complete"
-    if marker.exists():
-        return staged
-    tmp = staged.with_name(f"{staged.name}.tmp{os.getpid()}-{uuid.uuid4().hex[:6]}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True, mode=0o755)
-    for src in lib.glob("*.jar"):
-        try:
-            os.link(src, tmp / src.name)
-        except OSError:
-            shutil.copyfile(src, tmp / src.name)
-        os.chmod(tmp / src.name, 0o644)
-    (tmp / ".complete").touch()
-    for p in (work_dir(), work_dir() / "cassandra-lib"):
-        os.chmod(p, 0o755)
-    try:
-        tmp.rename(staged)
-    except OSError:  # another run staged it meanwhile
-        shutil.rmtree(tmp, ignore_errors=True)
-    return staged
+    return stage(f"cassandra-lib-{jar_version(jar)}",
+                 ((src, src.name) for src in lib.glob("*.jar")))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from pathlib import Path
 import pymongo
 import pymongo.errors
 
+from verify.engines._staging import stage
 from verify.engines.base import Client, Credentials, Identity, Server, random_password, wait_for
 from verify.engines.capabilities import Backup, CapabilityOps
 from verify.errors import EngineError, NotSupported
@@ -44,22 +46,53 @@ def _world_usable(path: Path) -> bool:
     return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
 
 
+def _installed_files(name: str) -> list[tuple[Path, str]]:
+    """(file, path relative to site-packages) of distribution name and of
+    every distribution it requires (extras left out)."""
+    seen: set[str] = set()
+    todo, files = [name], []
+    while todo:
+        try:
+            dist = metadata.distribution(todo.pop())
+        except metadata.PackageNotFoundError:
+            continue
+        key = re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        for f in dist.files or []:
+            src = Path(dist.locate_file(f))
+            if not str(f).startswith("..") and src.is_file():
+                files.append((src, str(f)))
+        todo += [re.match(r"[A-Za-z0-9._-]+", r).group(0) for r in dist.requires or []
+                 if "extra ==" not in r]
+    return files
+
+
+def _python() -> Path:
+    """An interpreter the service user may run: this virtualenv's, or the same
+    Python release from /usr/bin when the virtualenv is under a private home."""
+    python = Path(sys.executable)
+    if _world_usable(python):
+        return python
+    return Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+
+
 def _standin_launcher() -> tuple[list[str], dict] | None:
     """(argv prefix, env) running SecantusDB's server, or None when not installed.
-
-    Servers run as an unprivileged service user, which may not reach this
-    virtualenv's interpreter (often under /root): then the same Python
-    release from /usr/bin runs the installed package through PYTHONPATH.
-    """
+    Servers run as the unprivileged service user: when it cannot reach this
+    virtualenv's packages, it runs a staged copy of SecantusDB and its
+    requirements from the work directory."""
     spec = importlib.util.find_spec("secantus")
     if spec is None or spec.origin is None:
         return None
-    site = str(Path(spec.origin).parent.parent)
-    python = Path(sys.executable)
-    if not _world_usable(python):
-        python = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    site = Path(spec.origin).parent.parent
+    if not _world_usable(site):
+        version = metadata.version(STANDIN)
+        site = stage(f"{STANDIN}-{version}-py{sys.version_info.major}{sys.version_info.minor}",
+                     _installed_files(STANDIN))
     code = "import sys; from secantus.cli import main; sys.argv[0] = 'secantusd'; main()"
-    return [str(python), "-c", code], {"PYTHONPATH": site}
+    return [str(_python()), "-c", code], {"PYTHONPATH": str(site)}
 
 
 def stand_in() -> str | None:
@@ -71,15 +104,13 @@ def stand_in() -> str | None:
 def host_unavailable() -> str | None:
     """Why no MongoDB can be launched from this host, in one line (None: it can)."""
     if stand_in():
-        launcher = _standin_launcher()
-        if launcher is None:
+        if importlib.util.find_spec("secantus") is None:
             return (f"cannot launch the mongodb stand-in: SecantusDB is not installed "
                     f"(pip install --pre secantusdb, or unset {ENV_STANDIN})")
-        site = launcher[1]["PYTHONPATH"]
-        if os.geteuid() == 0 and not _world_usable(Path(site)):
-            return (f"cannot launch the mongodb stand-in: the unprivileged service user "
-                    f"cannot reach {site} (a parent directory is private); install the "
-                    f"harness under a world-traversable path")
+        if not _python().exists():
+            return (f"cannot launch the mongodb stand-in: the service user cannot run "
+                    f"{sys.executable} (a parent directory is private) and {_python()} "
+                    "does not exist; install the harness under a world-traversable path")
         return None
     if find_mongod():
         return None
