@@ -24,6 +24,7 @@ from pathlib import Path
 
 from verify.errors import EngineError, InfraError, PermissionNeeded, WaitTimeout
 from verify.guests.namespace_faults import NamespaceFaults
+from verify.guests.namespace_volume import DATA_ROOT, VOLUME_OPTIONS, NamespaceVolume
 from verify.guests.nshost import (
     GUARD_ROUTE,
     GUEST_NET,
@@ -37,13 +38,6 @@ from verify.guests.process import SAFE_ENV
 from verify.settings import SERVICE_USER, state_dir, work_dir
 from verify.state import Ledger, release
 
-DATA_ROOT = "/var/lib/trove-verify"
-# The volume's flushes would each become an fsync of its backing file on the
-# host (most of an engine's start-up here). Without barriers the guest's data
-# still survives any engine or guest crash; only a host crash could lose it,
-# and a test volume does not outlive the host. TROVE_VERIFY_VOLUME_OPTIONS=defaults
-# restores full flushes.
-VOLUME_OPTIONS = os.environ.get("TROVE_VERIFY_VOLUME_OPTIONS", "nobarrier")
 INIT = r"""set -e
 R="$1"; H="$2"; DATA="$R/var/lib/trove-verify"
 # every mount below lives in this private mount namespace only: nothing shows
@@ -78,7 +72,7 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-class NamespaceGuest(NamespaceFaults):
+class NamespaceGuest(NamespaceFaults, NamespaceVolume):
     name = "namespace"
 
     def __init__(self, instance_id: str, ledger: Ledger, *, rootfs: Path, image: dict,
@@ -344,49 +338,6 @@ class NamespaceGuest(NamespaceFaults):
         _, entry = self._procs.pop(proc.pid, (None, None))
         if entry:
             self.ledger.forget(entry)
-
-    def engine_pids(self, proc: subprocess.Popen) -> list[int]:
-        # the spawned pid is nsenter; the engine is its child, in its group
-        return [pid for pid in group_members(proc.pid) if pid != proc.pid]
-
-    def signal_engine(self, proc: subprocess.Popen, sig: int) -> None:
-        """The engine only, never nsenter: a SIGKILLed nsenter would orphan the
-        engine to the host's init, whose slow reaping left a zombie that MySQL's
-        socket lock took for a live server after a crash-restart."""
-        for pid in self.engine_pids(proc):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-
-    # volume -----------------------------------------------------------------------
-    def volume_size_bytes(self) -> int:
-        st = os.statvfs(self.path(DATA_ROOT))
-        return st.f_blocks * st.f_frsize
-
-    def volume_size_gb(self) -> float:
-        return self.volume_size_bytes() / (1 << 30)
-
-    def _in_mount_ns(self, *argv: str) -> str:
-        return sh("nsenter", "-t", str(self.init_pid), "-m", *argv)
-
-    def resize_volume(self, new_gb: int) -> None:
-        """Grow the data volume the way Trove's guest agent does: with the engine
-        stopped, unmount, grow the file and the loop device, e2fsck, resize2fs,
-        mount again (online resize needs CAP_SYS_RESOURCE, often absent)."""
-        if new_gb <= self.volume_gb:
-            raise EngineError(f"a volume only grows: {self.volume_gb} GB → {new_gb} GB")
-        if self._procs:
-            raise EngineError("stop the engine before resizing its volume")
-        mp = str(self.root / DATA_ROOT.lstrip("/"))     # as the guest's mount table names it
-        self._in_mount_ns("umount", mp)
-        with open(self.volume, "r+b") as fh:
-            fh.truncate(new_gb << 30)
-        sh("losetup", "-c", self.loop)
-        sh("e2fsck", "-f", "-p", self.loop, timeout=120)
-        sh("resize2fs", self.loop, timeout=120)
-        self._in_mount_ns("mount", "-o", VOLUME_OPTIONS, self.loop, mp)
-        self.volume_gb = new_gb
 
     def switch_image(self, rootfs: Path, image: dict, *, keep_previous: bool = False) -> None:
         """Boot another image over the same data volume (Trove's datastore
