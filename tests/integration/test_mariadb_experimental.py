@@ -1,14 +1,10 @@
 """The walking skeleton for real: a private MariaDB from Debian packages."""
 
 import json
-import shutil
 import subprocess
-import tempfile
-from pathlib import Path
-
-import pytest
 
 from tests.conftest import cli, need
+from tests.integration.preview import workdir  # noqa: F401  (fixture)
 
 
 def _our_servers(results):
@@ -16,16 +12,7 @@ def _our_servers(results):
     return [line for line in ps.splitlines() if "trove-verify/instances" in line]
 
 
-@pytest.fixture
-def workdir():
-    # pytest's tmp_path is private to root; the service user must traverse this one
-    path = Path(tempfile.mkdtemp(prefix="tv-it-", dir="/tmp"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def test_mariadb_experimental_run_records_real_evidence(results, workdir):
+def test_mariadb_experimental_run_records_real_evidence(results, workdir):  # noqa: F811
     need("mariadbd")
     proc = cli("run", "mariadb", "--tier", "experimental", "--guest", "process",
                env={"TROVE_VERIFY_WORKDIR": str(workdir / "work")})

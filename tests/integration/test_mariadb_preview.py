@@ -3,31 +3,21 @@ exercised on private MariaDB servers (Galera included) and nothing is left
 running afterwards."""
 
 import json
-import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import cli, need
+from tests.integration.preview import workdir  # noqa: F401  (fixture)
 from verify import catalog
 
 
-@pytest.fixture
-def workdir():
-    # pytest's tmp_path is private to root; the service user must traverse this one
-    path = Path(tempfile.mkdtemp(prefix="tv-tp-", dir="/tmp"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def _ours(workdir: Path) -> list[str]:
+def _ours(root: Path) -> list[str]:
     """Processes (servers, SST rsync daemons) still using the work directory."""
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in ps.splitlines() if str(workdir) in line and "ps -eo" not in line]
+    return [line for line in ps.splitlines() if str(root) in line and "ps -eo" not in line]
 
 
 def _listening_pids() -> dict[int, str]:
@@ -39,7 +29,7 @@ def _listening_pids() -> dict[int, str]:
     return pids
 
 
-def test_mariadb_technical_preview_suite(results, workdir):
+def test_mariadb_technical_preview_suite(results, workdir):  # noqa: F811
     for binary in ("mariadbd", "mariadb-backup", "rsync"):
         need(binary)
     if not Path("/usr/lib/galera/libgalera_smm.so").exists():

@@ -257,4 +257,16 @@ class Backend(abc.ABC):
         self._no("cluster_size")
 
     def close(self) -> None:
-        """Release whatever the backend still holds."""
+        """Delete every instance this backend still holds (backends that track
+        them keep _lock and _live); teardown goes on past a failure, and what
+        is left is the ledger's and leftovers()'s to report."""
+        lock, live = getattr(self, "_lock", None), getattr(self, "_live", None)
+        if lock is None or live is None:
+            return
+        with lock:
+            instances = list(live.values())
+        for inst in instances:
+            try:
+                self.delete_instance(inst)
+            except Exception:
+                pass

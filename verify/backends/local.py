@@ -258,12 +258,3 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
                 shutil.copyfile(path, target)
                 written.append(target)
         return written
-
-    def close(self) -> None:
-        with self._lock:
-            live = list(self._live.values())
-        for inst in live:
-            try:
-                self.delete_instance(inst)
-            except Exception:  # teardown continues; the ledger catches the rest
-                pass

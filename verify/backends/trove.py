@@ -332,12 +332,3 @@ class TroveBackend(TroveOps, Backend):
                 path.write_text(text)
                 written.append(path)
         return written
-
-    def close(self) -> None:
-        with self._lock:
-            live = list(self._live.values())
-        for inst in live:
-            try:
-                self.delete_instance(inst)
-            except Exception:  # teardown goes on; the rest is reported by leftovers
-                pass

@@ -5,9 +5,22 @@ written twice."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
+from verify.engines.capabilities import ClientGrants, ConfigRule
 from verify.errors import EngineError
+
+# A subset of Trove's mysql/mariadb validation-rules.json: real parameters
+# both servers have, with Trove's bounds.
+CONFIG_RULES = {r.name: r for r in (
+    ConfigRule("max_connections", "integer", True, 1, 100000, example=77),
+    ConfigRule("wait_timeout", "integer", True, 1, 31536000, example=1234),
+    ConfigRule("innodb_open_files", "integer", False, 10, 4294967295, example=555),
+    ConfigRule("max_allowed_packet", "integer", True, 1024, 1073741824),
+    ConfigRule("long_query_time", "float", True, 0, 31536000),
+    ConfigRule("general_log", "boolean", True),
+    ConfigRule("performance_schema", "boolean", False),
+    ConfigRule("character_set_server", "string", True),
+)}
 
 
 def variable_name(name: str) -> str:
@@ -24,20 +37,11 @@ def option_value(value: object) -> object:
     return value
 
 
-class MySQLFamilyUsers:
+class MySQLFamilyUsers(ClientGrants):
     """Needs from the server: query() and client() (a MariaDBClient)."""
 
     def change_password(self, user: str, password: str) -> None:
         self.query("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
-
-    def grant_access(self, user: str, databases: Sequence[str]) -> None:
-        with self.client() as c:
-            for db in databases:
-                c.grant(user, db)
-
-    def revoke_access(self, user: str, database: str) -> None:
-        with self.client() as c:
-            c.revoke(user, database)
 
     def list_access(self, user: str) -> list[str]:
         rows = self.query("SELECT Db FROM mysql.db WHERE User=%s AND Host='%%'", (user,))

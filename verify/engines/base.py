@@ -199,6 +199,11 @@ class Server(abc.ABC):
     def start(self) -> None:
         """Initialise on first start, launch, and wait until the client answers."""
 
+    @property
+    def base(self) -> str:
+        """Where this server keeps everything: the guest's data root."""
+        return self.runtime.data_root
+
     def stop(self) -> None:
         if self.process is not None:
             self.runtime.stop_process(self.process, timeout=self.timeouts.engine_stop)

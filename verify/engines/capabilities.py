@@ -131,6 +131,20 @@ def validate_configuration(rules: dict[str, ConfigRule], values: dict[str, objec
     return out
 
 
+class ClientGrants:
+    """grant_access/revoke_access for engines whose client grants and revokes
+    one database at a time (placed before CapabilityOps in the bases)."""
+
+    def grant_access(self, user: str, databases: Sequence[str]) -> None:
+        with self.client() as c:
+            for db in databases:
+                c.grant(user, db)
+
+    def revoke_access(self, user: str, database: str) -> None:
+        with self.client() as c:
+            c.revoke(user, database)
+
+
 class CapabilityOps:
     """Mixed into Server. `self` is the engine's server in its runtime."""
 

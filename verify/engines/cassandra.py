@@ -21,7 +21,7 @@ from verify.engines.base import (
     random_password,
     wait_for,
 )
-from verify.engines.capabilities import CapabilityOps, ConfigRule
+from verify.engines.capabilities import CapabilityOps, ClientGrants, ConfigRule
 from verify.engines.cassandra_client import ENGINE, CassandraClient, connect, cql_name
 from verify.engines.cassandra_ops import ClusterOps, SnapshotOps
 from verify.errors import EngineError
@@ -62,7 +62,7 @@ CONFIG_RULES = {r.name: r for r in (
 )}
 
 
-class CassandraServer(SnapshotOps, ClusterOps, Server, CapabilityOps):
+class CassandraServer(SnapshotOps, ClusterOps, Server, ClientGrants, CapabilityOps):
     engine = ENGINE
     default_port = 9042
     # a 256 MB heap plus direct memory, code cache and metaspace: measured
@@ -86,9 +86,6 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, CapabilityOps):
         self.env: rt.JavaEnv | None = None
 
     # layout --------------------------------------------------------------------
-    @property
-    def base(self) -> str:
-        return self.runtime.data_root
 
     @property
     def heap_mb(self) -> int:
@@ -248,15 +245,6 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, CapabilityOps):
     def change_password(self, user: str, password: str) -> None:
         with self.client() as c:
             c.query(f"ALTER ROLE {cql_name(user)} WITH PASSWORD = %s", (password,))
-
-    def grant_access(self, user: str, databases) -> None:
-        with self.client() as c:
-            for db in databases:
-                c.grant(user, db)
-
-    def revoke_access(self, user: str, database: str) -> None:
-        with self.client() as c:
-            c.revoke(user, database)
 
     def list_access(self, user: str) -> list[str]:
         with self.client() as c:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pymysql
 
-from verify.engines._mysql_family import MySQLFamilyConfig, MySQLFamilyUsers
+from verify.engines._mysql_family import CONFIG_RULES, MySQLFamilyConfig, MySQLFamilyUsers
 from verify.engines._template import pristine_dir
 from verify.engines.base import Client, Credentials, Identity, Server, random_password, wait_for
-from verify.engines.capabilities import CapabilityOps, ConfigRule
+from verify.engines.capabilities import CapabilityOps
 from verify.engines.mariadb_backup import BackupOps
 from verify.engines.mariadb_galera import GaleraOps
 from verify.engines.mariadb_replication import ReplicationOps
@@ -20,17 +20,6 @@ from verify.errors import EngineError
 ENGINE = "mariadb"
 ITEMS_TABLE = "verify_items"
 
-# A handful of real parameters, as Trove's validation-rules.json has them.
-CONFIG_RULES = {r.name: r for r in (
-    ConfigRule("max_connections", "integer", True, 1, 100000, example=77),
-    ConfigRule("wait_timeout", "integer", True, 1, 31536000, example=1234),
-    ConfigRule("innodb_open_files", "integer", False, 10, 4294967295, example=555),
-    ConfigRule("max_allowed_packet", "integer", True, 1024, 1073741824),
-    ConfigRule("long_query_time", "float", True, 0, 31536000),
-    ConfigRule("general_log", "boolean", True),
-    ConfigRule("performance_schema", "boolean", False),
-    ConfigRule("character_set_server", "string", True),
-)}
 
 
 def identity_from(version: str, comment: str) -> Identity:
@@ -124,9 +113,6 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyUsers, MySQ
         self.galera: dict | None = None
         self.root_password = ""
 
-    @property
-    def base(self) -> str:
-        return self.runtime.data_root
 
     @property
     def config_file(self) -> str:

@@ -191,9 +191,6 @@ class MongoDBServer(CapabilityOps, Server):
         self.binary = (self.launcher[0][0] if self.launcher else find_mongod()) or "mongod"
         self._initialised = False
 
-    @property
-    def base(self) -> str:
-        return self.runtime.data_root
 
     def memory_setting_mb(self, memory_mb: int) -> int:
         return max(256, memory_mb // 2)   # mongod's own rule: half of RAM less 1 GB

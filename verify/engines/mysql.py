@@ -15,12 +15,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from verify.engines._mysql_family import MySQLFamilyConfig, MySQLFamilyUsers
+from verify.engines._mysql_family import CONFIG_RULES, MySQLFamilyConfig, MySQLFamilyUsers
 from verify.engines.base import Credentials, Identity, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps
 from verify.engines.mariadb import ITEMS_TABLE, MariaDBClient
 from verify.engines.mysql_group import GroupOps
-from verify.engines.mysql_ops import CONFIG_RULES, MySQLOps
+from verify.engines.mysql_ops import MySQLOps
 from verify.errors import EngineError
 
 ENGINE = "mysql"
@@ -99,9 +99,6 @@ class MySQLServer(GroupOps, MySQLOps, MySQLFamilyUsers, MySQLFamilyConfig, Capab
         self.bindir = str(Path(self.mysqld).parent)
 
     # layout ---------------------------------------------------------------
-    @property
-    def base(self) -> str:
-        return self.runtime.data_root
 
     @property
     def datadir(self) -> str:

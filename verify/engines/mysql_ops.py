@@ -14,24 +14,13 @@ import pymysql
 import pymysql.cursors
 
 from verify.engines.base import Credentials, random_password, wait_for
-from verify.engines.capabilities import Backup, ConfigRule
+from verify.engines.capabilities import Backup
 from verify.errors import EngineError, NotSupported
 
 BACKUP_STRATEGIES = ("mysqldump", "clone")
 REPLICATION_STRATEGIES = ("mysql_gtid", "mysql_binlog")
 REPLICATION_USER = "replicator"
 
-# A subset of Trove's mysql validation-rules.json.
-CONFIG_RULES = {r.name: r for r in (
-    ConfigRule("max_connections", "integer", True, 1, 100000, example=77),
-    ConfigRule("wait_timeout", "integer", True, 1, 31536000, example=1234),
-    ConfigRule("innodb_open_files", "integer", False, 10, 4294967295, example=555),
-    ConfigRule("max_allowed_packet", "integer", True, 1024, 1073741824),
-    ConfigRule("long_query_time", "float", True, 0, 31536000),
-    ConfigRule("general_log", "boolean", True),
-    ConfigRule("performance_schema", "boolean", False),
-    ConfigRule("character_set_server", "string", True),
-)}
 
 _BINLOG_POS = re.compile(r"SOURCE_LOG_FILE='([^']+)', SOURCE_LOG_POS=(\d+)")
 _GTID_PURGED = re.compile(r"GTID_PURGED=/\*!80000 '\+'\*/ '([^']*)'", re.S)

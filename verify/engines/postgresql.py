@@ -169,9 +169,6 @@ class PostgreSQLServer(PostgreSQLOps, Server):
         self._adopt_admin = False      # a physical copy carries its source's roles
 
     # paths ------------------------------------------------------------------
-    @property
-    def base(self) -> str:
-        return self.runtime.data_root
 
     @property
     def data(self) -> str:

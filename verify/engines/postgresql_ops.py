@@ -14,6 +14,7 @@ from verify.engines.base import Credentials, random_password, wait_for
 from verify.engines.capabilities import (
     Backup,
     CapabilityOps,
+    ClientGrants,
     ConfigRule,
     validate_configuration,
 )
@@ -45,7 +46,7 @@ CONFIG_RULES = {r.name: r for r in (
 )}
 
 
-class PostgreSQLOps(PostgreSQLBackupOps, CapabilityOps):
+class PostgreSQLOps(PostgreSQLBackupOps, ClientGrants, CapabilityOps):
     CONFIG_RULES = CONFIG_RULES
     REPLICA_SEED = PHYSICAL
 
@@ -53,15 +54,6 @@ class PostgreSQLOps(PostgreSQLBackupOps, CapabilityOps):
     def change_password(self, user: str, password: str) -> None:
         with self.client() as c:
             c.change_password(user, password)
-
-    def grant_access(self, user: str, databases) -> None:
-        with self.client() as c:
-            for db in databases:
-                c.grant(user, db)
-
-    def revoke_access(self, user: str, database: str) -> None:
-        with self.client() as c:
-            c.revoke(user, database)
 
     def list_access(self, user: str) -> list[str]:
         with self.client() as c:

@@ -140,9 +140,6 @@ class RedisServer(RedisClusterOps, RedisOps, Server):
         raise EngineError("no free port pair (port, port+10000) for a Redis cluster node")
 
     # paths ------------------------------------------------------------------
-    @property
-    def base(self) -> str:
-        return self.runtime.data_root
 
     @property
     def data(self) -> str:
