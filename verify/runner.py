@@ -90,7 +90,7 @@ def failure_kind(reason: str | None) -> str:
 
 def _provenance(options: RunOptions, backend, ds) -> dict:
     """A stand-in the harness knowingly launched is said so: never classifies."""
-    stand_in = getattr(backend, "stand_in", lambda _ds: None)(ds)
+    stand_in = backend.stand_in(ds)
     if stand_in:
         return {"kind": "stand-in", "job": stand_in, "voting": False}
     return options.provenance or provenance_from_env()
@@ -134,14 +134,13 @@ def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:
     ledger = Ledger(run_id)
     backend = make_backend(options, catalog, ledger, timeouts)
     try:
-        reason = backend.unavailable(ds, None) if hasattr(backend, "unavailable") else None
+        reason = backend.unavailable(ds, None)
         if reason:
             from verify.errors import CannotRunHere
             raise CannotRunHere(reason)
-        unavailable = getattr(backend, "unavailable", lambda _ds, _v: None)
-        the_plan = planner.plan(ds, tier, unavailable, options.versions)
-        if hasattr(backend, "prepare"):     # images for namespace guests, before any scenario
-            backend.prepare(ds, sorted({t.version for t in the_plan.tests}), say)
+        the_plan = planner.plan(ds, tier, backend.unavailable, options.versions)
+        # images for namespace guests, before any scenario
+        backend.prepare(ds, sorted({t.version for t in the_plan.tests}), say)
         return _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts,
                          run_id, say)
     finally:

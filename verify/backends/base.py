@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import abc
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
+from verify.catalog import Datastore
 from verify.engines.base import Client, Credentials, Identity
 from verify.engines.capabilities import Backup, ConfigRule
 from verify.errors import NotSupported
 
-__all__ = ["FLAVORS", "Backend", "Backup", "Cluster", "ConfigRule", "Configuration",
-           "Flavor", "Instance"]
+__all__ = ["FLAVORS", "OPTIONAL_VERBS", "Backend", "Backup", "Cluster", "ConfigRule",
+           "Configuration", "Flavor", "Instance"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,17 @@ class Cluster:
     strategy: str
     instances: list[Instance] = field(default_factory=list)
     extra: dict = field(default_factory=dict, repr=False)
+
+
+def optional(verb: Callable) -> Callable:
+    """A verb a backend may lack: unless overridden it raises NotSupported,
+    with the reason the backend gives in NOT_SUPPORTED (a scenario then skips
+    with that reason, never passes)."""
+    @functools.wraps(verb)
+    def not_supported(self, *args, **kwargs):
+        self._no(verb.__name__)
+    not_supported.optional_verb = True
+    return not_supported
 
 
 class Backend(abc.ABC):
@@ -124,137 +139,230 @@ class Backend(abc.ABC):
     def guest_kind(self) -> str:
         return ""
 
+    def unavailable(self, ds: Datastore, version: str | None = None) -> str | None:
+        """Why ds (version) cannot run through this backend, or None when it can."""
+        return None
+
+    def prepare(self, ds: Datastore, versions: list[str],
+                say: Callable[[str], None] = print) -> None:
+        """Ready what the versions need (images) before any scenario starts."""
+
+    def stand_in(self, ds: Datastore) -> str | None:
+        """The stand-in engine this backend knowingly launches for ds, if any."""
+        return None
+
     # Trove's other verbs: each raises NotSupported until a backend does it, so
-    # a scenario skips with the reason instead of passing. ----------------------
+    # a scenario skips with the reason instead of passing. A backend either
+    # overrides a verb or names it in NOT_SUPPORTED with the reason it cannot
+    # (tests/unit/test_contracts.py holds every registered backend to that).
+    NOT_SUPPORTED: ClassVar[dict[str, str]] = {}
+
     def _no(self, verb: str):
-        raise NotSupported(f"the {self.name or 'this'} backend does not implement {verb}")
+        reason = self.NOT_SUPPORTED.get(verb)
+        raise NotSupported(f"the {self.name or 'this'} backend does not implement {verb}"
+                           + (f": {reason}" if reason else ""))
 
+    @optional
     def show_instance(self, instance_id: str) -> Instance:
-        self._no("show_instance")
+        ...
 
+    @optional
     def restart_instance(self, instance: Instance) -> None:
-        self._no("restart_instance")
+        ...
 
+    @optional
     def resize_instance(self, instance: Instance, flavor: str) -> None:
-        self._no("resize_instance")
+        ...
 
+    @optional
     def resize_volume(self, instance: Instance, gb: int) -> None:
-        self._no("resize_volume")
+        ...
 
+    @optional
     def update_instance(self, instance: Instance, *, name: str) -> None:
-        self._no("update_instance")
+        ...
+
+    @optional
+    def upgrade_instance(self, instance: Instance, version: str) -> None:
+        """Trove's datastore upgrade: the instance moves to version, keeping its data."""
 
     # users and root
+    @optional
     def change_password(self, instance: Instance, user: str, password: str) -> None:
-        self._no("change_password")
+        ...
 
+    @optional
     def grant_access(self, instance: Instance, user: str, databases: list[str]) -> None:
-        self._no("grant_access")
+        ...
 
+    @optional
     def revoke_access(self, instance: Instance, user: str, database: str) -> None:
-        self._no("revoke_access")
+        ...
 
+    @optional
     def list_access(self, instance: Instance, user: str) -> list[str]:
-        self._no("list_access")
+        ...
 
+    @optional
     def enable_root(self, instance: Instance) -> Credentials:
-        self._no("enable_root")
+        ...
 
+    @optional
     def root_enabled(self, instance: Instance) -> bool:
-        self._no("root_enabled")
+        ...
 
+    @optional
     def disable_root(self, instance: Instance) -> None:
-        self._no("disable_root")
+        ...
 
     # configuration groups
+    @optional
     def list_configuration_parameters(self, datastore: str,
                                       version: str) -> dict[str, ConfigRule]:
-        self._no("list_configuration_parameters")
+        ...
 
+    @optional
     def create_configuration(self, datastore: str, version: str, values: dict, *,
                              name: str = "verify-config") -> Configuration:
-        self._no("create_configuration")
+        ...
 
+    @optional
     def attach_configuration(self, instance: Instance, configuration: Configuration) -> None:
-        self._no("attach_configuration")
+        ...
 
+    @optional
     def detach_configuration(self, instance: Instance) -> None:
-        self._no("detach_configuration")
+        ...
 
+    @optional
     def delete_configuration(self, configuration: Configuration) -> None:
-        self._no("delete_configuration")
+        ...
 
     # backups
+    @optional
     def create_backup(self, instance: Instance, strategy: str,
                       parent: Backup | None = None) -> Backup:
-        self._no("create_backup")
+        ...
 
+    @optional
     def delete_backup(self, backup: Backup) -> None:
-        self._no("delete_backup")
+        ...
 
     # replication
+    @optional
     def create_replica(self, primary: Instance, strategy: str, *,
                        name: str = "replica") -> Instance:
-        self._no("create_replica")
+        ...
 
+    @optional
     def promote_to_replica_source(self, replica: Instance) -> None:
-        self._no("promote_to_replica_source")
+        ...
 
+    @optional
     def eject_replica_source(self, primary: Instance) -> Instance:
         """The source is lost: promote its most current replica; return it."""
-        self._no("eject_replica_source")
+        ...
 
+    @optional
     def detach_replica(self, replica: Instance) -> None:
-        self._no("detach_replica")
+        ...
 
     # clusters
+    @optional
     def create_cluster(self, datastore: str, version: str, strategy: str, size: int, *,
                        name: str = "cluster") -> Cluster:
-        self._no("create_cluster")
+        ...
 
+    @optional
     def grow_cluster(self, cluster: Cluster, count: int = 1) -> list[Instance]:
-        self._no("grow_cluster")
+        ...
 
+    @optional
     def shrink_cluster(self, cluster: Cluster, instances: list[Instance]) -> None:
-        self._no("shrink_cluster")
+        ...
 
+    @optional
     def delete_cluster(self, cluster: Cluster) -> None:
-        self._no("delete_cluster")
+        ...
 
     # guest logs
+    @optional
     def list_logs(self, instance: Instance) -> list[str]:
-        self._no("list_logs")
+        ...
 
+    @optional
     def enable_log(self, instance: Instance, name: str) -> None:
         """Trove's log-enable for a USER log."""
-        self._no("enable_log")
+        ...
 
+    @optional
     def show_log(self, instance: Instance, name: str) -> dict:
         """Trove's log-show: name, type (SYS|USER), status, size in bytes."""
-        self._no("show_log")
+        ...
 
+    @optional
     def publish_log(self, instance: Instance, name: str, dest: Path) -> Path:
-        self._no("publish_log")
+        ...
+
+    # faults (the nemesis): not Trove verbs; each is healed by its pair ------
+    @optional
+    def fault_possible(self, kind: str) -> None:
+        """Raise NotSupported before anything is created when this backend
+        cannot inject faults of kind ("network", "volume") here."""
+
+    @optional
+    def kill_server(self, instance: Instance) -> None:
+        """SIGKILL the engine, as a crash or the OOM killer would."""
+
+    @optional
+    def pause_server(self, instance: Instance) -> None:
+        """SIGSTOP the engine; return once all of it is stopped."""
+
+    @optional
+    def resume_server(self, instance: Instance) -> None:
+        ...
+
+    @optional
+    def cut_network(self, instance: Instance) -> None:
+        ...
+
+    @optional
+    def heal_network(self, instance: Instance) -> None:
+        ...
+
+    @optional
+    def fill_volume(self, instance: Instance) -> None:
+        ...
+
+    @optional
+    def free_volume(self, instance: Instance) -> None:
+        ...
 
     # inspection: what the engine itself reports (not Trove verbs) -------------
+    @optional
     def memory_in_effect(self, instance: Instance) -> tuple[int, int]:
         """(the server's memory setting in MB, what the flavor should give)."""
-        self._no("memory_in_effect")
+        ...
 
+    @optional
     def boot_id(self, instance: Instance) -> str:
-        self._no("boot_id")
+        ...
 
+    @optional
     def volume_size_gb(self, instance: Instance) -> float:
-        self._no("volume_size_gb")
+        ...
 
+    @optional
     def read_setting(self, instance: Instance, name: str) -> str:
-        self._no("read_setting")
+        ...
 
+    @optional
     def read_only(self, instance: Instance) -> bool:
-        self._no("read_only")
+        ...
 
+    @optional
     def cluster_size(self, instance: Instance) -> int:
-        self._no("cluster_size")
+        ...
 
     def close(self) -> None:
         """Delete every instance this backend still holds (backends that track
@@ -270,3 +378,8 @@ class Backend(abc.ABC):
                 self.delete_instance(inst)
             except Exception:
                 pass
+
+
+# Every verb a backend may lack, each with a NotSupported default.
+OPTIONAL_VERBS = frozenset(name for name, value in vars(Backend).items()
+                           if getattr(value, "optional_verb", False))

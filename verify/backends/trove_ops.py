@@ -178,7 +178,7 @@ class TroveOps:
             self.trove.instances.resize_instance(instance.id, self.flavor_for(flavor))
         self.wait_ready(instance, self.timeouts.trove_action, "resize flavor")
 
-    def upgrade(self, instance: Instance, version: str) -> None:
+    def upgrade_instance(self, instance: Instance, version: str) -> None:
         with self._trove_errors(f"upgrade to {version}"):
             self.trove.instances.upgrade(instance.id, version)
         self.wait_ready(instance, self.timeouts.trove_action, "upgrade")

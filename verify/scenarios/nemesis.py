@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 
-from verify.errors import NotSupported
 from verify.scenarios.base import ScenarioTest, scenario
 
 
@@ -53,12 +52,6 @@ class _Writer:
 
 class NemesisTest(ScenarioTest):
 
-    def fault(self, verb: str, *args):
-        action = getattr(self.backend, verb, None)
-        if action is None:
-            raise NotSupported(f"the {self.backend.name} backend cannot inject faults ({verb})")
-        return action(*args)
-
     def lost(self, acked: list[str], inst, creds, database) -> list[str]:
         present = self.read(inst, creds, database)
         return [k for k in acked if present.get(k) != k]
@@ -70,7 +63,7 @@ class NemesisTest(ScenarioTest):
         database, creds = self.data_target(inst)
         writer = _Writer(self, inst, creds, database)
         writer.wait_for_rows(50, self.ctx.timeouts.command)
-        self.supported(self.fault, "kill_server", inst)
+        self.supported(self.backend.kill_server, inst)
         acked = writer.stop(self.ctx.timeouts.command)
         self.supported(self.backend.restart_instance, inst)   # the heal
         lost = self.lost(acked, inst, creds, database)
@@ -87,12 +80,12 @@ class NemesisTest(ScenarioTest):
         database, creds = self.data_target(inst)
         writer = _Writer(self, inst, creds, database)
         writer.wait_for_rows(20, self.ctx.timeouts.command)
-        self.supported(self.fault, "pause_server", inst)
-        self.addCleanup(self.fault, "resume_server", inst)    # healed whatever happens
+        self.supported(self.backend.pause_server, inst)
+        self.addCleanup(self.backend.resume_server, inst)    # healed whatever happens
         before = len(writer.acked)
         time.sleep(1.0)
         during = len(writer.acked) - before
-        self.fault("resume_server", inst)
+        self.backend.resume_server(inst)
         writer.wait_for_rows(before + 20, self.ctx.timeouts.command)
         acked = writer.stop(self.ctx.timeouts.command)
         lost = self.lost(acked, inst, creds, database)
@@ -114,7 +107,7 @@ class NemesisTest(ScenarioTest):
         self.addCleanup(self._delete_quietly, replica)
         writer = _Writer(self, primary, creds, database)
         writer.wait_for_rows(50, self.ctx.timeouts.command)
-        self.supported(self.fault, "kill_server", primary)
+        self.supported(self.backend.kill_server, primary)
         acked = writer.stop(self.ctx.timeouts.command)
         promoted = self.supported(self.backend.eject_replica_source, primary)
         self.assertEqual(replica.id, promoted.id)
@@ -128,35 +121,35 @@ class NemesisTest(ScenarioTest):
               strategies="replication", cost=3)
     def test_partition_replica(self):
         """Cut a replica's link while the primary takes writes; heal: it catches up."""
-        self.supported(self.fault, "fault_possible", "network")
+        self.supported(self.backend.fault_possible, "network")
         primary = self.create_instance(name="primary")
         database, creds = self.data_target(primary)
         replica = self.supported(self.backend.create_replica, primary, self.strategy)
         self.addCleanup(self._delete_quietly, replica)
-        self.fault("cut_network", replica)
-        self.addCleanup(self.fault, "heal_network", replica)
+        self.backend.cut_network(replica)
+        self.addCleanup(self.backend.heal_network, replica)
         during = self.sample_items(tag="partitioned")
         self.write(primary, creds, database, during)
-        self.fault("heal_network", replica)
+        self.backend.heal_network(replica)
         self.eventually_items(replica, creds, database, during, "the healed replica catching up")
 
     @scenario(id="nemesis.fill_volume", capability="instance", tier="stable")
     def test_fill_volume(self):
         """Fill the data volume: writes fail cleanly, acknowledged rows survive,
         and after space is freed the server writes again."""
-        self.supported(self.fault, "fault_possible", "volume")
+        self.supported(self.backend.fault_possible, "volume")
         inst = self.create_instance()
         database, creds = self.data_target(inst)
         before = self.sample_items(tag="before")
         self.write(inst, creds, database, before)
-        self.fault("fill_volume", inst)
-        self.addCleanup(self.fault, "free_volume", inst)
+        self.backend.fill_volume(inst)
+        self.addCleanup(self.backend.free_volume, inst)
         try:
             self.write(inst, creds, database, self.sample_items(tag="full"))
             refused = False
         except Exception:
             refused = True
-        self.fault("free_volume", inst)
+        self.backend.free_volume(inst)
         self.assert_items(before, self.read(inst, creds, database))
         self.assertTrue(self.can_use(inst, creds, database), "no writes after space was freed")
         self.note(nemesis={"fault": "fill volume", "write_refused_when_full": refused})
@@ -173,14 +166,14 @@ class NemesisTest(ScenarioTest):
         database, creds = self.data_target(writer_node)
         writer = _Writer(self, writer_node, creds, database)
         writer.wait_for_rows(20, self.ctx.timeouts.command)
-        self.supported(self.fault, "pause_server", paused)
-        self.addCleanup(self.fault, "resume_server", paused)   # healed whatever happens
+        self.supported(self.backend.pause_server, paused)
+        self.addCleanup(self.backend.resume_server, paused)   # healed whatever happens
         before, t0 = len(writer.acked), time.monotonic()
         pause_s = min(12.0, self.ctx.timeouts.cluster / 4)
         while time.monotonic() - t0 < pause_s and writer.error is None:
             time.sleep(0.1)
         during = len(writer.acked) - before
-        self.fault("resume_server", paused)
+        self.backend.resume_server(paused)
         resumed = len(writer.acked)
         writer.wait_for_rows(resumed + 20, self.ctx.timeouts.cluster)
         acked = writer.stop(self.ctx.timeouts.command)

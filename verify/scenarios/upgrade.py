@@ -27,18 +27,15 @@ class UpgradeTest(ScenarioTest):
         if target is None:
             self.skipTest(f"{self.datastore} {self.version} is the newest version in the "
                           "catalog: nothing to upgrade to")
-        reason = getattr(self.backend, "unavailable", lambda _d, _v: None)(self.ds, target)
+        reason = self.backend.unavailable(self.ds, target)
         if reason:
             self.skipTest(f"cannot launch {target} here: {reason}")
-        upgrade = getattr(self.backend, "upgrade_instance", None)
-        if upgrade is None:
-            self.skipTest(f"the {self.backend.name} backend has no upgrade verb")
         inst = self.create_instance()
         before = self.backend.identity(inst)
         database, creds = self.data_target(inst)
         items = self.sample_items(tag="before-upgrade")
         self.write(inst, creds, database, items)
-        self.supported(upgrade, inst, target)
+        self.supported(self.backend.upgrade_instance, inst, target)
         after = self.backend.identity(inst)
         self.record_identity(after)
         self.assertTrue(self.ds.accepts_engine(after.name),
