@@ -31,6 +31,7 @@ def rootfs_ready(root: Path = SID_MYSQL_ROOTFS) -> bool:
 
 class RootfsGuest:
     name = "namespace"
+    host_binaries = False
     address = "127.0.0.1"
     bind_address = "127.0.0.1"
     service_user = "mysql"

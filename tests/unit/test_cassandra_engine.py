@@ -16,6 +16,7 @@ class _Runtime:
     """Just enough of verify.engines.base.Runtime to build a server's files."""
 
     name = "process"
+    host_binaries = True
 
     def __init__(self, root: Path):
         self.root = root

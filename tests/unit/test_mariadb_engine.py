@@ -17,6 +17,7 @@ class StubRuntime:
     """Just enough of a guest to render configuration; nothing is launched."""
 
     name = "stub"
+    host_binaries = False
     address = bind_address = "127.0.0.1"
     data_root = "/nonexistent/instance"
 

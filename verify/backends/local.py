@@ -12,24 +12,12 @@ from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.local_faults import LocalFaults
 from verify.backends.local_ops import LocalOps
 from verify.catalog import Catalog, Datastore
-from verify.engines.base import Client, Credentials, Identity, port_in_use
+from verify.engines.base import Client, Credentials, Identity
 from verify.engines.capabilities import Backup
 from verify.errors import CannotRunHere, NotSupported, UsageError
+from verify.guests.base import OwnVolume, SwitchesImage
 from verify.settings import Timeouts
 from verify.state import Ledger
-
-GUESTS = guests.KINDS
-
-
-def host_release() -> tuple[str, str]:
-    fields = {}
-    try:
-        for line in Path("/etc/os-release").read_text().splitlines():
-            key, _, value = line.partition("=")
-            fields[key] = value.strip('"')
-    except OSError:
-        pass
-    return fields.get("ID", ""), fields.get("VERSION_CODENAME", "")
 
 
 class LocalBackend(LocalOps, LocalFaults, Backend):
@@ -37,8 +25,7 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
 
     def __init__(self, catalog: Catalog, *, guest: str, ledger: Ledger,
                  timeouts: Timeouts | None = None):
-        if guest not in GUESTS:
-            raise UsageError(f"unknown guest {guest!r}", fix=f"one of: {', '.join(GUESTS)}")
+        self.guest_class = guests.guest_class(guest)     # an unknown kind: UsageError
         self.catalog = catalog
         self.guest = guest
         self.ledger = ledger
@@ -50,8 +37,7 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
 
     def prepare(self, ds: Datastore, versions: list[str], say=print) -> None:
         """Images for namespace guests, built or from the cache, before scenarios."""
-        if self.guest == "namespace":
-            self.images.prepare(ds, versions, say)
+        self.guest_class.prepare_images(self.images, ds, versions, say)
 
     def guest_kind(self) -> str:
         return self.guest
@@ -72,27 +58,7 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
         if version is None:
             reasons = [self.unavailable(ds, v.name) for v in ds.versions]
             return reasons[0] if all(reasons) else None
-        own = getattr(engines.load(ds.engine_module), "host_unavailable", None)
-        if self.guest != "process":
-            if own is not None and not ds.version(version).os:
-                # no OS ships it: no image to build, only a binary the user has
-                return own() or (f"cannot launch {ds.name} {version} on a {self.guest} "
-                                 "guest: no OS ships it (use --guest process)")
-            return guests.unavailable(self.guest, ds, version)
-        family, release = host_release()
-        shipped = [ds.os(o) for o in ds.version(version).os]
-        if own is not None and not any(o.family == family and o.release == release
-                                       for o in shipped):
-            # the engine can run a binary the user has (TROVE_VERIFY_MYSQLD ...)
-            return own()
-        if not any(o.family == family and o.release == release for o in shipped):
-            where = ", ".join(o.name for o in shipped) or "no supported OS"
-            return (f"cannot launch {ds.name} {version} on a process guest: this host is "
-                    f"{family} {release} and the version ships in {where}")
-        # an engine whose runtime comes from elsewhere than the OS archive
-        # (Cassandra's jars) says what is missing here, if anything
-        missing = getattr(engines.load(ds.engine_module), "missing_here", None)
-        return missing() if missing else None
+        return self.guest_class.unavailable(ds, version)
 
     def flavors(self, datastore: str) -> list[str]:
         ds = self.catalog.get(datastore)
@@ -167,15 +133,7 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
                 self._live.pop(instance.id, None)
 
     def leftovers(self, instance: Instance) -> list[str]:
-        left = []
-        if hasattr(instance.extra["guest"], "leftovers"):
-            # a deleted namespace guest's address is gone: probing it would send
-            # traffic off this machine, so its netns/veth/mounts are checked instead
-            left += instance.extra["guest"].leftovers()
-        elif port_in_use(instance.address, instance.port):
-            left.append(f"port {instance.address}:{instance.port} still answers")
-        if Path(instance.extra["guest"].data_root).exists() and instance.guest == "process":
-            left.append(f"data directory {instance.extra['guest'].data_root} still exists")
+        left = instance.extra["guest"].leftovers(instance.port)
         server = instance.extra["server"]
         if server.process is not None and server.process.poll() is None:
             left.append(f"server process {server.process.pid} still runs")
@@ -184,7 +142,7 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
     def resize_volume(self, instance: Instance, gb: int) -> None:
         """Namespace guests grow their volume offline, as Trove's guest agent does:
         the engine stops around it (overrides LocalOps' online call)."""
-        if not hasattr(instance.extra["guest"], "resize_volume") or gb <= instance.volume_gb:
+        if not isinstance(instance.extra["guest"], OwnVolume) or gb <= instance.volume_gb:
             return LocalOps.resize_volume(self, instance, gb)     # its errors
         server = instance.extra["server"]
         server.stop()
@@ -198,7 +156,7 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
         """Trove's datastore upgrade: the guest boots the new version's image,
         keeps its data volume, and the engine upgrades the data in place."""
         guest, server = instance.extra["guest"], instance.extra["server"]
-        if not hasattr(guest, "switch_image"):
+        if not isinstance(guest, SwitchesImage):
             raise NotSupported(f"a {instance.guest} guest runs the host's one version of "
                                "each engine; upgrades need namespace guests")
         self.prepare(self.catalog.get(instance.datastore), [version])

@@ -1,8 +1,9 @@
 """Fault injection (the nemesis) for the local backend: kill, pause and resume
 an instance's server; cut and heal its network; fill its data volume.
 
-Process guests share the host's loopback and have no volume of their own, so
-network and volume faults raise NotSupported there (namespace guests only).
+Each fault needs a feature of the guest (verify.guests.base: EngineSignals,
+LinkFaults, VolumeFaults); a guest without it (a process guest shares the
+host's loopback and disk) raises NotSupported with the reason.
 """
 
 from __future__ import annotations
@@ -10,16 +11,35 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+from verify import guests
 from verify.backends.base import Instance
 from verify.engines.base import wait_for
 from verify.errors import NotSupported
+from verify.guests.base import EngineSignals, LinkFaults, VolumeFaults
+
+_NEEDS = {LinkFaults: "a network link of its own", VolumeFaults: "a data volume of its own",
+          EngineSignals: "signals to the engine's own processes"}
 
 
 def _engine(instance: Instance):
     proc = instance.extra["server"].process
     if proc is None:
         raise NotSupported(f"instance {instance.id} has no running server to fault")
-    return instance.extra["guest"], proc
+    return _featured(instance.extra["guest"], EngineSignals, "signalling the engine"), proc
+
+
+def _lacks(kind: str, feature: type, what: str) -> NotSupported:
+    having = [k for k in guests.KINDS if issubclass(guests.guest_class(k), feature)]
+    return NotSupported(f"{what} needs a guest with {_NEEDS[feature]} (a "
+                        f"{' or '.join(having) or 'no'} guest): a {kind} guest shares the "
+                        "host's network and disk")
+
+
+def _featured(guest, feature: type, what: str):
+    """guest, when it has the feature; else NotSupported saying what it lacks."""
+    if not isinstance(guest, feature):
+        raise _lacks(guest.name, feature, what)
+    return guest
 
 
 def _all_stopped(pids: list[int]) -> bool:
@@ -57,29 +77,22 @@ class LocalFaults:
         guest, proc = _engine(instance)
         guest.signal_engine(proc, signal.SIGCONT)
 
-    def _guest_fault(self, instance: Instance | None, verb: str, what: str):
-        guest = instance.extra["guest"] if instance is not None else None
-        action = getattr(guest, verb, None)
-        if action is None:
-            raise NotSupported(f"{what} needs a namespace guest: a {self.guest} guest shares "
-                               "the host's network and disk")
-        return action
-
     def fault_possible(self, kind: str) -> None:
-        """Raise NotSupported before anything is created when the guest cannot."""
-        if kind in ("network", "volume") and self.guest == "process":
-            what = "cutting a network link" if kind == "network" else "filling a data volume"
-            raise NotSupported(f"{what} needs a namespace guest: a process guest shares the "
-                               "host's network and disk")
+        """Raise NotSupported before anything is created when the guest kind cannot."""
+        feature, what = {"network": (LinkFaults, "cutting a network link"),
+                         "volume": (VolumeFaults, "filling a data volume")}.get(kind,
+                                                                                 (None, ""))
+        if feature is not None and not issubclass(self.guest_class, feature):
+            raise _lacks(self.guest, feature, what)
 
     def cut_network(self, instance: Instance) -> None:
-        self._guest_fault(instance, "link_down", "cutting a network link")()
+        _featured(instance.extra["guest"], LinkFaults, "cutting a network link").link_down()
 
     def heal_network(self, instance: Instance) -> None:
-        self._guest_fault(instance, "link_up", "healing a network link")()
+        _featured(instance.extra["guest"], LinkFaults, "healing a network link").link_up()
 
     def fill_volume(self, instance: Instance) -> None:
-        self._guest_fault(instance, "fill_volume", "filling a data volume")()
+        _featured(instance.extra["guest"], VolumeFaults, "filling a data volume").fill_volume()
 
     def free_volume(self, instance: Instance) -> None:
-        self._guest_fault(instance, "free_volume", "freeing a data volume")()
+        _featured(instance.extra["guest"], VolumeFaults, "freeing a data volume").free_volume()

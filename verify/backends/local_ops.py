@@ -15,6 +15,7 @@ from verify.backends.base import FLAVORS, Cluster, Configuration, Instance
 from verify.engines.base import Credentials
 from verify.engines.capabilities import Backup, ConfigRule, validate_configuration
 from verify.errors import NotSupported, UsageError
+from verify.guests.base import MemoryLimit, OwnVolume
 from verify.settings import work_dir
 
 
@@ -68,27 +69,26 @@ class LocalOps:
         server.memory_mb = FLAVORS[flavor].memory_mb
         server.stop()
         # a guest with a memory limit (namespace: its cgroup) follows the flavor
-        resize = getattr(instance.extra["guest"], "resize_memory", None)
-        if resize is not None:
-            resize(server.memory_mb)
+        if isinstance(instance.extra["guest"], MemoryLimit):
+            instance.extra["guest"].resize_memory(server.memory_mb)
         server.start()     # the engine derives its memory settings at start
         instance.flavor, instance.status = FLAVORS[flavor], "ACTIVE"
 
     def resize_volume(self, instance: Instance, gb: int) -> None:
-        grow = getattr(instance.extra["guest"], "resize_volume", None)
-        if grow is None:
+        guest = instance.extra["guest"]
+        if not isinstance(guest, OwnVolume):
             raise NotSupported(_no_volume(instance))
         if gb <= instance.volume_gb:
             raise UsageError(f"new volume size {gb} GB is not larger than "
                              f"{instance.volume_gb} GB")
-        grow(gb)
+        guest.resize_volume(gb)
         instance.volume_gb = gb
 
     def volume_size_gb(self, instance: Instance) -> float:
-        size = getattr(instance.extra["guest"], "volume_size_gb", None)
-        if size is None:
+        guest = instance.extra["guest"]
+        if not isinstance(guest, OwnVolume):
             raise NotSupported(_no_volume(instance))
-        return size()
+        return guest.volume_size_gb()
 
     def update_instance(self, instance: Instance, *, name: str) -> None:
         if not name.strip():

@@ -1,7 +1,7 @@
 """Pristine data directories made once per engine binary and copied into
 each new instance: initialising one (mariadb-install-db, initdb) costs
-seconds, a copy of the result a few milliseconds. Process guests only: they
-share the host's binaries, so one template serves every instance."""
+seconds, a copy of the result a few milliseconds. Runtimes on the host's
+binaries only (process guests): one template serves every instance."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ def pristine_dir(runtime, binary: str | None, key: str,
                  make: Callable[[str], str]) -> str | None:
     """The template for key (extended by the binary's size and mtime and by
     who copies it), made by make(scratch_dir) -> the directory it initialised
-    inside scratch_dir. None where templates do not apply (not a process
-    guest, or no binary: the caller's own initialisation then says what is
+    inside scratch_dir. None where templates do not apply (a runtime
+    without host binaries, or no binary: the caller's own initialisation then says what is
     missing)."""
-    if runtime.name != "process" or not binary or not Path(binary).exists():
+    if not runtime.host_binaries or not binary or not Path(binary).exists():
         return None
     st = os.stat(binary)
     key = f"{key}-{st.st_size}-{int(st.st_mtime)}-{os.geteuid()}"

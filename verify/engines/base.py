@@ -54,6 +54,7 @@ class Runtime(Protocol):
 
     name: str
     address: str                   # clients connect here
+    host_binaries: bool            # runs this host's installed binaries, not an image's
     bind_address: str              # the server listens here
 
     def path(self, guest_path: str) -> Path: ...

@@ -92,7 +92,7 @@ class MySQLServer(GroupOps, MySQLOps, MySQLFamilyUsers, MySQLFamilyConfig, Capab
         self._bootstrap_pending = False
         # a process guest runs the host's (or the user's) mysqld; an image
         # guest runs the packaged one
-        if runtime.name == "process":
+        if runtime.host_binaries:
             self.mysqld = host_mysqld()[0] or "mysqld"
         else:
             self.mysqld = GUEST_MYSQLD

@@ -1,19 +1,35 @@
 """Where engines run: process (host binaries), namespace (DIB image), vm.
 
-A small factory so backends pick a guest by name: ``prepare`` readies what a
-guest kind needs for a datastore's versions (images: built or from the cache,
-unpacked once) before any scenario starts; ``create`` makes one guest.
+Guest kinds are a registry (as Molecule's drivers): GUESTS names each kind's
+class, a verify.guests.base.Guest, in this one place; the CLI's --guest
+choices and the backends derive from it. ``Images`` readies what a kind needs
+for a datastore's versions before any scenario starts; ``create`` makes one
+guest.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from verify.catalog import Datastore
 from verify.errors import CannotRunHere, UsageError
+from verify.guests.base import Guest
 from verify.state import Ledger
 
-KINDS = ("namespace", "process")
+# kind -> "module:class"; imported only when a run uses the kind
+GUESTS = {
+    "namespace": "verify.guests.namespace:NamespaceGuest",
+    "process": "verify.guests.process:ProcessGuest",
+}
+KINDS = tuple(GUESTS)
+
+
+def guest_class(kind: str) -> type[Guest]:
+    if kind not in GUESTS:
+        raise UsageError(f"unknown guest {kind!r}", fix=f"one of: {', '.join(KINDS)}")
+    module, _, name = GUESTS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def default_kind() -> tuple[str, str | None]:
@@ -28,32 +44,15 @@ def default_kind() -> tuple[str, str | None]:
                        "(pass --guest process to choose that explicitly)")
 
 
-def _image_os(ds: Datastore, version: str) -> list[str]:
+def image_os(ds: Datastore, version: str) -> list[str]:
+    """The version's OSes to build an image from, Debian first."""
     return [o for o in ds.version(version).os if ds.os(o).family == "debian"] + \
         [o for o in ds.version(version).os if ds.os(o).family != "debian"]
 
 
 def unavailable(kind: str, ds: Datastore, version: str) -> str | None:
     """Why a guest of kind cannot run ds version here (None when it can)."""
-    if kind not in KINDS:
-        raise UsageError(f"unknown guest {kind!r}", fix=f"one of: {', '.join(KINDS)}")
-    if kind == "process":
-        return None         # the backend checks the host's release itself
-    from verify.guests import namespace
-    from verify.images import spec_for
-
-    reason = namespace.unavailable()
-    if reason:
-        return f"{reason} (use --guest process)"
-    reasons = []
-    for os_name in _image_os(ds, version):
-        try:
-            spec_for(ds, os_name)
-            return None
-        except CannotRunHere as exc:
-            reasons.append(f"{os_name}: {exc}")
-    return (f"no image for {ds.name} {version} can be built here"
-            + (f" ({'; '.join(reasons)})" if reasons else ": the version names no OS"))
+    return guest_class(kind).unavailable(ds, version)
 
 
 class Images:
@@ -71,7 +70,7 @@ class Images:
             if version in self.by_version:
                 continue
             last: Exception | None = None
-            for os_name in _image_os(ds, version):
+            for os_name in image_os(ds, version):
                 try:
                     image, hit = build(spec_for(ds, os_name), say=say)
                 except CannotRunHere as exc:
@@ -91,18 +90,7 @@ class Images:
 
 
 def create(kind: str, instance_id: str, ledger: Ledger, *, images: Images, version: str,
-           memory_mb: int, volume_gb: int):
+           memory_mb: int, volume_gb: int) -> Guest:
     """One guest of kind for an instance of version."""
-    if kind == "process":
-        from verify.guests.process import ProcessGuest
-
-        guest = ProcessGuest(instance_id, ledger)
-        guest.image = None
-        return guest
-    from verify.guests.namespace import NamespaceGuest
-
-    image = images.by_version.get(version)
-    if image is None:
-        raise CannotRunHere(f"no image prepared for version {version}")
-    return NamespaceGuest(instance_id, ledger, rootfs=image.rootfs(), image=image.ref(),
-                          memory_mb=memory_mb, volume_gb=volume_gb)
+    return guest_class(kind).create(instance_id, ledger, images=images, version=version,
+                                    memory_mb=memory_mb, volume_gb=volume_gb)

@@ -22,7 +22,8 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from verify.errors import EngineError, InfraError, PermissionNeeded, WaitTimeout
+from verify.errors import CannotRunHere, EngineError, InfraError, PermissionNeeded, WaitTimeout
+from verify.guests.base import Guest
 from verify.guests.namespace_faults import NamespaceFaults
 from verify.guests.namespace_volume import DATA_ROOT, VOLUME_OPTIONS, NamespaceVolume
 from verify.guests.nshost import (
@@ -72,8 +73,49 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-class NamespaceGuest(NamespaceFaults, NamespaceVolume):
-    name = "namespace"
+class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
+    kind = name = "namespace"
+    host_binaries = False
+
+    @classmethod
+    def unavailable(cls, ds, version: str) -> str | None:
+        """This machine must allow namespaces, and an image for the version
+        must be buildable here."""
+        from verify import engines
+        from verify.guests import image_os
+        from verify.images import spec_for
+
+        module = engines.load(ds.engine_module) if ds.engine_module else None
+        own = getattr(module, "host_unavailable", None)
+        if own is not None and not ds.version(version).os:
+            # no OS ships it: no image to build, only a binary the user has
+            return own() or (f"cannot launch {ds.name} {version} on a {cls.kind} "
+                             "guest: no OS ships it (use --guest process)")
+        reason = unavailable()       # the machine's (nshost), not this method
+        if reason:
+            return f"{reason} (use --guest process)"
+        reasons = []
+        for os_name in image_os(ds, version):
+            try:
+                spec_for(ds, os_name)
+                return None
+            except CannotRunHere as exc:
+                reasons.append(f"{os_name}: {exc}")
+        return (f"no image for {ds.name} {version} can be built here"
+                + (f" ({'; '.join(reasons)})" if reasons else ": the version names no OS"))
+
+    @classmethod
+    def prepare_images(cls, images, ds, versions: list[str], say=print) -> None:
+        images.prepare(ds, versions, say)
+
+    @classmethod
+    def create(cls, instance_id: str, ledger: Ledger, *, images, version: str,
+               memory_mb: int, volume_gb: int) -> NamespaceGuest:
+        image = images.by_version.get(version)
+        if image is None:
+            raise CannotRunHere(f"no image prepared for version {version}")
+        return cls(instance_id, ledger, rootfs=image.rootfs(), image=image.ref(),
+                   memory_mb=memory_mb, volume_gb=volume_gb)
 
     def __init__(self, instance_id: str, ledger: Ledger, *, rootfs: Path, image: dict,
                  memory_mb: int, volume_gb: int, timeout: float = 30.0):
@@ -373,8 +415,10 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume):
             self._entries.remove(entry)
         self.init = None
 
-    def leftovers(self) -> list[str]:
-        """What of this guest still exists on the host (empty after destroy)."""
+    def leftovers(self, port: int = 0) -> list[str]:
+        """What of this guest still exists on the host (empty after destroy).
+        Its address is its own and gone: probing the port would send traffic
+        off this machine, so the netns, veth and mounts are checked instead."""
         left = []
         if self.dir.exists():
             left.append(f"directory {self.dir}")

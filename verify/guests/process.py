@@ -12,14 +12,26 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from verify.engines.base import free_port, port_bindable
+from verify.engines.base import free_port, port_bindable, port_in_use
 from verify.errors import EngineError, PermissionNeeded, WaitTimeout
+from verify.guests.base import Guest
 from verify.guests.nshost import group_members
 from verify.settings import SERVICE_USER, work_dir
 from verify.state import Ledger
 
 SAFE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+
+
+def host_release() -> tuple[str, str]:
+    fields = {}
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            key, _, value = line.partition("=")
+            fields[key] = value.strip('"')
+    except OSError:
+        pass
+    return fields.get("ID", ""), fields.get("VERSION_CODENAME", "")
 
 
 def service_account() -> tuple[int, int] | None:
@@ -58,10 +70,38 @@ def check_traversable(path: Path, account: tuple[int, int] | None) -> None:
                 fix="set TROVE_VERIFY_WORKDIR to a directory under a world-traversable path")
 
 
-class ProcessGuest:
-    name = "process"
+class ProcessGuest(Guest):
+    kind = name = "process"
+    host_binaries = True
     address = "127.0.0.1"
     bind_address = "127.0.0.1"
+
+    @classmethod
+    def unavailable(cls, ds, version: str) -> str | None:
+        """The host must be an OS the version ships in, or the engine must
+        find a binary the user has (TROVE_VERIFY_MYSQLD ...)."""
+        from verify import engines
+
+        module = engines.load(ds.engine_module) if ds.engine_module else None
+        own = getattr(module, "host_unavailable", None)
+        family, release = host_release()
+        shipped = [ds.os(o) for o in ds.version(version).os]
+        if own is not None and not any(o.family == family and o.release == release
+                                       for o in shipped):
+            return own()
+        if not any(o.family == family and o.release == release for o in shipped):
+            where = ", ".join(o.name for o in shipped) or "no supported OS"
+            return (f"cannot launch {ds.name} {version} on a process guest: this host is "
+                    f"{family} {release} and the version ships in {where}")
+        # an engine whose runtime comes from elsewhere than the OS archive
+        # (Cassandra's jars) says what is missing here, if anything
+        missing = getattr(module, "missing_here", None)
+        return missing() if missing else None
+
+    @classmethod
+    def create(cls, instance_id: str, ledger: Ledger, *, images, version: str,
+               memory_mb: int, volume_gb: int) -> ProcessGuest:
+        return cls(instance_id, ledger)
 
     def __init__(self, instance_id: str, ledger: Ledger):
         self.instance_id = instance_id
@@ -186,6 +226,15 @@ class ProcessGuest:
         _, entry = self._procs.pop(proc.pid, (None, None))
         if entry:
             self.ledger.forget(entry)
+
+    def leftovers(self, port: int = 0) -> list[str]:
+        """The host's own network and disk: the port and the data directory."""
+        left = []
+        if port and port_in_use(self.address, port):
+            left.append(f"port {self.address}:{port} still answers")
+        if self.root.exists():
+            left.append(f"data directory {self.root} still exists")
+        return left
 
     def destroy(self, timeout: float = 30.0) -> None:
         for proc, _ in list(self._procs.values()):
