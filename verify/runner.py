@@ -97,18 +97,9 @@ def _provenance(options: RunOptions, backend, ds) -> dict:
 
 
 def make_backend(options: RunOptions, catalog, ledger, timeouts):
-    if options.backend == "local":
-        from verify.backends.local import LocalBackend
-        return LocalBackend(catalog, guest=options.guest, ledger=ledger, timeouts=timeouts)
-    if options.backend == "trove":
-        from verify.backends.trove import TroveBackend
-        backend = TroveBackend(catalog, cloud=options.cloud, region=options.region,
-                               timeouts=timeouts)
-        if options.provenance is None:
-            options.provenance = backend.provenance
-        return backend
-    from verify.errors import UsageError
-    raise UsageError(f"unknown backend {options.backend!r}", fix="use --backend local|trove")
+    from verify import backends
+    return backends.make(options.backend, options, catalog=catalog, ledger=ledger,
+                         timeouts=timeouts)
 
 
 def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:

@@ -70,9 +70,8 @@ def test_the_scan_catches_an_undeclared_verb_and_a_string_lookup():
 
 
 def backend_classes() -> list[type[Backend]]:
-    from verify.backends.local import LocalBackend
-    from verify.backends.trove import TroveBackend
-    return [LocalBackend, TroveBackend]
+    from verify import backends
+    return [backends.backend_class(name) for name in backends.NAMES]
 
 
 def missing_contract(cls: type[Backend]) -> list[str]:

@@ -82,6 +82,12 @@ def optional(verb: Callable) -> Callable:
 class Backend(abc.ABC):
     name: str = ""
 
+    @classmethod
+    def from_run(cls, options, *, catalog, ledger, timeouts) -> Backend:
+        """This backend as a run's options (verify.runner.RunOptions) ask for
+        it; the registry (verify.backends.BACKENDS) builds backends with it."""
+        raise NotImplementedError(f"{cls.__name__} does not say how a run builds it")
+
     def flavors(self, datastore: str) -> list[str]:
         """The harness flavor sizes this datastore's instances may use,
         smallest first."""

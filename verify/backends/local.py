@@ -35,6 +35,10 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
         self._configs: dict[str, Configuration] = {}
         self.images = guests.Images()
 
+    @classmethod
+    def from_run(cls, options, *, catalog, ledger, timeouts) -> LocalBackend:
+        return cls(catalog, guest=options.guest, ledger=ledger, timeouts=timeouts)
+
     def prepare(self, ds: Datastore, versions: list[str], say=print) -> None:
         """Images for namespace guests, built or from the cache, before scenarios."""
         self.guest_class.prepare_images(self.images, ds, versions, say)

@@ -87,6 +87,13 @@ class TroveBackend(TroveOps, Backend):
         self._lock = threading.Lock()
         self._live: dict[str, Instance] = {}
 
+    @classmethod
+    def from_run(cls, options, *, catalog, ledger, timeouts) -> TroveBackend:
+        backend = cls(catalog, cloud=options.cloud, region=options.region, timeouts=timeouts)
+        if options.provenance is None:
+            options.provenance = backend.provenance
+        return backend
+
     def guest_kind(self) -> str:
         return "trove"
 

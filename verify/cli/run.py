@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from verify import backends, guests
 from verify.errors import EXIT_FAIL, EXIT_PASS, EXIT_UNKNOWN
 
 EXIT_BY_STATUS = {"pass": EXIT_PASS, "fail": EXIT_FAIL}
@@ -14,10 +15,10 @@ def add_parser(sub) -> None:
     p.add_argument("datastore")
     p.add_argument("--tier", choices=["experimental", "technical-preview", "stable"],
                    help="size the suite to this tier (default: the tier the catalog claims)")
-    p.add_argument("--backend", default="local", choices=["local", "trove"])
+    p.add_argument("--backend", default="local", choices=backends.NAMES)
     p.add_argument("--cloud", help="--backend trove: the clouds.yaml entry (default: $OS_CLOUD)")
     p.add_argument("--region", help="--backend trove: region (default: the cloud's)")
-    p.add_argument("--guest", default=None, choices=["namespace", "process"],
+    p.add_argument("--guest", default=None, choices=guests.KINDS,
                    help="where engines run (default: namespace guests from DIB images "
                         "when this machine allows it, else process guests, said in one line)")
     p.add_argument("--version", action="append", dest="versions",

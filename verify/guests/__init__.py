@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from verify.catalog import Datastore
 from verify.errors import CannotRunHere, UsageError
 from verify.guests.base import Guest
-from verify.state import Ledger
+
+if TYPE_CHECKING:      # the CLI reads KINDS at start-up: keep this import cheap
+    from verify.catalog import Datastore
+    from verify.state import Ledger
 
 # kind -> "module:class"; imported only when a run uses the kind
 GUESTS = {
