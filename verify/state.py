@@ -14,11 +14,19 @@ Why it is safe to run at any time, any number of times:
   and tools such as mariadb-install-db that are never recorded);
 - releasing what is already gone does nothing, so a cleanup killed half
   way is simply run again.
+
+The ledger only records and replays. What undoes an entry is registered by
+the module that creates that kind of resource (``@releaser("netns")`` in
+verify/guests/nsrelease.py); an entry records that module, so a cleanup in
+a fresh process (after a SIGKILL) imports it and finds the releaser by kind.
+Processes, directories, ports and mounts, which more than one layer makes,
+are released here.
 """
 
 from __future__ import annotations
 
 import fcntl
+import importlib
 import json
 import os
 import shutil
@@ -26,13 +34,46 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from verify.settings import state_dir
 
-KINDS = ("process", "dir", "mount", "netns", "veth", "cgroup", "port", "loop",
-         "route")
-CGROUP_ROOT = Path("/sys/fs/cgroup")
+# kind -> (module that registered it, what undoes an entry of that kind)
+Releaser = Callable[[dict, "Path | None"], list[str]]
+_RELEASERS: dict[str, tuple[str, Releaser]] = {}
+# entries recorded before releasers named their module
+_FORMER_OWNERS = dict.fromkeys(("netns", "veth", "cgroup", "loop", "route"),
+                               "verify.guests.nsrelease")
+
+
+def releaser(kind: str) -> Callable[[Releaser], Releaser]:
+    """Register fn(entry, root) -> lines as what releases entries of kind.
+    It must do nothing when the thing is already gone (cleanup reruns)."""
+    def register(fn: Releaser) -> Releaser:
+        _RELEASERS[kind] = (fn.__module__, fn)
+        return fn
+    return register
+
+
+def kinds() -> tuple[str, ...]:
+    """The kinds a ledger accepts now (each with its releaser)."""
+    return tuple(_RELEASERS)
+
+
+def _releaser_for(entry: dict) -> Releaser | None:
+    kind = entry.get("kind")
+    if kind not in _RELEASERS:
+        module = entry.get("releaser") or _FORMER_OWNERS.get(kind)
+        # only the harness's own modules: a torn or hand-edited state file
+        # must never make cleanup import anything else
+        if isinstance(module, str) and module.startswith("verify."):
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                return None
+    found = _RELEASERS.get(kind)
+    return found[1] if found else None
 
 
 class LedgerClosed(RuntimeError):
@@ -84,9 +125,12 @@ class Ledger:
                                   "entries": self.entries})
 
     def add(self, kind: str, value: str | int, **extra) -> dict:
-        if kind not in KINDS:
-            raise ValueError(f"unknown ledger kind {kind!r}")
+        if kind not in _RELEASERS:
+            raise ValueError(f"unknown ledger kind {kind!r}: no releaser registered for it")
         entry = {"kind": kind, "value": value, **extra}
+        module = _RELEASERS[kind][0]
+        if module != __name__:      # cleanup in a fresh process imports it again
+            entry["releaser"] = module
         if kind == "process":
             entry["start"] = _start_time(int(value))
         with self._lock:
@@ -125,59 +169,45 @@ def release(entries: list[dict], root: Path | None = None) -> list[str]:
     removed: list[str] = []
     for entry in reversed(entries):
         try:
-            removed += _release_one(entry, root)
+            undo = _releaser_for(entry)
+            if undo is None:
+                raise ValueError("no releaser registered for this kind")
+            removed += undo(entry, root)
         except (OSError, ValueError, TypeError, KeyError) as exc:
             removed.append(f"FAILED {entry.get('kind')} {entry.get('value')}: {exc}")
     return removed
 
 
-def _release_one(entry: dict, root: Path | None) -> list[str]:
-    kind, value = entry["kind"], entry["value"]
-    if kind == "process":
-        pid = int(value)
-        if alive(pid, entry.get("start")):
-            _kill_group(pid)
-            return [f"process {pid} ({entry.get('cmd', '?')})"]
-    elif kind == "port":
-        pids = [p for p in _listeners(int(value)) if root and _inside(p, root)]
-        for pid in pids:
-            _kill_group(pid)
-        if pids:
-            return [f"port {value} (held by {', '.join(map(str, pids))})"]
-    elif kind == "mount":
-        if _is_mounted(value):
-            subprocess.run(["umount", "-l", value], capture_output=True, timeout=60)
-            return [f"mount {value}"]
-    elif kind == "netns":
-        if Path(f"/run/netns/{value}").exists():
-            subprocess.run(["ip", "netns", "delete", value], capture_output=True, timeout=60)
-            return [f"netns {value}"]
-    elif kind == "veth":
-        if Path(f"/sys/class/net/{value}").exists():
-            subprocess.run(["ip", "link", "delete", value], capture_output=True, timeout=60)
-            return [f"veth {value}"]
-    elif kind == "cgroup":
-        path = Path(value)
-        if path.resolve().is_relative_to(CGROUP_ROOT) and path != CGROUP_ROOT \
-                and path.exists():
-            _kill_cgroup(path)
-            return [f"cgroup {value}"]
-    elif kind == "route":  # shared by guests: removed with the last link it guards
-        prefix = entry.get("unless_links")
-        if not (prefix and any(Path("/sys/class/net").glob(f"{prefix}*"))):
-            if subprocess.run(["ip", "route", "del", *value.split()], capture_output=True,
-                              timeout=60).returncode == 0:
-                return [f"route {value}"]
-    elif kind == "loop":   # value: the backing file; detach every device on it
-        out = subprocess.run(["losetup", "-j", value], capture_output=True, text=True,
-                             timeout=60)
-        devices = [line.split(":", 1)[0] for line in out.stdout.splitlines()]
-        for device in devices:
-            subprocess.run(["losetup", "-d", device], capture_output=True, timeout=60)
-        return [f"loop {d}" for d in devices]
-    elif kind == "dir":
-        return _release_dir(Path(value), root)
+@releaser("process")
+def _release_process(entry: dict, root: Path | None) -> list[str]:
+    pid = int(entry["value"])
+    if alive(pid, entry.get("start")):
+        _kill_group(pid)
+        return [f"process {pid} ({entry.get('cmd', '?')})"]
     return []
+
+
+@releaser("port")
+def _release_port(entry: dict, root: Path | None) -> list[str]:
+    value = entry["value"]
+    pids = [p for p in _listeners(int(value)) if root and _inside(p, root)]
+    for pid in pids:
+        _kill_group(pid)
+    return [f"port {value} (held by {', '.join(map(str, pids))})"] if pids else []
+
+
+@releaser("mount")
+def _release_mount(entry: dict, root: Path | None) -> list[str]:
+    value = entry["value"]
+    if _is_mounted(value):
+        subprocess.run(["umount", "-l", value], capture_output=True, timeout=60)
+        return [f"mount {value}"]
+    return []
+
+
+@releaser("dir")
+def _release_dir_entry(entry: dict, root: Path | None) -> list[str]:
+    return _release_dir(Path(entry["value"]), root)
 
 
 def _release_dir(path: Path, root: Path | None) -> list[str]:
@@ -279,33 +309,6 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
-
-
-def _kill_cgroup(path: Path) -> None:
-    for child in sorted((p for p in path.rglob("*") if p.is_dir()), reverse=True):
-        _kill_cgroup(child)
-    kill = path / "cgroup.kill"
-    if kill.exists():
-        try:
-            kill.write_text("1")
-        except OSError:
-            pass
-    else:  # cgroup v1 has no cgroup.kill: kill its members one by one
-        try:
-            members = (path / "cgroup.procs").read_text().split()
-        except OSError:
-            members = []
-        for pid in members:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
-    for _ in range(100):
-        try:
-            path.rmdir()
-            return
-        except OSError:
-            time.sleep(0.05)
 
 
 def cleanup_stale(directory: Path | None = None) -> list[str]:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from verify.errors import CannotRunHere, EngineError, InfraError, PermissionNeeded, WaitTimeout
+from verify.guests import nsrelease  # noqa: F401  (registers the ledger's releasers)
 from verify.guests.base import Guest
 from verify.guests.namespace_faults import NamespaceFaults
 from verify.guests.namespace_volume import DATA_ROOT, VOLUME_OPTIONS, NamespaceVolume
