@@ -129,9 +129,10 @@ def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:
         if reason:
             from verify.errors import CannotRunHere
             raise CannotRunHere(reason)
-        the_plan = planner.plan(ds, tier, backend.unavailable, options.versions)
-        # images for namespace guests, before any scenario
-        backend.prepare(ds, sorted({t.version for t in the_plan.tests}), say)
+        unavailable = getattr(backend, "unavailable", lambda _ds, _v: None)
+        the_plan = planner.plan(ds, tier, unavailable, options.versions)
+        if hasattr(backend, "prepare"):     # images for namespace guests, before any scenario
+            backend.prepare(ds, sorted({t.version for t in the_plan.tests}), say)
         return _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts,
                          run_id, say)
     finally:
