@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from verify import backends, guests
 from verify.errors import EXIT_FAIL, EXIT_PASS, EXIT_UNKNOWN
 
 EXIT_BY_STATUS = {"pass": EXIT_PASS, "fail": EXIT_FAIL}
 
 
 def add_parser(sub) -> None:
+    from verify import backends, guests  # the registries name the choices
+
     p = sub.add_parser("run", help="run a datastore's scenario set and record evidence")
     p.add_argument("datastore")
     p.add_argument("--tier", choices=["experimental", "technical-preview", "stable"],
