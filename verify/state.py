@@ -125,7 +125,8 @@ class Ledger:
                                   "entries": self.entries})
 
     def add(self, kind: str, value: str | int, **extra) -> dict:
-        if kind not in _RELEASERS:
+        if kind not in _RELEASERS and _releaser_for({"kind": kind}) is None:
+            # (a kind's former owner is imported on demand, as cleanup does)
             raise ValueError(f"unknown ledger kind {kind!r}: no releaser registered for it")
         entry = {"kind": kind, "value": value, **extra}
         module = _RELEASERS[kind][0]

@@ -64,6 +64,18 @@ def test_entries_name_the_module_that_releases_them(tmp_path):
     assert ledger.teardown() == []        # both already gone: nothing to do
 
 
+def test_a_module_recording_a_namespace_kind_need_not_import_its_releaser(tmp_path):
+    proc = _python(
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from verify.state import Ledger\n"
+        f"ledger = Ledger('own', Path({str(tmp_path / 'state')!r}))\n"
+        "print(ledger.add('loop', '/nonexistent/volume.ext4')['releaser'])\n"
+        "print(ledger.teardown())\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["verify.guests.nsrelease", "[]"]
+
+
 def test_a_fresh_process_finds_the_releaser_by_kind():
     """No guest module imported: the entry's module, or for entries written
     before releasers named it, the former owner, is imported to release it.
