@@ -23,11 +23,18 @@ def _is_backend(node: ast.expr) -> bool:
         (isinstance(node, ast.Attribute) and node.attr == "backend")
 
 
+VERBS = {n for n in dir(Backend) if not n.startswith("_") and callable(getattr(Backend, n))}
+
+
 def backend_uses(source: str, filename: str) -> list[tuple[str, int, str]]:
     """(file, line, attribute) for every attribute a scenario reads off a
-    backend, and ("getattr", ...) for every lookup of one by string."""
+    backend, ("getattr()", ...) for every lookup of one by string, and
+    ("by name()", ...) for a verb's name passed as a string (a helper that
+    looks it up: self.fault("kill_server", inst))."""
     found = []
     for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Constant) and node.value in VERBS:
+            found.append((filename, node.lineno, "by name()"))
         if isinstance(node, ast.Attribute) and _is_backend(node.value):
             found.append((filename, node.lineno, node.attr))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
@@ -40,6 +47,8 @@ def backend_uses(source: str, filename: str) -> list[tuple[str, int, str]]:
 def undeclared(uses: list[tuple[str, int, str]]) -> list[str]:
     return [f"{f}:{line}: backend.{attr} is not declared on Backend" if
             not attr.endswith("()") else
+            f"{f}:{line}: a verb {attr[:-2]}: call self.backend.<verb> directly" if
+            attr == "by name()" else
             f"{f}:{line}: {attr} on a backend: call a verb declared on Backend"
             for f, line, attr in sorted(uses)
             if attr.endswith("()") or not hasattr(Backend, attr)]
@@ -58,15 +67,17 @@ def test_every_verb_a_scenario_calls_is_declared_on_backend():
     assert undeclared(uses) == []
 
 
-def test_the_scan_catches_an_undeclared_verb_and_a_string_lookup():
+def test_the_scan_catches_an_undeclared_verb_and_string_lookups():
     source = ("class T:\n"
               "    def test(self):\n"
               "        self.backend.upgrade(1)\n"
-              "        getattr(self.backend, 'upgrade_instance', None)\n"
-              "        self.backend.create_instance('x')\n")
+              "        getattr(self.backend, 'upgrade', None)\n"
+              "        self.backend.create_instance('x')\n"
+              "        self.supported(self.fault, 'kill_server', 1)\n")
     assert undeclared(backend_uses(source, "t.py")) == [
         "t.py:3: backend.upgrade is not declared on Backend",
-        "t.py:4: getattr() on a backend: call a verb declared on Backend"]
+        "t.py:4: getattr() on a backend: call a verb declared on Backend",
+        "t.py:6: a verb by name: call self.backend.<verb> directly"]
 
 
 def backend_classes() -> list[type[Backend]]:
