@@ -40,9 +40,19 @@ def standing(v: Verdict) -> str:
     return "classified"
 
 
-def details(v: Verdict) -> list[str]:
-    """What the next tier needs (sentence and reason), engine evidence, notes."""
-    lines = [f"needs {u.id} ({u.tier}): {u.text} Unmet: {u.why}" for u in next_unmet(v)]
+def details(v: Verdict, said: set[str] | None = None) -> list[str]:
+    """What the next tier needs (sentence and reason), engine evidence, notes.
+
+    said: requirement ids whose sentence was already shown on this page
+    (the terminal shows each sentence once, then refers to it)."""
+    lines = []
+    for u in next_unmet(v):
+        if said is not None and u.id in said:
+            lines.append(f"needs {u.id} (as above). Unmet: {u.why}")
+        else:
+            lines.append(f"needs {u.id} ({u.tier}): {u.text} Unmet: {u.why}")
+            if said is not None:
+                said.add(u.id)
     if v.engine_evidence:
         lines.append("engine evidence (the local backend: shows the engine and the suite "
                      "work, meets no requirement about Trove's API or guest agent): "
@@ -108,8 +118,9 @@ def print_table(verdicts: list[Verdict], console: Console | None = None,
     console.print(f"static requirements read from: {trees(verdicts)}", highlight=False)
     if static_path:
         console.print(f"  ({static_path})", highlight=False, soft_wrap=True)
+    said: set[str] = set()
     for v in verdicts:
-        lines = details(v)
+        lines = details(v, said)
         if v.gate and v.gate["runs"]:
             lines.insert(0, f"gate: {v.gate['passes']}/{v.gate['runs']} "
                             f"{v.gate['judged_on']} runs passed, Wilson lower bound "
