@@ -103,3 +103,23 @@ def test_zuul_v3_voting_inheritance_and_overrides():
     assert jobs["trove-tempest-mariadb"]["voting"] is False, "the project overrides the job"
     assert jobs["trove-functional-mysql"]["voting"] is True
     assert jobs["trove-functional-mysql"]["pipelines"] == ["check", "gate"]
+
+
+def test_inspect_a_pypi_version_from_the_cache(tmp_path):
+    tree = trove_sdist("13.0.1")          # present: no download happens
+    results = tmp_path / "results"
+    env = {"TROVE_VERIFY_CACHE": str(tree.parent.parent)}
+    proc = cli("inspect", "trove==13.0.1", "--results", str(results), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"inspected Trove 13.0.1 at {tree} (trove==13.0.1 sdist)")
+    assert "mariadb (experimental/)" in proc.stdout
+    static, _ = inspect.latest(results)
+    assert static["origin"] == "trove==13.0.1 sdist"
+    assert inspect.tree_name(static) == "Trove 13.0.1"
+
+
+def test_a_version_range_is_one_clear_line(tmp_path):
+    proc = cli("inspect", "trove>=13", "--results", str(tmp_path))
+    assert proc.returncode != 0
+    assert proc.stderr.count("\n") <= 2 and "trove==13.0.1" in proc.stderr
+    assert "Traceback" not in proc.stderr

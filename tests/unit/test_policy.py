@@ -84,3 +84,10 @@ def test_unknown_provenance_kind_names_field(tmp_path):
     with pytest.raises(ConfigError) as err:
         policy.load(_write(tmp_path, data))
     assert "requirements.1.met_by" in str(err.value)
+
+
+def test_classify_names_the_same_uncounted_provenances():
+    from verify.classify import UNCOUNTED_PROVENANCE
+
+    counts = policy.load().provenance.counts
+    assert UNCOUNTED_PROVENANCE == {k for k, c in counts.items() if not c}

@@ -27,6 +27,9 @@ from verify.policy import Policy, Requirement, tier_rank
 __all__ = ["Unmet", "Verdict", "classify", "wilson_lower_bound"]
 
 UNFINISHED = ("incomplete", "unknown")
+# the provenances tiers.yaml says never count (kept here for callers that
+# label runs; tests/unit/test_policy.py checks the two agree)
+UNCOUNTED_PROVENANCE = {"stand-in", "trove-fake-compute", "sample"}
 
 
 @dataclass
@@ -88,6 +91,7 @@ class _Evidence:
         self.unfinished: list[dict] = []      # incomplete/unknown runs (gate: killed)
         self.ignored: list[dict] = []
         self.excluded: dict[str, list[str]] = {}   # why -> run ids
+        self.excluded_engines: dict[str, set[str]] = {}
         prov = policy.provenance
         for run in sorted((r for r in runs if r["datastore"] == ds.name),
                           key=lambda r: r["started"], reverse=True):
@@ -112,6 +116,8 @@ class _Evidence:
                     why = f"run is {run['status']}"
             if why:
                 self.excluded.setdefault(why, []).append(run["run_id"])
+                self.excluded_engines.setdefault(why, set()).add(
+                    (run.get("engine") or {}).get("name") or "unidentified")
                 self.ignored.append(run)
             elif run["status"] not in UNFINISHED:
                 self.counted.append(run)
@@ -324,8 +330,9 @@ def _evidence_notes(v: Verdict, ev: _Evidence, policy: Policy) -> None:
                 f"{engine.get('name', '?')} {engine.get('version', '')} "
                 f"({run.get('backend', 'local')} backend, {run.get('guest', '?')} guest)")
     for why, ids in ev.excluded.items():
-        v.notes.append(f"{len(ids)} run(s) not counted ({why}): {', '.join(ids[:3])}"
-                       + (" ..." if len(ids) > 3 else ""))
+        engines = ", ".join(sorted(ev.excluded_engines[why]))
+        v.notes.append(f"{len(ids)} run(s) not counted ({why}; engines: {engines}): "
+                       f"{', '.join(ids[:3])}" + (" ..." if len(ids) > 3 else ""))
 
 
 def _finish(v: Verdict, eligible: str, gaps: list, ev: _Evidence, static: dict,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import os
+import warnings
 from pathlib import Path
 
 from verify.catalog import Catalog
@@ -36,7 +37,10 @@ def _rel(path: Path, root: Path) -> str:
 
 def _parse(path: Path) -> ast.Module | None:
     try:
-        return ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        with warnings.catch_warnings():
+            # old trees hold invalid escapes in strings: their problem, not ours
+            warnings.simplefilter("ignore")
+            return ast.parse(path.read_text(encoding="utf-8", errors="replace"))
     except (SyntaxError, ValueError, OSError):
         return None
 
