@@ -128,6 +128,8 @@ def test_trove13_redis_has_an_agent_but_no_elements(tmp_path, trove13):
     runs = _box_runs(tmp_path, ["mariadb", "redis"])
     v = {v.subject: v for v in classify(runs, catalog.default(), policy.load(), trove13)}
     assert v["mariadb"].tier == "experimental"
+    assert any("keeps the mariadb guest agent under guestagent/datastore/experimental/"
+               in n for n in v["mariadb"].notes)
     redis = {u.id: u.why for u in v["redis"].unmet if u.tier == "experimental"}
     assert redis["ds-exp-elements"] == "Trove 13.0.1 has no elements to build a redis guest"
     assert "ds-exp-guest-agent" not in redis and "ds-exp-unit-tests" not in redis

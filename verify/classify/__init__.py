@@ -379,9 +379,12 @@ def _finish(v: Verdict, eligible: str, gaps: list, ev: _Evidence, static: dict,
         covered = [(u, kinds) for u, kinds in gaps if tier_rank(u.tier) <= tier_rank(eligible)]
         # the gate itself would have met them: name what stands in for it
         kinds = sorted({k for _, ks in covered for k in ks} - {"gate"}) or ["gate"]
+        # the next tier's reasons are shown beside the verdict already
+        later = [f"{u.id}: {u.why}" for u, _ in covered if u.tier != v.unmet[0].tier]
         v.notes.append(f"eligible for {eligible}: {_kinds_words(kinds)} runs already meet "
-                       f"{', '.join(u.id for u, _ in covered)}; only the gate can make "
-                       "them official (gate runs missing: see the reasons above)")
+                       f"{', '.join(u.id for u, _ in covered)}; only gate runs can make "
+                       "them official" + (f"; beyond the next tier: {'; '.join(later)}"
+                                          if later else ""))
     for job in static.get("gate_jobs", []):
         if job.get("subject") == v.subject and job.get("voting") and v.tier != "stable":
             v.notes.append(f"Trove's gate job {job['name']} ({job['source']}) votes while "
@@ -399,6 +402,12 @@ def _datastore_verdict(ds: Datastore, ev: _Evidence, policy: Policy,
     v = Verdict(ds.name, "datastore", tier if ev.counted or ev.unfinished else "unknown",
                 ds.claimed_tier, len(ev.counted), len(ev.ignored), unmet, met,
                 trove_tree=_tree(static))
+    manager = static.get("managers", {}).get(ds.name)
+    if manager and manager["placement"] == "experimental":
+        # pre-Victoria Trove kept the datastores it did not call stable there
+        v.notes.append(f"{_tree(static)} keeps the {ds.name} guest agent under "
+                       f"guestagent/datastore/experimental/ ({manager['file']}): Trove "
+                       "itself shipped it as experimental")
     return _finish(v, eligible, gaps, ev, static, policy)
 
 

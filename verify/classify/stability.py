@@ -151,7 +151,9 @@ def gate_stability(runs: list[dict], policy: Policy, known_cycles: list[str],
     result = GateStability("voting" if voting else "non-voting" if nonvoting else "none",
                            nonvoting_cycles=full, votes=bool(voting))
     if not gate:
-        result.problem = "no gate runs"
+        result.problem = (f"no gate runs (stable needs {st.min_runs} passing voting runs, "
+                          f"after {st.nonvoting_cycles_before_voting} full non-voting "
+                          "cycle(s))")
         return result
     window = (voting or nonvoting)[:st.window]
     infra = [r for r in window if is_infra_failure(r)]
