@@ -252,3 +252,12 @@ def test_policy_stability_is_reachable():
     st = policy.load().stability
     perfect = min(st.window, max(st.min_runs, 1))
     assert wilson_lower_bound(perfect, perfect, st.confidence_z) >= st.wilson_lower_bound - 1e-3
+
+
+def test_the_trove_a_box_ran_is_named_and_checked_against_the_tree(tmp_path, static):
+    write_run(tmp_path, provenance=BOX)
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert any(n.startswith("Trove evidence: 1 run(s) on box, Trove 26.0.0 (") for n in v.notes)
+    # the box ran 26.0.0; the fixture tree is 4.0.0: said, not hidden
+    assert any("the runs exercised Trove 26.0.0 while the static requirements were read "
+               "from Trove 4.0.0" in n for n in v.notes)

@@ -329,10 +329,39 @@ def _evidence_notes(v: Verdict, ev: _Evidence, policy: Policy) -> None:
                 f"{run['run_id']}: {len(passed)}/{len(ran)} scenarios passed on "
                 f"{engine.get('name', '?')} {engine.get('version', '')} "
                 f"({run.get('backend', 'local')} backend, {run.get('guest', '?')} guest)")
+    if v.kind == "datastore":
+        _trove_runs_note(v, ev)
     for why, ids in ev.excluded.items():
         engines = ", ".join(sorted(ev.excluded_engines[why]))
         v.notes.append(f"{len(ids)} run(s) not counted ({why}; engines: {engines}): "
                        f"{', '.join(ids[:3])}" + (" ..." if len(ids) > 3 else ""))
+
+
+def _trove_label(run: dict) -> str:
+    """"box, Trove 26.0.0" from provenance {deployment, trove: {version|commit, dirty}}."""
+    prov = run.get("provenance") or {}
+    trove = prov.get("trove") or {}
+    release = trove.get("version") or (trove.get("commit") or "")[:12] or "version unrecorded"
+    dirty = " with local changes" if trove.get("dirty") else ""
+    return f"{prov.get('deployment') or prov.get('cloud') or 'cloud'}, Trove {release}{dirty}"
+
+
+def _trove_runs_note(v: Verdict, ev: _Evidence) -> None:
+    """Which Trove the trove runs exercised, and whether it is the inspected one."""
+    runs = ev.runs(["trove"])
+    if not runs:
+        return
+    by_label: dict[str, list[str]] = {}
+    for run in runs:
+        by_label.setdefault(_trove_label(run), []).append(run["run_id"])
+    v.notes.append("Trove evidence: " + "; ".join(
+        f"{len(ids)} run(s) on {label} ({', '.join(ids[:2])})"
+        for label, ids in by_label.items()))
+    inspected = v.trove_tree.removeprefix("Trove ")
+    ran = {((r.get("provenance") or {}).get("trove") or {}).get("version") for r in runs} - {None}
+    if v.trove_tree.startswith("Trove ") and ran and ran != {inspected}:
+        v.notes.append(f"the runs exercised Trove {', '.join(sorted(ran))} while the static "
+                       f"requirements were read from {v.trove_tree}")
 
 
 def _finish(v: Verdict, eligible: str, gaps: list, ev: _Evidence, static: dict,
