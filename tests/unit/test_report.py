@@ -77,3 +77,18 @@ def test_every_format_carries_the_notes_and_the_reasons(tmp_path):
     assert entry["next_tier_needs"][0]["text"] == v.unmet[0].text
     for u in report.next_unmet(v):
         assert u.text in md and u.why in md and u.text in table
+
+
+def test_run_ends_with_the_datastores_verdict(tmp_path, monkeypatch, capsys):
+    # what `tox -e verify-mariadb` prints last: this run's verdict, one datastore
+    from verify.cli.classify import after_run
+
+    results = tmp_path / "results"
+    write_run(results, scenarios=preview_scenarios(), provenance=ENGINE)
+    inspect.write(results, inspect.inspect(FIXTURE_TREE, catalog.load()))
+    monkeypatch.setenv("TROVE_VERIFY_RESULTS", str(results))
+    monkeypatch.setenv("COLUMNS", "80")
+    after_run("mariadb")
+    out = capsys.readouterr().out
+    assert "mariadb/galera" in out and "postgresql" not in out
+    assert "engine evidence" in out and "needs ds-exp-create-delete" in out

@@ -36,3 +36,23 @@ def run(args) -> int:
     else:
         report.print_table(verdicts, rejected=rejected, static_path=static_path)
     return 0
+
+
+def after_run(datastore: str) -> None:
+    """`run` ends with this: what the run just proved for datastore and what
+    its next tier needs, read from every bundle under results/ (a newcomer
+    who ran only `tox -e verify-<ds>` sees it without another command)."""
+    import argparse
+
+    from verify.errors import VerifyError
+
+    print(flush=True)
+    args = argparse.Namespace(results=None, catalog=None, format="table",
+                              datastore=datastore)
+    try:
+        run(args)
+    except VerifyError as exc:
+        print(f"classify {datastore}: {exc.render()}", flush=True)
+    except Exception as exc:  # noqa: BLE001 - the run's own result must stand
+        print(f"classify {datastore}: no summary ({type(exc).__name__}: {exc}); "
+              "run trove-verify classify to see why", flush=True)
