@@ -87,7 +87,8 @@ def test_no_secret_in_anything_a_run_writes(workdir, tmp_path, monkeypatch, caps
     generated = redact.known()
     needles = set(generated) | {CANARY, TOKEN_CANARY, UNREGISTERED}
     assert len(generated) >= 4, "the run generated passwords; they must be registered"
-    (bundle,) = results.iterdir()
+    # the run's bundle; .index.sqlite is the evidence index the closing classify made
+    (bundle,) = [p for p in results.iterdir() if not p.name.startswith(".")]
     probe_logs = list(bundle.rglob("probe.log"))
     assert probe_logs and redact.MASK in probe_logs[0].read_text()
     hits, files = _scan([results, workdir], [out.out, out.err], needles)

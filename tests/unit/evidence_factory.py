@@ -8,6 +8,32 @@ import itertools
 from verify.evidence import Bundle
 
 _counter = itertools.count()
+IMAGE = {"name": "debian-bookworm-guest", "sha256": "ab" * 32}
+# what `run --backend trove` records for Trove in a box (real control plane + agent)
+BOX = {"kind": "trove", "deployment": "box", "job": None, "voting": None,
+       "trove": {"version": "26.0.0", "dirty": False}}
+ENGINE = {"kind": "engine", "job": None, "voting": None}
+
+
+def gate(voting: bool, cycle: str = "2026.1", job: str = "trove-verify-mariadb") -> dict:
+    return {"kind": "gate", "job": job, "voting": voting, "cycle": cycle}
+
+
+def preview_scenarios(datastore: str = "mariadb", engine: str | None = None,
+                      status: str = "pass") -> list[dict]:
+    """create/delete plus one scenario per claimed capability (and per strategy)."""
+    from verify import catalog
+
+    ds = catalog.default().get(datastore)
+    engine = engine or datastore
+    out = [scenario("instance.create_delete", "instance", engine=engine)]
+    for cap in ds.capabilities:
+        if cap != "instance":
+            out.append(scenario(f"{cap}.basic", cap, status=status, engine=engine))
+    for s in ds.strategies:
+        out.append(scenario(f"{s.capability}.{s.name}", s.capability, status=status,
+                            strategy=s.name, engine=engine))
+    return out
 
 
 def scenario(id_, capability, status="pass", strategy=None, engine="mariadb",
@@ -29,7 +55,8 @@ def _all_elements(datastore: str) -> dict:
 
 
 def write_run(results, datastore="mariadb", scenarios=None, status=None, engine="mariadb",
-              provenance=None, image=None, finish=True, elements=None, when=None):
+              provenance=None, image=None, finish=True, elements=None, when=None,
+              failure_kind=None):
     n = next(_counter)
     started = when or (dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
                        + dt.timedelta(minutes=n))
@@ -42,6 +69,8 @@ def write_run(results, datastore="mariadb", scenarios=None, status=None, engine=
         "static": {"elements": {"debian-bookworm": elements or _all_elements(datastore)}},
     })
     bundle.record["started"] = started.isoformat()
+    if failure_kind:
+        bundle.record["failure_kind"] = failure_kind
     if finish:
         if status is None:
             status = "fail" if any(s["status"] == "fail" for s in scenarios) else "pass"

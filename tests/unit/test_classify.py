@@ -1,124 +1,245 @@
-from tests.unit.evidence_factory import scenario, write_run
-from verify import catalog, policy
+"""classify's rules, each on bundles the harness's own writer made, against
+the inspection of the 2015-shaped fixture tree (Trove 4.0.0: mariadb, mysql,
+postgresql, redis and cassandra agents, mariadb under experimental/)."""
+
+import shutil
+
+import pytest
+
+from tests.conftest import REPO
+from tests.unit.evidence_factory import (
+    BOX,
+    ENGINE,
+    IMAGE,
+    gate,
+    preview_scenarios,
+    scenario,
+    write_run,
+)
+from tests.unit.history_factory import FIXTURE_TREE
+from verify import catalog, inspect, policy
 from verify.classify import classify, wilson_lower_bound
-from verify.evidence import scan
-
-STATIC_OK = {"unit_tests": {"mariadb": True, "redis": True},
-             "strategy_unit_tests": {}}
+from verify.evidence.index import load_history
 
 
-def verdicts(results, static=None):
-    runs, rejected = scan(results)
+@pytest.fixture(scope="module")
+def static():
+    return inspect.inspect(FIXTURE_TREE, catalog.load())
+
+
+def verdicts(results, static=None, runs=None):
+    if runs is None:
+        runs, _ = load_history(results)
     return {v.subject: v for v in classify(runs, catalog.load(), policy.load(), static)}
 
 
-def test_zero_evidence_is_unknown_for_every_datastore(tmp_path):
-    for v in verdicts(tmp_path).values():
-        assert v.tier == "unknown"
+def test_zero_evidence_is_unknown_and_never_classified(tmp_path, static):
+    for v in verdicts(tmp_path, static).values():
+        assert v.tier == "unknown" and v.standing == "no evidence"
         assert v.unmet, "unknown must still name what is missing"
 
 
-def test_experimental_needs_static_evidence_too(tmp_path):
-    write_run(tmp_path)
-    v = verdicts(tmp_path)["mariadb"]
-    assert v.tier == "none"
-    assert [u.id for u in v.unmet if u.tier == "experimental"] == ["ds-exp-unit-tests"]
+def test_engine_evidence_meets_no_trove_requirement(tmp_path, static):
+    # everything a local run can show, on an image: still no Trove requirement met
+    write_run(tmp_path, scenarios=preview_scenarios(), image=IMAGE, provenance=ENGINE)
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert v.tier == "none" and v.standing == "classified"
+    unmet = {u.id: u.why for u in v.unmet if u.tier == "experimental"}
+    assert set(unmet) == {"ds-exp-create-delete", "ds-exp-suite"}
+    assert unmet["ds-exp-create-delete"] == "no trove or gate run of instance.create_delete"
+    assert v.engine_evidence and "engine" in v.evidence
+    # the static requirements are the tree's: met from Trove 4.0.0
+    assert {"ds-exp-guest-agent", "ds-exp-elements", "ds-exp-unit-tests"} <= set(v.met)
+    assert v.trove_tree == "Trove 4.0.0"
 
 
-def test_experimental_reached_and_next_tier_named(tmp_path):
-    write_run(tmp_path)
-    v = verdicts(tmp_path, STATIC_OK)["mariadb"]
+def test_old_local_kind_is_engine_evidence(tmp_path, static):
+    write_run(tmp_path, provenance={"kind": "local", "job": None, "voting": None})
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert v.tier == "none" and v.evidence == {"engine": [v.engine_evidence[0].split(":")[0]]}
+
+
+def test_box_run_meets_experimental_and_makes_higher_tiers_eligible(tmp_path, static):
+    write_run(tmp_path, scenarios=preview_scenarios(), image=IMAGE, provenance=BOX)
+    v = verdicts(tmp_path, static)["mariadb"]
     assert v.tier == "experimental"
-    next_ids = {u.id for u in v.unmet if u.tier == "technical-preview"}
-    assert next_ids == {"ds-tp-capabilities", "ds-tp-image"}
+    assert (v.standing, v.eligible_tier) == ("eligible", "stable")
+    assert [u.id for u in v.unmet] == ["ds-tp-capabilities", "ds-stable-gate"]
+    assert v.unmet[0].why.startswith("not verified by gate runs: instance")
+    assert v.unmet[1].why.startswith("no gate runs (stable needs 25 passing voting runs")
+    assert any(n.startswith("eligible for stable: trove runs already meet "
+                            "ds-tp-capabilities, ds-stable-gate") for n in v.notes)
 
 
-def test_tiers_are_inclusive(tmp_path):
-    # every claimed capability passes on an image, but create/delete failed:
-    # preview evidence cannot lift a datastore over a missing experimental one
-    caps = catalog.load().get("mariadb").capabilities
-    scen = [scenario(f"{c}.x", c) for c in caps if c != "instance"]
-    scen.append(scenario("instance.create_delete", "instance", status="fail"))
-    write_run(tmp_path, scenarios=scen, image={"name": "i", "sha256": "0" * 64})
-    v = verdicts(tmp_path, STATIC_OK)["mariadb"]
+def test_no_guest_agent_is_the_first_unmet_requirement(tmp_path, static):
+    # mongodb: Trove 4.0.0 registers no agent for it, whatever runs show
+    write_run(tmp_path, datastore="mongodb", engine="mongodb", provenance=BOX, image=IMAGE,
+              scenarios=preview_scenarios("mongodb"))
+    v = verdicts(tmp_path, static)["mongodb"]
     assert v.tier == "none"
-    assert "ds-exp-create-delete" in {u.id for u in v.unmet}
+    assert (v.unmet[0].id, v.unmet[0].why) == (
+        "ds-exp-guest-agent", "Trove 4.0.0 has no guest agent for mongodb")
+    s = verdicts(tmp_path, static)["mongodb/mongodump"]
+    assert s.unmet[0].why == "Trove 4.0.0 has no guest agent for mongodb"
 
 
-def test_technical_preview_when_every_claim_passes_on_an_image(tmp_path):
-    caps = catalog.load().get("mariadb").capabilities
-    scen = [scenario("instance.create_delete", "instance")]
-    scen += [scenario(f"{c}.x", c) for c in caps if c != "instance"]
-    write_run(tmp_path, scenarios=scen, image={"name": "i", "sha256": "0" * 64})
-    v = verdicts(tmp_path, STATIC_OK)["mariadb"]
-    assert v.tier == "technical-preview"
-    assert [u.id for u in v.unmet] == ["ds-stable-gate"]
+def test_without_inspection_the_verdict_says_so(tmp_path):
+    write_run(tmp_path, provenance=BOX)
+    v = verdicts(tmp_path, {})["mariadb"]
+    assert v.unmet[0].id == "ds-exp-guest-agent"
+    assert "trove-verify inspect" in v.unmet[0].why and v.trove_tree == \
+        "no Trove tree inspected"
 
 
-def test_stand_in_engine_never_classifies(tmp_path):
-    caps = catalog.load().get("mariadb").capabilities
-    scen = [scenario(f"{c}.x", c, engine="mysql") for c in caps]
-    scen.append(scenario("instance.create_delete", "instance", engine="mysql"))
-    write_run(tmp_path, scenarios=scen, engine="mysql", image={"name": "i", "sha256": "0" * 64})
-    v = verdicts(tmp_path, STATIC_OK)["mariadb"]
-    assert v.tier == "unknown"
-    assert v.runs_counted == 0 and "stand-in" in v.notes[0]
+def test_engine_identity_is_judged_per_scenario(tmp_path, static):
+    # a run labelled mysql whose every scenario MariaDB answered meets nothing
+    write_run(tmp_path, datastore="mysql", engine="mariadb", provenance=BOX, image=IMAGE,
+              scenarios=preview_scenarios("mysql", engine="mariadb"))
+    v = verdicts(tmp_path, static)["mysql"]
+    assert v.tier == "unknown" and v.runs_counted == 0
+    assert any("stand-in: answered by mariadb" in n for n in v.notes)
+    # one scenario answered by another engine: the suite and the image do not count
+    scen = preview_scenarios()
+    scen[1] = scenario(scen[1]["id"], scen[1]["capability"], engine="mysql")
+    write_run(tmp_path, scenarios=scen, provenance=BOX, image=IMAGE)
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert v.tier == "none"
+    suite = next(u for u in v.unmet if u.id == "ds-exp-suite")
+    assert "answered by another engine" in suite.why
 
 
-def test_fake_compute_provenance_never_classifies(tmp_path):
+def test_run_status_alone_does_not_build_an_image(tmp_path, static):
+    # status says pass, but a scenario failed: no image requirement met
+    scen = preview_scenarios()
+    scen[2]["status"], scen[2]["reason"] = "fail", "boom"
+    write_run(tmp_path, scenarios=scen, provenance=BOX, image=IMAGE, status="pass")
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert "ds-tp-image" in {u.id for u in v.unmet}
+
+
+def test_fake_compute_and_stand_in_never_count(tmp_path, static):
     write_run(tmp_path, provenance={"kind": "trove-fake-compute", "job": None, "voting": None})
-    assert verdicts(tmp_path, STATIC_OK)["mariadb"].tier == "unknown"
+    write_run(tmp_path, provenance={"kind": "stand-in", "job": "x", "voting": False})
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert v.tier == "unknown" and v.runs_ignored == 2
+    notes = " ".join(v.notes)
+    assert "trove-fake-compute: Trove's fake compute" in notes and "stand-in:" in notes
 
 
-def test_incomplete_run_is_never_a_pass(tmp_path):
-    write_run(tmp_path, finish=False)
-    v = verdicts(tmp_path, STATIC_OK)["mariadb"]
-    assert v.tier == "unknown" and v.runs_ignored == 1
+def test_sample_bundle_never_counts(tmp_path, static):
+    results = tmp_path / "results"
+    shutil.copytree(REPO / "results" / "sample", results / "sample")
+    runs, rejected = load_history(results)
+    assert len(runs) == 1 and not rejected
+    v = verdicts(results, static, runs)[runs[0]["datastore"]]
+    assert v.tier == "unknown" and v.runs_counted == 0
+    assert any("sample: the sample bundle" in n for n in v.notes)
 
 
-def test_stable_needs_a_stable_voting_gate_history(tmp_path):
-    caps = catalog.load().get("mariadb").capabilities
-    scen = [scenario("instance.create_delete", "instance")]
-    scen += [scenario(f"{c}.x", c) for c in caps if c != "instance"]
-    image = {"name": "i", "sha256": "0" * 64}
-    gate = {"kind": "gate", "job": "trove-verify-mariadb", "voting": True, "cycle": "2026.1"}
-    for _ in range(30):
-        write_run(tmp_path, scenarios=scen, provenance=gate, image=image)
-    v = verdicts(tmp_path, STATIC_OK)["mariadb"]
-    # voting from the start: promotion needs a full non-voting cycle first
-    assert v.tier == "technical-preview" and v.standing == "eligible"
-    assert "non-voting cycle" in v.unmet[0].why and "votes while" in " ".join(v.notes)
-    for _ in range(30):
-        write_run(tmp_path, scenarios=scen, image=image,
-                  provenance=dict(gate, voting=False, cycle="2025.2"))
-    v = verdicts(tmp_path, STATIC_OK)["mariadb"]
-    assert v.tier == "stable" and v.standing == "classified", v.unmet
+def test_a_bundle_the_index_does_not_count_is_named(tmp_path, static):
+    write_run(tmp_path, provenance=BOX)
+    runs, _ = load_history(tmp_path)
+    runs[0]["_uncounted"] = "unsigned"
+    v = verdicts(tmp_path, static, runs)["mariadb"]
+    assert v.tier == "unknown"
+    assert any("not counted: unsigned" in n and runs[0]["run_id"] in n for n in v.notes)
 
 
-def test_flaky_gate_history_is_not_stable(tmp_path):
-    caps = catalog.load().get("mariadb").capabilities
-    gate = {"kind": "gate", "job": "trove-verify-mariadb", "voting": True}
+def test_incomplete_run_is_never_a_pass(tmp_path, static):
+    write_run(tmp_path, provenance=BOX, finish=False)
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert v.runs_counted == 0 and v.runs_ignored == 1
+    assert any("run is incomplete" in n for n in v.notes)
+
+
+def _gate_history(results, voting_runs=30, nonvoting_runs=30, **kw):
+    for i in range(nonvoting_runs):
+        write_run(results, scenarios=preview_scenarios(), image=IMAGE,
+                  provenance=gate(False, "2025.2"),
+                  when=_day(i * 0.7))
+    for i in range(voting_runs):
+        write_run(results, scenarios=preview_scenarios(), image=IMAGE,
+                  provenance=gate(True, "2026.1"), when=_day(100 + i))
+
+
+def _day(n):
+    import datetime as dt
+    return dt.datetime(2025, 10, 1, tzinfo=dt.UTC) + dt.timedelta(days=n)
+
+
+def test_stable_needs_a_full_nonvoting_cycle_then_a_stable_voting_history(tmp_path, static):
+    _gate_history(tmp_path)
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert (v.tier, v.standing, v.unmet) == ("stable", "classified", [])
+    assert v.gate["nonvoting_cycles"] == ["2025.2"]
+
+
+def test_killed_voting_runs_count_against_stability(tmp_path, static):
+    _gate_history(tmp_path, voting_runs=25)
+    killed = [write_run(tmp_path, provenance=gate(True, "2026.1"), finish=False,
+                        when=_day(130 + i)).record["run_id"] for i in range(5)]
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert v.tier == "technical-preview"
+    assert sorted(v.gate["killed_runs"]) == sorted(killed)
+    assert (v.gate["runs"], v.gate["passes"]) == (30, 25)
+    assert "Wilson lower bound" in v.unmet[0].why and "5 killed run(s)" in v.unmet[0].why
+    assert any("never finished and count as failed" in n for n in v.notes)
+
+
+def test_unfinished_infra_runs_are_listed_apart(tmp_path, static):
+    _gate_history(tmp_path)
+    infra = write_run(tmp_path, provenance=gate(True, "2026.1"), finish=False,
+                      failure_kind="infra", when=_day(140)).record["run_id"]
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert v.tier == "stable" and v.gate["infra_runs"] == [infra]
+    assert any("infra failure(s) reported apart: " + infra in n for n in v.notes)
+
+
+def test_one_nonvoting_run_is_not_a_cycle(tmp_path, static):
+    _gate_history(tmp_path, nonvoting_runs=1)
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert v.tier == "technical-preview" and v.gate["nonvoting_cycles"] == []
+    assert "full non-voting cycle" in v.unmet[0].why
+    assert ">= 25 runs over >= 14 days" in v.unmet[0].why
+
+
+def test_nonvoting_runs_crammed_into_days_are_not_a_cycle(tmp_path, static):
     for i in range(30):
-        status = "fail" if i % 10 == 0 else "pass"
-        scen = [scenario("instance.create_delete", "instance")]
-        scen += [scenario(f"{c}.x", c, status=status) for c in caps if c != "instance"]
-        write_run(tmp_path, scenarios=scen, provenance=gate,
-                  image={"name": "i", "sha256": "0" * 64})
-    v = verdicts(tmp_path, STATIC_OK)["mariadb"]
-    assert v.tier != "stable"
-    assert any("Wilson" in u.why for u in v.unmet if u.id == "ds-stable-gate")
+        write_run(tmp_path, scenarios=preview_scenarios(), image=IMAGE,
+                  provenance=gate(False, "2025.2"), when=_day(i * 0.1))
+    for i in range(30):
+        write_run(tmp_path, scenarios=preview_scenarios(), image=IMAGE,
+                  provenance=gate(True, "2026.1"), when=_day(100 + i))
+    assert verdicts(tmp_path, static)["mariadb"].gate["nonvoting_cycles"] == []
 
 
-def test_strategies_get_their_own_verdicts(tmp_path):
+def test_flaky_suite_is_demoted_not_eligible(tmp_path, static):
+    _gate_history(tmp_path, voting_runs=20)
+    for i in range(10):
+        write_run(tmp_path, scenarios=preview_scenarios(status="fail" if i % 3 == 1 else
+                                                        "pass"),
+                  image=IMAGE, provenance=gate(True, "2026.1"), when=_day(130 + i))
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert v.tier == "technical-preview" and v.demotion
+    assert (v.standing, v.eligible_tier) == ("demoted", None)
+    assert not any(n.startswith("eligible") for n in v.notes)
+
+
+def test_strategies_get_their_own_verdicts(tmp_path, static):
     scen = [scenario("instance.create_delete", "instance"),
             scenario("backup.restore", "backup", strategy="mariabackup"),
             scenario("backup.restore", "backup", strategy="mariadb_dump", status="fail")]
-    write_run(tmp_path, scenarios=scen)
-    static = dict(STATIC_OK, strategy_unit_tests={"mariadb/mariabackup": True,
-                                                  "mariadb/mariadb_dump": True})
-    v = verdicts(tmp_path, static)
+    write_run(tmp_path, scenarios=scen, provenance=BOX)
+    s = {"managers": static["managers"], "trove_version": "4.0.0",
+         "strategies": {"mariadb/mariabackup": {}, "mariadb/mariadb_dump": {}},
+         "strategy_unit_tests": {"mariadb/mariabackup": ["t.py"],
+                                 "mariadb/mariadb_dump": ["t.py"]}}
+    v = verdicts(tmp_path, s)
     assert v["mariadb/mariabackup"].tier == "experimental"
     assert v["mariadb/mariadb_dump"].tier == "none"
+    # the fixture tree defines no MariaBackup: its static requirement says so
+    v = verdicts(tmp_path, static)["mariadb/mariabackup"]
+    assert v.unmet[0].why == "Trove 4.0.0 defines no MariaBackup (class or cluster package)"
 
 
 def test_wilson_lower_bound():
@@ -131,3 +252,12 @@ def test_policy_stability_is_reachable():
     st = policy.load().stability
     perfect = min(st.window, max(st.min_runs, 1))
     assert wilson_lower_bound(perfect, perfect, st.confidence_z) >= st.wilson_lower_bound - 1e-3
+
+
+def test_the_trove_a_box_ran_is_named_and_checked_against_the_tree(tmp_path, static):
+    write_run(tmp_path, provenance=BOX)
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert any(n.startswith("Trove evidence: 1 run(s) on box, Trove 26.0.0 (") for n in v.notes)
+    # the box ran 26.0.0; the fixture tree is 4.0.0: said, not hidden
+    assert any("the runs exercised Trove 26.0.0 while the static requirements were read "
+               "from Trove 4.0.0" in n for n in v.notes)

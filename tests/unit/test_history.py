@@ -29,7 +29,8 @@ def test_flaky_datastore_is_demoted_with_the_runs_that_caused_it(history):
     results, ids = history
     v = _verdicts(results)[0]["postgresql"]
     assert v.tier == "technical-preview"
-    assert v.standing == "eligible" and v.eligible_tier == "stable"
+    # demoted, never "eligible for stable" beside it
+    assert v.standing == "demoted" and v.eligible_tier is None
     assert v.gate["passes"] == 36 and v.gate["runs"] == 40, "infra run is left out"
     assert v.gate["infra_runs"] == ids["postgresql_infra"]
     [flaky] = v.gate["flaky"]
@@ -46,7 +47,7 @@ def test_missing_unit_test_is_named(history):
     assert v.tier == "none" and v.standing == "classified"
     [unmet] = [u for u in v.unmet if u.tier == "experimental"]
     assert unmet.id == "ds-exp-unit-tests"
-    assert "no unit tests" in unmet.why
+    assert unmet.why == "no test module in Trove 4.0.0 imports or patches redis's guest agent"
     # its strategy has a unit test in the tree and a stable non-voting cycle
     assert _verdicts(history[0])[0]["redis/redis_rdb"].tier == "stable"
 
@@ -95,11 +96,16 @@ def test_classify_cli_picks_up_the_latest_inspection(history):
     assert out["static_evidence"].endswith(".json")
     tiers = {v["subject"]: (v["tier"], v["standing"]) for v in out["verdicts"]}
     assert tiers["mariadb"] == ("stable", "classified")
-    assert tiers["postgresql"] == ("technical-preview", "eligible")
+    assert tiers["postgresql"] == ("technical-preview", "demoted")
     assert tiers["redis"] == ("none", "classified")
     assert tiers["cassandra"] == ("technical-preview", "eligible")
     table = cli("classify", "--results", str(results), "--catalog", str(CATALOG),
                 env={"COLUMNS": "160"})
     assert table.returncode == 0, table.stderr
     assert "eligible for stable" in table.stdout and "flaky" in table.stdout
-    assert "demoted from stable" in table.stdout
+    assert "demoted from stable" in table.stdout and "Trove 4.0.0" in table.stdout
+    for fmt in ("json", "markdown"):
+        out = cli("classify", "--format", fmt, "--results", str(results),
+                  "--catalog", str(CATALOG)).stdout
+        assert "flaky: postgresql 15 backup.restore" in out, fmt
+        assert "votes while its tier is technical-preview" in out, fmt

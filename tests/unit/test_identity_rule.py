@@ -6,8 +6,9 @@ import shutil
 
 import pytest
 
-from tests.unit.evidence_factory import scenario, write_run
-from verify import catalog, policy
+from tests.unit.evidence_factory import BOX, scenario, write_run
+from tests.unit.history_factory import FIXTURE_TREE
+from verify import catalog, inspect, policy
 from verify.backends.local import LocalBackend
 from verify.classify import classify
 from verify.engines import mongodb, mysql
@@ -16,7 +17,6 @@ from verify.runner import RunOptions, _provenance
 from verify.state import Ledger
 
 IMAGE = {"name": "i", "sha256": "0" * 64}
-STATIC = {"unit_tests": {"mysql": True, "mongodb": True}, "strategy_unit_tests": {}}
 STAND_IN = {"kind": "stand-in", "job": "secantusdb", "voting": False}
 
 
@@ -31,8 +31,9 @@ def _everything_passes(datastore: str, engine: str) -> list[dict]:
 
 def _verdict(results, subject: str):
     runs, _ = scan(results)
+    static = inspect.inspect(FIXTURE_TREE, catalog.load())
     return {v.subject: v for v in classify(runs, catalog.load(), policy.load(),
-                                           STATIC)}[subject]
+                                           static)}[subject]
 
 
 def test_a_stand_in_run_passing_everything_leaves_mongodb_unknown(tmp_path):
@@ -45,25 +46,29 @@ def test_a_stand_in_run_passing_everything_leaves_mongodb_unknown(tmp_path):
     assert v.tier == "unknown"
     assert v.runs_counted == 0 and v.runs_ignored == 2
     # kept and said, not silently dropped
-    assert v.notes == ["2 stand-in run(s) (mongodb, secantusdb) kept but not counted"]
+    [note] = v.notes
+    assert note.startswith("2 run(s) not counted (stand-in: ")
+    assert "engines: mongodb, secantusdb" in note
     for strategy in catalog.load().get("mongodb").strategies:
         assert _verdict(tmp_path, f"mongodb/{strategy.name}").tier == "unknown"
 
 
 def test_mariadb_answering_for_mysql_is_not_mysql(tmp_path):
-    write_run(tmp_path, datastore="mysql", engine="mariadb",
+    write_run(tmp_path, datastore="mysql", engine="mariadb", provenance=BOX,
               scenarios=_everything_passes("mysql", "mariadb"), image=IMAGE)
     v = _verdict(tmp_path, "mysql")
     assert v.tier == "unknown" and v.runs_counted == 0
-    assert v.notes == ["1 stand-in run(s) (mariadb) kept but not counted"]
+    [note] = v.notes
+    assert "stand-in: answered by mariadb, not an engine the catalog accepts as mysql" in note
 
 
 def test_the_same_run_from_mysql_itself_counts(tmp_path):
     # the control: the rule, not the run's shape, kept the others out
-    write_run(tmp_path, datastore="mysql", engine="mysql",
+    write_run(tmp_path, datastore="mysql", engine="mysql", provenance=BOX,
               scenarios=_everything_passes("mysql", "mysql"), image=IMAGE)
     v = _verdict(tmp_path, "mysql")
-    assert v.runs_counted == 1 and v.tier == "technical-preview"
+    assert v.runs_counted == 1 and v.tier == "experimental"
+    assert (v.standing, v.eligible_tier) == ("eligible", "stable")
 
 
 @pytest.mark.parametrize("version, comment, name", [

@@ -30,6 +30,8 @@ def test_release_record_and_diff(history):
             assert (results / bundle / "run.json").is_file()
     md = (results / "releases" / "2026.1.md").read_text()
     assert "| cassandra | — | technical-preview | eligible for stable |" in md
+    assert "| postgresql | — | technical-preview | demoted from stable |" in md
+    assert "- postgresql: flaky: postgresql 15 backup.restore [pg_basebackup]" in md
     assert "- demoted: postgresql stable → technical-preview" in md
     assert "- retired: couchdb (was experimental)" in md
     assert "demoted postgresql" in proc.stdout

@@ -1,9 +1,14 @@
-"""Evidence + policy + catalog -> a verdict per datastore and per strategy.
+"""Evidence + policy + catalog + the Trove tree -> a verdict per datastore
+and per strategy.
 
 A tier is reached only when its requirements and every lower tier's are
-met (tiers are inclusive). Evidence counts only when the engine that
-answered is one the catalog accepts for the datastore, and only from
-provenances that can classify (not stand-ins, not Trove's fake compute).
+met (tiers are inclusive). Run evidence meets a requirement only when the
+run's provenance is one the policy names for it (engine evidence, from
+the local backend, meets nothing about Trove's API or guest agent) and
+only scenario by scenario: a scenario answered by an engine the catalog
+does not accept meets nothing. Static requirements are decided by the
+inspected Trove tree: its registered guest-agent manager, its elements,
+its unit tests and strategies.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from verify.policy import Policy, Requirement, tier_rank
 
 __all__ = ["Unmet", "Verdict", "classify", "wilson_lower_bound"]
 
-UNCOUNTED_PROVENANCE = {"trove-fake-compute", "stand-in"}
+UNFINISHED = ("incomplete", "unknown")
+# the provenances tiers.yaml says never count (kept here for callers that
+# label runs; tests/unit/test_policy.py checks the two agree)
+UNCOUNTED_PROVENANCE = {"stand-in", "trove-fake-compute", "sample"}
 
 
 @dataclass
@@ -43,213 +51,369 @@ class Verdict:
     unmet: list[Unmet] = field(default_factory=list)
     met: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    # classified: the tier is met including gate history; eligible: local
-    # evidence meets eligible_tier and only gate history is missing
+    # classified: the tier is met; eligible: Trove evidence outside the gate
+    # meets eligible_tier and only gate runs are missing; demoted: it was
+    # stable and the gate says no longer; no evidence: nothing counted
     standing: str = "classified"
     eligible_tier: str | None = None
     gate: dict | None = None
     demotion: dict | None = None
+    trove_tree: str = ""         # the Trove tree the static requirements were read from
+    # what each provenance kind contributed: kind -> counted run ids
+    evidence: dict = field(default_factory=dict)
+    engine_evidence: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def counts(run: dict, ds: Datastore) -> tuple[bool, str]:
-    """Whether a run may classify ds, and why not."""
-    if run["datastore"] != ds.name:
-        return False, "other datastore"
-    if run["provenance"]["kind"] in UNCOUNTED_PROVENANCE:
-        return False, f"provenance {run['provenance']['kind']} never classifies"
-    if run["status"] in ("incomplete", "unknown"):
-        return False, f"run is {run['status']}"
-    return True, ""
+def _engine_of(scenario: dict, run: dict) -> str | None:
+    engine = scenario.get("engine") or run.get("engine")
+    return engine.get("name") if engine else None
 
 
-def _scenario_counts(scenario: dict, ds: Datastore) -> bool:
-    engine = scenario.get("engine")
-    return scenario["status"] != "pass" or (engine is not None
-                                           and ds.accepts_engine(engine["name"]))
+def _scenario_counts(scenario: dict, run: dict, ds: Datastore) -> bool:
+    """A scenario answered by an engine the catalog does not accept meets nothing."""
+    engine = _engine_of(scenario, run)
+    return engine is not None and ds.accepts_engine(engine)
 
 
 class _Evidence:
-    """Counted runs of one datastore, newest first, plus what was ignored."""
+    """Runs of one datastore, newest first, sorted by what they may count for."""
 
-    def __init__(self, runs: list[dict], ds: Datastore, known_cycles: list[str] | None = None,
-                 previous: dict | None = None):
-        self.ds = ds
+    def __init__(self, runs: list[dict], ds: Datastore, policy: Policy,
+                 known_cycles: list[str] | None = None, previous: dict | None = None):
+        self.ds, self.policy = ds, policy
         self.known_cycles = known_cycles or []
         self.previous = previous or {}
         self.stability: dict[str, GateStability] = {}
-        self.counted, self.ignored, self.stand_in = [], [], []
+        self.counted: list[dict] = []         # finished runs of a counting provenance
+        self.unfinished: list[dict] = []      # incomplete/unknown runs (gate: killed)
+        self.ignored: list[dict] = []
+        self.excluded: dict[str, list[str]] = {}   # why -> run ids
+        self.excluded_engines: dict[str, set[str]] = {}
+        prov = policy.provenance
         for run in sorted((r for r in runs if r["datastore"] == ds.name),
                           key=lambda r: r["started"], reverse=True):
-            ok, _ = counts(run, ds)
-            engine = run.get("engine")
-            # labelled a stand-in by the run, or answered by an engine the
-            # catalog does not accept for this datastore
-            if (run.get("provenance") or {}).get("kind") == "stand-in" or (
-                    ok and engine and not ds.accepts_engine(engine["name"])):
-                self.stand_in.append(run)
-                ok = False
-            (self.counted if ok else self.ignored).append(run)
+            kind = prov.kind_of(run)
+            run["_kind"] = kind
+            why = None
+            if run.get("_uncounted"):
+                # the evidence index's word: e.g. unsigned or badly signed
+                why = f"not counted: {run['_uncounted']}"
+            elif not prov.counts.get(kind, False):
+                why = prov.says.get(kind, f"provenance {kind!r} is not one the policy knows")
+                why = f"{kind}: {why}"
+            elif run["scenarios"] and not any(_scenario_counts(s, run, ds)
+                                              for s in run["scenarios"]):
+                engines = sorted({_engine_of(s, run) or "unidentified"
+                                  for s in run["scenarios"]})
+                why = (f"stand-in: answered by {', '.join(engines)}, "
+                       f"not an engine the catalog accepts as {ds.name}")
+            elif run["status"] in UNFINISHED:
+                self.unfinished.append(run)
+                if kind != "gate":
+                    why = f"run is {run['status']}"
+            if why:
+                self.excluded.setdefault(why, []).append(run["run_id"])
+                self.excluded_engines.setdefault(why, set()).add(
+                    (run.get("engine") or {}).get("name") or "unidentified")
+                self.ignored.append(run)
+            elif run["status"] not in UNFINISHED:
+                self.counted.append(run)
 
-    def latest_result(self, match) -> tuple[str | None, dict | None]:
-        """Status of the newest counted scenario matching, and its run."""
-        for run in self.counted:
+    def runs(self, kinds) -> list[dict]:
+        return [r for r in self.counted if r["_kind"] in kinds]
+
+    def latest_result(self, match, kinds) -> tuple[str | None, dict | None]:
+        """Status of the newest scenario matching among runs of kinds, and its run."""
+        for run in self.runs(kinds):
             hits = [s for s in run["scenarios"] if match(s) and s["status"] != "skipped"
-                    and s.get("failure_kind") != "infra" and _scenario_counts(s, self.ds)]
+                    and s.get("failure_kind") != "infra" and _scenario_counts(s, run, self.ds)]
             if hits:
                 status = "fail" if any(s["status"] == "fail" for s in hits) else "pass"
                 return status, run
         return None, None
 
-    def gate(self, subject: str, policy: Policy, match=None) -> GateStability:
+    def suite_result(self, kinds) -> tuple[str | None, dict | None]:
+        """(None when the newest run of kinds passed scenario by scenario, else
+        why not; that run). Infra failures are passed over by policy."""
+        runs = self.runs(kinds)
+        if self.policy.stability.infra_failures == "exclude":
+            runs = [r for r in runs if not is_infra_failure(r)] or runs
+        if not runs:
+            return "no run", None
+        latest = runs[0]
+        ran = [s for s in latest["scenarios"] if s["status"] != "skipped"]
+        foreign = [s["id"] for s in ran if not _scenario_counts(s, latest, self.ds)]
+        if latest["status"] != "pass":
+            return f"the latest run {latest['run_id']} is {latest['status']}", latest
+        if not ran:
+            return f"the latest run {latest['run_id']} ran no scenario", latest
+        if foreign:
+            return (f"in {latest['run_id']} {len(foreign)} scenario(s) were answered by "
+                    f"another engine (e.g. {foreign[0]})"), latest
+        return None, latest
+
+    def gate(self, subject: str, match=None) -> GateStability:
         """Gate stability of the runs (matching match), cached per subject."""
         if subject not in self.stability:
-            runs = self.counted if match is None else [
-                r for r in self.counted if any(match(s) for s in r["scenarios"])]
+            def keep(rs):
+                return rs if match is None else [
+                    r for r in rs if any(match(s) for s in r["scenarios"])]
             self.stability[subject] = gate_stability(
-                runs, policy, self.known_cycles,
-                promoted=self.previous.get(subject) == "stable")
+                keep(self.counted), self.policy, self.known_cycles,
+                promoted=self.previous.get(subject) == "stable",
+                unfinished=keep([r for r in self.unfinished if r["_kind"] == "gate"]))
         return self.stability[subject]
 
 
+def _kinds_words(kinds) -> str:
+    return " or ".join(kinds)
+
+
+def _no_agent(ds: Datastore, static: dict) -> str | None:
+    """Why the inspected tree cannot run ds at all, or None."""
+    if not static:
+        return "no Trove tree inspected (run trove-verify inspect DIR or trove==VERSION)"
+    if ds.name not in static.get("managers", {}):
+        return f"{_tree(static)} has no guest agent for {ds.name}"
+    return None
+
+
+def _tree(static: dict) -> str:
+    from verify.inspect import tree_name
+    return tree_name(static)
+
+
 def _check_datastore(req: Requirement, ev: _Evidence, ds: Datastore, policy: Policy,
-                     static: dict) -> str | None:
-    """None when met, else why not (plain words)."""
+                     static: dict, kinds, official: bool = True) -> str | None:
+    """None when met, else why not (plain words). kinds: provenances read;
+    official False: would these runs meet it, were the gate not required."""
     check = req.check
+    who = _kinds_words(kinds)
+    if check == "guest_agent_registered":
+        return _no_agent(ds, static)
     if check == "create_delete_passes":
-        status, run = ev.latest_result(lambda s: s["id"] == "instance.create_delete")
+        status, run = ev.latest_result(lambda s: s["id"] == "instance.create_delete", kinds)
         if status is None:
-            return "no counted run of instance.create_delete"
+            return f"no {who} run of instance.create_delete"
         return None if status == "pass" else f"instance.create_delete failed in {run['run_id']}"
     if check == "suite_passes":
-        if not ev.counted:
-            return "no counted run"
-        # a run the bundle says died of infrastructure says nothing about the suite
-        exclude = policy.stability.infra_failures == "exclude"
-        latest = next((r for r in ev.counted if not (exclude and is_infra_failure(r))),
-                      ev.counted[0])
-        return None if latest["status"] == "pass" else \
-            f"the latest counted run {latest['run_id']} is {latest['status']}"
-    if check == "supported_os_defined":
-        return None if ds.supported_os else "the catalog defines no supported OS"
-    if check == "guest_elements_exist":
-        if not ds.supported_os:
-            return "no supported OS, so no guest elements"
-        missing = [e for o in ds.supported_os for e in o.elements
-                   if not static.get("elements", {}).get(e)]
-        empty = [o.name for o in ds.supported_os if not o.elements]
-        if empty:
-            return f"no guest elements named for {', '.join(empty)}"
-        return f"missing elements: {', '.join(missing)}" if missing else None
+        why, _ = ev.suite_result(kinds)
+        return None if why is None else (f"no {who} run" if why == "no run" else why)
+    if check in ("guest_elements_exist", "supported_os_defined"):
+        blocked = _no_agent(ds, static)
+        if blocked:
+            return blocked
+        image = static.get("guest_images", {}).get(ds.name)
+        if not image or not image["elements"]:
+            return f"{_tree(static)} has no elements to build a {ds.name} guest"
+        if check == "supported_os_defined" and not image["os"]:
+            return f"{_tree(static)}'s elements name no OS for {ds.name}"
+        return None
     if check == "unit_tests_exist":
+        blocked = _no_agent(ds, static)
+        if blocked:
+            return blocked
         found = static.get("unit_tests", {}).get(ds.name)
-        if found is None:
-            return "no static inspection of a Trove source tree (trove-verify inspect)"
-        return None if found else "the inspected Trove tree has no unit tests for it"
+        return None if found else \
+            f"no test module in {_tree(static)} imports or patches {ds.name}'s guest agent"
     if check == "claimed_capabilities_pass":
         missing = []
         for capability in ds.capabilities:
-            status, run = ev.latest_result(lambda s, c=capability: s["capability"] == c)
+            status, run = ev.latest_result(lambda s, c=capability: s["capability"] == c, kinds)
             if status != "pass":
                 missing.append(capability + (" (failed)" if status == "fail" else ""))
-        return None if not missing else "not verified: " + ", ".join(missing)
+        return None if not missing else f"not verified by {who} runs: " + ", ".join(missing)
     if check == "guest_image_built":
-        for run in ev.counted:
-            if run.get("image") and run["status"] == "pass":
+        image = static.get("guest_images", {}).get(ds.name)
+        if not image or not image["elements"]:
+            return (f"{_tree(static)} has no mechanism to build a {ds.name} guest"
+                    if static else _no_agent(ds, static))
+        for run in ev.runs(kinds):
+            ran = [s for s in run["scenarios"] if s["status"] != "skipped"]
+            if run.get("image") and ran and all(
+                    s["status"] == "pass" and _scenario_counts(s, run, ds) for s in ran):
                 return None
-        return "no passing run on a guest image built from elements/ (--guest namespace)"
+        return f"no {who} run whose every scenario passed on a built guest image"
     if check == "voting_suite_stable":
-        return ev.gate(ds.name, policy).problem
+        if official:
+            return ev.gate(ds.name).problem
+        why, _ = ev.suite_result(kinds)
+        return None if why is None else (f"no {who} run" if why == "no run" else why)
     return f"unknown check {check!r} in the policy"
 
 
 def _check_strategy(req: Requirement, ev: _Evidence, ds: Datastore, strategy: Strategy,
-                    policy: Policy, static: dict) -> str | None:
+                    policy: Policy, static: dict, kinds, official: bool = True) -> str | None:
     check = req.check
+    key = f"{ds.name}/{strategy.name}"
+    who = _kinds_words(kinds)
     if check == "strategy_implemented":
-        return None if strategy.trove_name else "no Trove implementation named"
+        blocked = _no_agent(ds, static)
+        if blocked:
+            return blocked
+        return None if key in static.get("strategies", {}) else \
+            f"{_tree(static)} defines no {strategy.trove_name} (class or cluster package)"
     if check == "strategy_unit_tests_exist":
-        found = static.get("strategy_unit_tests", {}).get(f"{ds.name}/{strategy.name}")
-        if found is None:
-            return "no static inspection of a Trove source tree (trove-verify inspect)"
-        return None if found else "no unit tests for it in the inspected Trove tree"
+        if not static:
+            return _no_agent(ds, static)
+        found = static.get("strategy_unit_tests", {}).get(key)
+        return None if found else \
+            f"no test module in {_tree(static)} imports or patches {strategy.trove_name}"
     if check == "strategy_scenarios_pass":
-        status, run = ev.latest_result(lambda s: s.get("strategy") == strategy.name)
+        status, run = ev.latest_result(lambda s: s.get("strategy") == strategy.name, kinds)
         if status is None:
-            return "no counted scenario exercised it"
+            return f"no {who} scenario exercised it"
         return None if status == "pass" else f"its scenario failed in {run['run_id']}"
     if check == "strategy_voting_stable":
-        return ev.gate(f"{ds.name}/{strategy.name}", policy,
-                       lambda s: s.get("strategy") == strategy.name).problem
+        if official:
+            return ev.gate(key, lambda s: s.get("strategy") == strategy.name).problem
+        status, run = ev.latest_result(lambda s: s.get("strategy") == strategy.name, kinds)
+        if status is None:
+            return f"no {who} scenario exercised it"
+        return None if status == "pass" else f"its scenario failed in {run['run_id']}"
     return f"unknown check {check!r} in the policy"
 
 
-def _walk(tiers, requirements_for, check) -> tuple[str, str, list[Unmet], list[str]]:
-    """(tier reached, tier reached if gate history were met, unmet, met)."""
-    reached, eligible, unmet, met = "none", "none", [], []
-    blocked = blocked_local = False
+def _walk(tiers, requirements_for, check) -> tuple[str, str, list[Unmet], list[str], list]:
+    """(tier reached, tier reached counting "eligible" evidence, unmet, met,
+    [(unmet requirement, what outside the gate meets it)]).
+
+    check(req, kinds, official) -> None when met by runs of kinds, else why not;
+    official False asks whether those runs would meet it outside the gate.
+    """
+    reached, eligible, unmet, met, gaps = "none", "none", [], [], []
+    blocked = blocked_eligible = False
     for tier in tiers:
-        tier_unmet, local_unmet = [], False
+        tier_unmet, eligible_unmet = [], False
         for req in requirements_for(tier):
-            why = check(req)
+            why = check(req, req.met_by, True)
             if why is None:
                 met.append(req.id)
+                continue
+            u = Unmet(req.id, tier, req.text, why)
+            tier_unmet.append(u)
+            if req.eligible_by and check(req, req.eligible_by, False) is None:
+                gaps.append((u, req.eligible_by))
             else:
-                tier_unmet.append(Unmet(req.id, tier, req.text, why))
-                local_unmet = local_unmet or req.evidence != "gate"
+                eligible_unmet = True
         unmet += tier_unmet
         if not blocked and not tier_unmet:
             reached = tier
         else:
             blocked = True
-        if not blocked_local and not local_unmet:
+        if not blocked_eligible and not eligible_unmet:
             eligible = tier
         else:
-            blocked_local = True
-    return reached, eligible, unmet, met
+            blocked_eligible = True
+    return reached, eligible, unmet, met, gaps
 
 
 def _rank(tier: str | None) -> int:
     return tier_rank(tier) if tier and tier not in ("none", "unknown") else -1
 
 
-def _finish(v: Verdict, eligible: str, ev: _Evidence, static: dict,
+def _evidence_notes(v: Verdict, ev: _Evidence, policy: Policy) -> None:
+    """What each kind of run contributed, and every run left out, by name."""
+    for run in ev.counted:
+        v.evidence.setdefault(run["_kind"], []).append(run["run_id"])
+    if v.kind == "datastore":
+        for run in ev.runs(["engine"])[:3]:
+            ran = [s for s in run["scenarios"] if s["status"] != "skipped"]
+            passed = [s for s in ran
+                      if s["status"] == "pass" and _scenario_counts(s, run, ev.ds)]
+            engine = run.get("engine") or {}
+            v.engine_evidence.append(
+                f"{run['run_id']}: {len(passed)}/{len(ran)} scenarios passed on "
+                f"{engine.get('name', '?')} {engine.get('version', '')} "
+                f"({run.get('backend', 'local')} backend, {run.get('guest', '?')} guest)")
+    if v.kind == "datastore":
+        _trove_runs_note(v, ev)
+    for why, ids in ev.excluded.items():
+        engines = ", ".join(sorted(ev.excluded_engines[why]))
+        v.notes.append(f"{len(ids)} run(s) not counted ({why}; engines: {engines}): "
+                       f"{', '.join(ids[:3])}" + (" ..." if len(ids) > 3 else ""))
+
+
+def _trove_label(run: dict) -> str:
+    """"box, Trove 26.0.0" from provenance {deployment, trove: {version|commit, dirty}}."""
+    prov = run.get("provenance") or {}
+    trove = prov.get("trove") or {}
+    release = trove.get("version") or (trove.get("commit") or "")[:12] or "version unrecorded"
+    dirty = " with local changes" if trove.get("dirty") else ""
+    return f"{prov.get('deployment') or prov.get('cloud') or 'cloud'}, Trove {release}{dirty}"
+
+
+def _trove_runs_note(v: Verdict, ev: _Evidence) -> None:
+    """Which Trove the trove runs exercised, and whether it is the inspected one."""
+    runs = ev.runs(["trove"])
+    if not runs:
+        return
+    by_label: dict[str, list[str]] = {}
+    for run in runs:
+        by_label.setdefault(_trove_label(run), []).append(run["run_id"])
+    v.notes.append("Trove evidence: " + "; ".join(
+        f"{len(ids)} run(s) on {label} ({', '.join(ids[:2])})"
+        for label, ids in by_label.items()))
+    inspected = v.trove_tree.removeprefix("Trove ")
+    ran = {((r.get("provenance") or {}).get("trove") or {}).get("version") for r in runs} - {None}
+    if v.trove_tree.startswith("Trove ") and ran and ran != {inspected}:
+        v.notes.append(f"the runs exercised Trove {', '.join(sorted(ran))} while the static "
+                       f"requirements were read from {v.trove_tree}")
+
+
+def _finish(v: Verdict, eligible: str, gaps: list, ev: _Evidence, static: dict,
             policy: Policy) -> Verdict:
     """Standing, gate summary, demotion and voting notes of a verdict."""
+    _evidence_notes(v, ev, policy)
     if v.tier == "unknown":
+        v.standing = "no evidence"
         return v
-    if _rank(eligible) > _rank(v.tier):
-        v.standing, v.eligible_tier = "eligible", eligible
-        v.notes.append(f"eligible for {eligible}: local evidence meets it; "
-                       "gate history does not (yet)")
     st = ev.stability.get(v.subject)
-    if st is None:
-        return v
-    v.gate = {"judged_on": st.judged_on, "runs": st.runs, "passes": st.passes,
-              "pass_rate": round(st.pass_rate, 4), "wilson_lower_bound": round(st.bound, 4),
-              "failed_runs": st.failed_runs, "infra_runs": st.infra_runs,
-              "flaky": [f.__dict__ for f in st.flaky],
-              "nonvoting_cycles": st.nonvoting_cycles, "votes": st.votes}
-    if st.infra_runs:
-        v.notes.append(f"{len(st.infra_runs)} infra failure(s) reported apart: "
-                       + ", ".join(st.infra_runs[:3]))
-    for f in st.flaky:
-        v.notes.append(f"flaky: {f.key} passed {f.passes}, failed {f.fails} "
-                       f"(e.g. {', '.join(f.failed_in[:3])})")
-    # stable before: the last release said so, or it was promoted to voting
-    # the proper way (after the non-voting cycles the policy asks for)
-    was_stable = ev.previous.get(v.subject) == "stable" or (
-        st.votes and len(st.nonvoting_cycles) >= policy.stability.nonvoting_cycles_before_voting)
-    if v.tier != "stable" and was_stable and st.problem:
-        v.demotion = {"from": "stable", "to": v.tier, "why": st.problem,
-                      "evidence": st.evidence()}
-        v.notes.append(f"demoted from stable: {st.problem}; evidence: "
-                       + ", ".join(st.evidence()[:5]))
-    elif v.tier != "stable" and st.votes:
-        v.notes.append(f"its gate job votes while its tier is {v.tier}: "
-                       "make it non-voting (trove-verify gate zuul does)")
+    if st is not None:
+        v.gate = {"judged_on": st.judged_on, "runs": st.runs, "passes": st.passes,
+                  "pass_rate": round(st.pass_rate, 4),
+                  "wilson_lower_bound": round(st.bound, 4),
+                  "failed_runs": st.failed_runs, "infra_runs": st.infra_runs,
+                  "killed_runs": st.killed_runs,
+                  "flaky": [f.__dict__ for f in st.flaky],
+                  "nonvoting_cycles": st.nonvoting_cycles, "votes": st.votes}
+        if st.killed_runs:
+            v.notes.append(f"{len(st.killed_runs)} voting run(s) never finished and count "
+                           "as failed: " + ", ".join(st.killed_runs[:5]))
+        if st.infra_runs:
+            v.notes.append(f"{len(st.infra_runs)} infra failure(s) reported apart: "
+                           + ", ".join(st.infra_runs[:5]))
+        for f in st.flaky:
+            v.notes.append(f"flaky: {f.key} passed {f.passes}, failed {f.fails} "
+                           f"(e.g. {', '.join(f.failed_in[:3])})")
+        # stable before: the last release said so, or it was promoted to voting
+        # the proper way (after the non-voting cycles the policy asks for)
+        was_stable = ev.previous.get(v.subject) == "stable" or (
+            st.votes and len(st.nonvoting_cycles)
+            >= policy.stability.nonvoting_cycles_before_voting)
+        if v.tier != "stable" and was_stable and st.problem:
+            v.demotion = {"from": "stable", "to": v.tier, "why": st.problem,
+                          "evidence": st.evidence()}
+            v.standing = "demoted"
+            v.notes.append(f"demoted from stable: {st.problem}; evidence: "
+                           + ", ".join(st.evidence()[:5]))
+        elif v.tier != "stable" and st.votes:
+            v.notes.append(f"its gate job votes while its tier is {v.tier}: "
+                           "make it non-voting (trove-verify gate zuul does)")
+    if v.standing != "demoted" and _rank(eligible) > _rank(v.tier):
+        v.standing, v.eligible_tier = "eligible", eligible
+        covered = [(u, kinds) for u, kinds in gaps if tier_rank(u.tier) <= tier_rank(eligible)]
+        # the gate itself would have met them: name what stands in for it
+        kinds = sorted({k for _, ks in covered for k in ks} - {"gate"}) or ["gate"]
+        # the next tier's reasons are shown beside the verdict already
+        later = [f"{u.id}: {u.why}" for u, _ in covered if u.tier != v.unmet[0].tier]
+        v.notes.append(f"eligible for {eligible}: {_kinds_words(kinds)} runs already meet "
+                       f"{', '.join(u.id for u, _ in covered)}; only gate runs can make "
+                       "them official" + (f"; beyond the next tier: {'; '.join(later)}"
+                                          if later else ""))
     for job in static.get("gate_jobs", []):
         if job.get("subject") == v.subject and job.get("voting") and v.tier != "stable":
             v.notes.append(f"Trove's gate job {job['name']} ({job['source']}) votes while "
@@ -259,62 +423,54 @@ def _finish(v: Verdict, eligible: str, ev: _Evidence, static: dict,
 
 def _datastore_verdict(ds: Datastore, ev: _Evidence, policy: Policy,
                        static: dict) -> Verdict:
-    tier, eligible, unmet, met = _walk(
+    tier, eligible, unmet, met, gaps = _walk(
         policy.tiers_for("datastore"),
         lambda t: policy.requirements_for("datastore", t),
-        lambda req: _check_datastore(req, ev, ds, policy, static))
-    notes = []
-    if ev.stand_in:
-        engines = sorted({(r.get("engine") or {}).get("name", "unidentified")
-                          for r in ev.stand_in})
-        notes.append(f"{len(ev.stand_in)} stand-in run(s) ({', '.join(engines)}) "
-                     "kept but not counted")
-    v = Verdict(ds.name, "datastore", tier if ev.counted else "unknown", ds.claimed_tier,
-                len(ev.counted), len(ev.ignored), unmet, met, notes)
-    return _finish(v, eligible, ev, static, policy)
+        lambda req, kinds, official: _check_datastore(req, ev, ds, policy, static, kinds,
+                                                      official))
+    v = Verdict(ds.name, "datastore", tier if ev.counted or ev.unfinished else "unknown",
+                ds.claimed_tier, len(ev.counted), len(ev.ignored), unmet, met,
+                trove_tree=_tree(static))
+    manager = static.get("managers", {}).get(ds.name)
+    if manager and manager["placement"] == "experimental":
+        # pre-Victoria Trove kept the datastores it did not call stable there
+        v.notes.append(f"{_tree(static)} keeps the {ds.name} guest agent under "
+                       f"guestagent/datastore/experimental/ ({manager['file']}): Trove "
+                       "itself shipped it as experimental")
+    return _finish(v, eligible, gaps, ev, static, policy)
 
 
 def _strategy_verdict(ds: Datastore, strategy: Strategy, ev: _Evidence, policy: Policy,
                       static: dict) -> Verdict:
-    tier, eligible, unmet, met = _walk(
+    tier, eligible, unmet, met, gaps = _walk(
         policy.tiers_for("strategy"),
         lambda t: policy.requirements_for("strategy", t),
-        lambda req: _check_strategy(req, ev, ds, strategy, policy, static))
+        lambda req, kinds, official: _check_strategy(req, ev, ds, strategy, policy, static,
+                                                     kinds, official))
+    exercised = [r for r in ev.counted
+                 if any(s.get("strategy") == strategy.name for s in r["scenarios"])]
     v = Verdict(f"{ds.name}/{strategy.name}", "strategy",
-                tier if ev.counted else "unknown", "", len(ev.counted), len(ev.ignored),
-                unmet, met)
-    return _finish(v, eligible, ev, static, policy)
-
-
-def _static_for(ds: Datastore, ev: _Evidence, static: dict) -> dict:
-    """Static evidence given, plus what the latest run of ds recorded."""
-    merged = dict(static)
-    elements = dict(static.get("elements", {}))
-    for run in ev.counted[:1] + ev.ignored[:1]:
-        for per_os in run.get("static", {}).get("elements", {}).values():
-            for name, present in per_os.items():
-                elements.setdefault(name, present)
-    merged["elements"] = elements
-    return merged
+                tier if exercised else "unknown", "", len(exercised), len(ev.ignored),
+                unmet, met, trove_tree=_tree(static))
+    return _finish(v, eligible, gaps, ev, static, policy)
 
 
 def classify(runs: list[dict], catalog: Catalog, policy: Policy,
              static: dict | None = None, previous: dict | None = None) -> list[Verdict]:
     """Verdicts for every datastore and strategy of the catalog.
 
-    static: the latest `trove-verify inspect` output; previous: subject ->
-    tier of the previous release record (a suite already stable there is
-    past the promotion rule).
+    static: the latest `trove-verify inspect` output (the Trove tree under
+    test); previous: subject -> tier of the previous release record (a
+    suite already stable there is past the promotion rule).
     """
     verdicts = []
-    cycles = sorted({r["provenance"].get("cycle") for r in runs} - {None})
+    cycles = sorted({(r.get("provenance") or {}).get("cycle") for r in runs} - {None})
     by_ds: dict[str, list[dict]] = {}
     for run in runs:
         by_ds.setdefault(run["datastore"], []).append(run)
     for ds in catalog:
-        ev = _Evidence(by_ds.get(ds.name, []), ds, cycles, previous)
-        ds_static = _static_for(ds, ev, static or {})
-        verdicts.append(_datastore_verdict(ds, ev, policy, ds_static))
+        ev = _Evidence(by_ds.get(ds.name, []), ds, policy, cycles, previous)
+        verdicts.append(_datastore_verdict(ds, ev, policy, static or {}))
         for strategy in ds.strategies:
-            verdicts.append(_strategy_verdict(ds, strategy, ev, policy, ds_static))
+            verdicts.append(_strategy_verdict(ds, strategy, ev, policy, static or {}))
     return verdicts

@@ -4,13 +4,18 @@ Runs come newest first and already filtered to what may classify the
 datastore. A run counts for stability when it came from the gate; a run
 whose bundle attributes its failure to infrastructure (``failure_kind:
 infra`` on the run or on every failed scenario) is reported apart and,
-by policy, left out of the pass rate. A scenario is flaky when it passed
+by policy, left out of the pass rate. A voting run that never finished
+(incomplete, unknown: killed or timed out) is a failed run, by policy,
+unless its bundle says infra; it is named among the killed runs. A
+non-voting cycle is full when the gate moved past it and it holds
+enough non-voting runs spread over enough days. A scenario is flaky when it passed
 and failed on the same inputs (datastore, version, scenario id,
 strategy) within the window.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 
@@ -43,6 +48,7 @@ class GateStability:
     bound: float = 0.0
     failed_runs: list[str] = field(default_factory=list)
     infra_runs: list[str] = field(default_factory=list)
+    killed_runs: list[str] = field(default_factory=list)
     flaky: list[Flaky] = field(default_factory=list)
     nonvoting_cycles: list[str] = field(default_factory=list)
     votes: bool = False
@@ -62,7 +68,7 @@ class GateStability:
 
 
 def is_infra_failure(run: dict) -> bool:
-    if run["status"] != "fail":
+    if run["status"] == "pass":
         return False
     if run.get("failure_kind") == "infra":
         return True
@@ -96,26 +102,58 @@ def _cycle(run: dict) -> str | None:
     return run["provenance"].get("cycle")
 
 
+def _full_cycles(nonvoting: list[dict], limit: str | None, policy: Policy) -> list[str]:
+    """Non-voting cycles before limit holding enough runs over enough days."""
+    st = policy.stability
+    by_cycle: dict[str, list[str]] = {}
+    for run in nonvoting:
+        c = _cycle(run)
+        if c and limit and c < limit:
+            by_cycle.setdefault(c, []).append(run["started"])
+    full = []
+    for c, started in sorted(by_cycle.items()):
+        days = (dt.datetime.fromisoformat(max(started))
+                - dt.datetime.fromisoformat(min(started))).total_seconds() / 86400
+        if len(started) >= st.nonvoting_cycle_min_runs and days >= st.nonvoting_cycle_min_days:
+            full.append(c)
+    return full
+
+
+def nonvoting_cycle_rule(policy: Policy) -> str:
+    st = policy.stability
+    return (f"a full non-voting cycle holds >= {st.nonvoting_cycle_min_runs} runs over "
+            f">= {st.nonvoting_cycle_min_days} days")
+
+
 def gate_stability(runs: list[dict], policy: Policy, known_cycles: list[str],
-                   promoted: bool = False) -> GateStability:
+                   promoted: bool = False, unfinished: list[dict] | None = None
+                   ) -> GateStability:
     """Judge the gate runs among runs (newest first).
+
+    unfinished: gate runs that never finished (incomplete, unknown); the
+    voting ones count as failed runs when the policy says so.
 
     promoted: the previous release record already says stable, so the
     promotion rule (a full non-voting cycle before voting) is behind it.
     """
     st = policy.stability
-    gate = [r for r in runs if r["provenance"]["kind"] == "gate"]
+    killed = [r for r in unfinished or [] if r["provenance"].get("voting")
+              and st.unfinished_runs == "fail"]
+    gate = sorted([r for r in runs if r["provenance"]["kind"] == "gate"] + killed,
+                  key=lambda r: r["started"], reverse=True)
     voting = [r for r in gate if r["provenance"].get("voting")]
     nonvoting = [r for r in gate if not r["provenance"].get("voting")]
     first_voting = min((c for c in map(_cycle, voting) if c), default=None)
     latest = max(known_cycles, default=None)
     # a non-voting cycle is full when the gate has moved past it
     limit = first_voting or latest
-    full = sorted({c for c in map(_cycle, nonvoting) if c and limit and c < limit})
+    full = _full_cycles(nonvoting, limit, policy)
     result = GateStability("voting" if voting else "non-voting" if nonvoting else "none",
                            nonvoting_cycles=full, votes=bool(voting))
     if not gate:
-        result.problem = "no gate runs"
+        result.problem = (f"no gate runs (stable needs {st.min_runs} passing voting runs, "
+                          f"after {st.nonvoting_cycles_before_voting} full non-voting "
+                          "cycle(s))")
         return result
     window = (voting or nonvoting)[:st.window]
     infra = [r for r in window if is_infra_failure(r)]
@@ -125,10 +163,13 @@ def gate_stability(runs: list[dict], policy: Policy, known_cycles: list[str],
     result.runs = len(judged)
     result.passes = sum(1 for r in judged if r["status"] == "pass")
     result.failed_runs = [r["run_id"] for r in judged if r["status"] != "pass"]
+    result.killed_runs = [r["run_id"] for r in judged if r["status"] in ("incomplete", "unknown")]
     result.bound = wilson_lower_bound(result.passes, result.runs, st.confidence_z)
     result.flaky = flaky_scenarios(judged)
     kind = result.judged_on
     infra_note = f" ({len(infra)} infra failure(s) left out)" if infra else ""
+    if result.killed_runs:
+        infra_note += f" ({len(result.killed_runs)} killed run(s) counted as failed)"
     needed = st.nonvoting_cycles_before_voting
     if result.runs < st.min_runs:
         result.problem = (f"only {result.runs} {kind} gate runs{infra_note} "
@@ -145,7 +186,9 @@ def gate_stability(runs: list[dict], policy: Policy, known_cycles: list[str],
     elif not promoted and len(full) < needed:
         have = ", ".join(full) or "none"
         result.problem = ((f"the gate job votes without {needed} full non-voting cycle(s) "
-                           f"before (full non-voting cycles: {have})") if voting else
+                           f"before (full non-voting cycles: {have}; "
+                           f"{nonvoting_cycle_rule(policy)})") if voting else
                           (f"stable over {result.runs} non-voting runs, but promotion needs "
-                           f"{needed} full non-voting cycle(s) (full so far: {have})"))
+                           f"{needed} full non-voting cycle(s) (full so far: {have}; "
+                           f"{nonvoting_cycle_rule(policy)})"))
     return result

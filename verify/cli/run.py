@@ -38,4 +38,6 @@ def run(args) -> int:
                                 cloud=args.cloud, region=args.region),
                      say=lambda line: print(line, flush=True))
     sys.stdout.flush()
+    from verify.cli.classify import after_run
+    after_run(args.datastore)
     return EXIT_BY_STATUS.get(record["status"], EXIT_UNKNOWN)

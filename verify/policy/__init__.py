@@ -13,15 +13,39 @@ from verify.errors import ConfigError
 
 POLICY_FILE = Path(__file__).with_name("tiers.yaml")
 EVIDENCE_KINDS = ("scenario", "static", "image", "gate")
+# where a run came from (run.json provenance.kind); the policy says which count
+PROVENANCE_KINDS = ("engine", "trove", "gate", "stand-in", "trove-fake-compute", "sample")
+_COUNTING = ["engine", "trove", "gate"]
 TIER_ORDER = ("experimental", "technical-preview", "stable")
 
 SCHEMA = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["datastore_tiers", "strategy_tiers", "stability", "requirements"],
+    "required": ["datastore_tiers", "strategy_tiers", "provenance", "stability",
+                 "requirements"],
     "properties": {
         "datastore_tiers": {"const": list(TIER_ORDER)},
         "strategy_tiers": {"const": ["experimental", "stable"]},
+        "provenance": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["kinds"],
+            "properties": {
+                "kinds": {
+                    "type": "object",
+                    "propertyNames": {"enum": list(PROVENANCE_KINDS)},
+                    "required": list(PROVENANCE_KINDS),
+                    "additionalProperties": {
+                        "type": "object", "additionalProperties": False,
+                        "required": ["counts", "says"],
+                        "properties": {"counts": {"type": "boolean"},
+                                       "says": {"type": "string", "minLength": 1}}},
+                },
+                "aliases": {"type": "object",
+                            "additionalProperties": {"enum": list(PROVENANCE_KINDS)}},
+                "sample_dirs": {"type": "array", "items": {"type": "string"}},
+            },
+        },
         "stability": {
             "type": "object",
             "additionalProperties": False,
@@ -34,6 +58,9 @@ SCHEMA = {
                 "max_flaky_scenarios": {"type": "integer", "minimum": 0},
                 "nonvoting_cycles_before_voting": {"type": "integer", "minimum": 0},
                 "infra_failures": {"enum": ["exclude", "count"]},
+                "nonvoting_cycle_min_runs": {"type": "integer", "minimum": 1},
+                "nonvoting_cycle_min_days": {"type": "integer", "minimum": 0},
+                "unfinished_runs": {"enum": ["fail", "ignore"]},
             },
         },
         "requirements": {
@@ -49,6 +76,10 @@ SCHEMA = {
                     "tier": {"enum": list(TIER_ORDER)},
                     "evidence": {"enum": list(EVIDENCE_KINDS)},
                     "check": {"type": "string", "pattern": "^[a-z_]+$"},
+                    "met_by": {"type": "array", "minItems": 1, "uniqueItems": True,
+                               "items": {"enum": _COUNTING}},
+                    "eligible_by": {"type": "array", "uniqueItems": True,
+                                    "items": {"enum": _COUNTING}},
                     "text": {"type": "string", "minLength": 1},
                 },
             },
@@ -65,6 +96,10 @@ class Requirement:
     evidence: str
     check: str
     text: str
+    # provenances whose runs can meet it (none: static, read from the Trove tree)
+    met_by: tuple[str, ...] = ()
+    # provenances whose runs make its tier only "eligible" (the gate makes it official)
+    eligible_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +114,26 @@ class Stability:
     nonvoting_cycles_before_voting: int = 1
     # runs whose bundle attributes the failure to infrastructure
     infra_failures: str = "exclude"
+    nonvoting_cycle_min_runs: int = 25
+    nonvoting_cycle_min_days: int = 14
+    unfinished_runs: str = "fail"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    counts: dict[str, bool]          # kind -> may it meet any requirement
+    says: dict[str, str]             # kind -> one sentence for people
+    aliases: dict[str, str]
+    sample_dirs: tuple[str, ...]
+
+    def kind_of(self, run: dict) -> str:
+        """A run's provenance kind as the policy names it (aliases resolved;
+        a bundle under a sample folder is a sample whatever it says)."""
+        bundle = str(run.get("_bundle") or "")
+        if bundle.split("/")[0] in self.sample_dirs:
+            return "sample"
+        kind = (run.get("provenance") or {}).get("kind") or "unknown"
+        return self.aliases.get(kind, kind)
 
 
 @dataclass(frozen=True)
@@ -86,6 +141,7 @@ class Policy:
     requirements: tuple[Requirement, ...]
     stability: Stability
     source: str
+    provenance: Provenance
 
     def tiers_for(self, applies_to: str) -> tuple[str, ...]:
         if applies_to == "strategy":
@@ -129,8 +185,21 @@ def load(path: Path | str | None = None) -> Policy:
         if req["applies_to"] == "strategy" and req["tier"] == "technical-preview":
             raise ConfigError("strategies are only experimental or stable",
                               where=f"{source}: field requirements.{i}.tier")
-    return Policy(requirements=tuple(Requirement(**r) for r in data["requirements"]),
-                  stability=Stability(**data["stability"]), source=source)
+    for i, req in enumerate(data["requirements"]):
+        if req["evidence"] != "static" and not req.get("met_by"):
+            raise ConfigError("a requirement read from runs must say which provenances "
+                              "meet it", where=f"{source}: field requirements.{i}.met_by")
+    prov = data["provenance"]
+    provenance = Provenance(
+        counts={k: v["counts"] for k, v in prov["kinds"].items()},
+        says={k: v["says"] for k, v in prov["kinds"].items()},
+        aliases=dict(prov.get("aliases", {})),
+        sample_dirs=tuple(prov.get("sample_dirs", ())))
+    requirements = tuple(Requirement(**{**r, "met_by": tuple(r.get("met_by", ())),
+                                        "eligible_by": tuple(r.get("eligible_by", ()))})
+                         for r in data["requirements"])
+    return Policy(requirements=requirements, stability=Stability(**data["stability"]),
+                  source=source, provenance=provenance)
 
 
 @lru_cache(maxsize=1)

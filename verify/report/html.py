@@ -16,6 +16,7 @@ from pathlib import Path
 
 from verify.classify import Verdict
 from verify.classify.stability import flaky_scenarios
+from verify.report import details, standing, trees
 
 LAST_RUNS = 8          # columns in the side-by-side comparison
 HISTORY_POINTS = 40    # points per pass-rate plot
@@ -76,10 +77,10 @@ def _matrix(verdicts: list[Verdict], with_runs: set[str]) -> str:
                     f"lower bound {v.gate['wilson_lower_bound']:.2f}")
             if v.gate["flaky"]:
                 gate += f' <span class="badge">{len(v.gate["flaky"])} flaky</span>'
-        standing = "classified" if v.standing == "classified" else \
-            f"eligible for {_tier(v.eligible_tier)}"
-        needs = "<br>".join(_e(f"{u.id}: {u.why}") for u in v.unmet
-                            if u.tier == v.unmet[0].tier) or "—"
+        words = _e(standing(v))
+        needs = "<br>".join(_e(line) for line in details(v)) or "—"
+        for sv in strategies.get(v.subject, []):
+            needs += "".join(f"<br>{_e(sv.subject)}: {_e(line)}" for line in details(sv))
         if v.demotion:
             needs = (f'<span class="demoted">demoted from {_e(v.demotion["from"])}: '
                      f'{_e(v.demotion["why"])}</span><br>' + needs)
@@ -87,11 +88,11 @@ def _matrix(verdicts: list[Verdict], with_runs: set[str]) -> str:
                          for s in strategies.get(v.subject, []))
         name = (f'<a href="#{_anchor(v.subject)}">{_e(v.subject)}</a>'
                 if v.subject in with_runs else _e(v.subject))
-        rows.append(f"<tr><td>{name}</td><td>{_tier(v.tier)}</td><td>{standing}</td>"
+        rows.append(f"<tr><td>{name}</td><td>{_tier(v.tier)}</td><td>{words}</td>"
                     f"<td>{_e(v.claimed_tier)}</td><td>{v.runs_counted}</td><td>{gate}</td>"
                     f'<td class="small">{needs}</td><td class="small">{strat}</td></tr>')
     return ('<table id="matrix"><tr><th>datastore</th><th>tier</th><th>standing</th>'
-            "<th>claims</th><th>runs</th><th>gate</th><th>next tier needs</th>"
+            "<th>claims</th><th>runs</th><th>gate</th><th>next tier needs, evidence, notes</th>"
             "<th>strategies</th></tr>" + "".join(rows) + "</table>")
 
 
@@ -201,7 +202,8 @@ def render(verdicts: list[Verdict], runs: list[dict], page: Path, results_root: 
              f"<title>trove-verify report</title><style>{CSS}</style></head><body>",
              f"<h1>trove-verify: datastore tiers</h1><p class=small>generated {now} from "
              f"{len(runs)} bundle(s); static evidence: "
-             f"{_e(static_path.name) if static_path else 'none'}; "
+             f"{_e(static_path.name) if static_path else 'none'} "
+             f"(static requirements read from {_e(trees(verdicts))}); "
              f"{len(rejected or [])} bundle(s) ignored as malformed</p>",
              "<h2>Tier matrix</h2>", _matrix(verdicts, set(shown)),
              "<h2>Pass-rate history</h2><div class=plots>",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from verify.classify import Verdict
 from verify.errors import DataError
+from verify.report import standing
 
 RELEASES = "releases"
 RANK = {"unknown": -2, "none": -1, "experimental": 0, "technical-preview": 1, "stable": 2}
@@ -58,11 +59,12 @@ def build(cycle: str, verdicts: list[Verdict], runs: list[dict],
     for v in verdicts:
         entries[v.subject] = {
             "kind": v.kind, "tier": v.tier, "standing": v.standing,
+            "standing_words": standing(v), "trove_tree": v.trove_tree,
             "eligible_tier": v.eligible_tier, "claimed_tier": v.claimed_tier,
             "runs_counted": v.runs_counted,
             "gate": {k: v.gate[k] for k in ("judged_on", "runs", "passes",
                                             "wilson_lower_bound")} if v.gate else None,
-            "next_tier_needs": [f"{u.id}: {u.why}" for u in v.unmet
+            "next_tier_needs": [f"{u.id}: {u.text} Unmet: {u.why}" for u in v.unmet
                                 if v.unmet and u.tier == v.unmet[0].tier],
             "demotion": v.demotion, "notes": v.notes,
             "evidence": _evidence(v, runs)}
@@ -100,8 +102,9 @@ def markdown(record: dict, link_base: str = "../") -> str:
              "| datastore | strategy | tier | standing | evidence |", "|---|---|---|---|---|"]
     for subject, e in record["verdicts"].items():
         ds, _, strategy = subject.partition("/")
-        standing = f"eligible for {e['eligible_tier']}" if e["standing"] == "eligible" \
-            else "classified"
+        standing = e.get("standing_words") or (
+            f"eligible for {e['eligible_tier']}" if e["standing"] == "eligible"
+            else "classified")
         links = ", ".join(f"[{Path(b).name}]({link_base}{b}/run.json)" for b in e["evidence"])
         lines.append(f"| {ds} | {strategy or '—'} | {e['tier']} | {standing} "
                      f"| {links or '—'} |")
@@ -118,6 +121,13 @@ def markdown(record: dict, link_base: str = "../") -> str:
         lines.append(f"- retired: {p['subject']} (was {p['tier']})")
     if not any(d.values()):
         lines.append("- no changes")
+    noted = [(s, e) for s, e in record["verdicts"].items()
+             if e.get("notes") or e.get("next_tier_needs")]
+    if noted:
+        lines += ["", "## Next tier needs, and notes", ""]
+        for subject, e in noted:
+            for line in e.get("next_tier_needs", []) + e.get("notes", []):
+                lines.append(f"- {subject}: {line}")
     return "\n".join(lines) + "\n"
 
 
