@@ -12,7 +12,6 @@ before it exists; destroy() and `trove-verify cleanup` release all of it.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import signal
@@ -23,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from verify.errors import EngineError, InfraError, PermissionNeeded, WaitTimeout
+from verify.guests.alloc import claim_link, release_link
 from verify.guests.namespace_faults import NamespaceFaults
 from verify.guests.namespace_volume import DATA_ROOT, VOLUME_OPTIONS, NamespaceVolume
 from verify.guests.nshost import (
@@ -30,12 +30,11 @@ from verify.guests.nshost import (
     GUEST_NET,
     cgroup_base,
     group_members,
-    pick_subnet,
     sh,
     unavailable,
 )
 from verify.guests.process import SAFE_ENV
-from verify.settings import SERVICE_USER, state_dir, work_dir
+from verify.settings import SERVICE_USER, work_dir
 from verify.state import Ledger, release
 
 INIT = r"""set -e
@@ -88,6 +87,7 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume):
         self.volume = self.dir / "volume.ext4"
         self.netns, self.host_if, self.cgroup = "", "", Path("/nonexistent")
         self._ports_given = 0
+        self._link = None
         self._entries: list[dict] = []
         self._procs: dict[int, tuple[subprocess.Popen, dict]] = {}
         self.init: subprocess.Popen | None = None
@@ -151,23 +151,22 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume):
         self.memory_mb = memory_mb
 
     def _make_network(self) -> None:
-        self.netns = f"tv-{self.instance_id}"[:40]
-        host_if, guest_if = f"tvh{self.tag}", f"tvg{self.tag}"
-        lock_path = state_dir() / ".guest-net.lock"   # a lock, not run state
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock_path, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)   # the /30 is taken once the veth has it
-            net = pick_subnet()
-            host_ip, guest_ip = list(net.hosts())
-            # guard first: a packet for an address in the range that no guest
-            # owns is dropped here instead of taking the default route out
-            self._record("route", " ".join(GUARD_ROUTE), unless_links="tvh")
-            sh("ip", "route", "replace", *GUARD_ROUTE)
-            self._record("netns", self.netns)
-            sh("ip", "netns", "add", self.netns)
-            self._record("veth", host_if)
-            sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", guest_if)
-            sh("ip", "addr", "add", f"{host_ip}/30", "dev", host_if)
+        # the /30 and the names are claimed machine-wide (other runs, other
+        # work dirs); the claim is in place before any of them exists
+        self._link = claim_link(self.instance_id, self.tag)
+        net, self.netns = self._link.net, self._link.netns
+        host_if, guest_if = self._link.host_if, self._link.guest_if
+        self.tag = host_if[3:]
+        host_ip, guest_ip = list(net.hosts())
+        # guard first: a packet for an address in the range that no guest
+        # owns is dropped here instead of taking the default route out
+        self._record("route", " ".join(GUARD_ROUTE), unless_links="tvh")
+        sh("ip", "route", "replace", *GUARD_ROUTE)
+        self._record("netns", self.netns)
+        sh("ip", "netns", "add", self.netns)
+        self._record("veth", host_if)
+        sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", guest_if)
+        sh("ip", "addr", "add", f"{host_ip}/30", "dev", host_if)
         sh("ip", "link", "set", guest_if, "netns", self.netns)
         sh("ip", "-n", self.netns, "link", "set", guest_if, "name", "eth0")
         sh("ip", "-n", self.netns, "addr", "add", f"{guest_ip}/30", "dev", "eth0")
@@ -398,3 +397,6 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume):
         for entry in self._entries:
             self.ledger.forget(entry)
         self._entries = []
+        if getattr(self, "_link", None) is not None:
+            release_link(self._link)
+            self._link = None
