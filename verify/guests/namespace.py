@@ -112,6 +112,10 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume):
     def _build(self, rootfs: Path, timeout: float) -> None:
         self._record("dir", str(self.dir))
         (work_dir() / "instances").mkdir(parents=True, exist_ok=True)
+        # root's alone: the upper layer holds the engine's config files, and
+        # nothing of the guest is reached through this path by the service user
+        self.dir.mkdir(mode=0o700, exist_ok=True)
+        self.dir.chmod(0o700)
         for d in ("upper", "work", "root"):
             (self.dir / d).mkdir(parents=True, exist_ok=True)
         self.lower = str(rootfs)
@@ -130,7 +134,9 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume):
                           fix="rebuild it with the <os>-guest element")
 
     def _make_volume(self) -> None:
-        with open(self.volume, "wb") as fh:
+        # 0600: the raw image holds every byte the engine wrote, passwords included
+        fd = os.open(self.volume, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as fh:
             fh.truncate(self.volume_gb << 30)      # sparse: real size, no real disk use
         sh("mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard", str(self.volume))
         # an explicit loop device: the guest mounts it, a resize grows it
@@ -218,14 +224,17 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume):
                 continue
         return None
 
-    def _in_cgroup(self, argv: list[str]) -> list[str]:
+    def _in_cgroup(self, argv: list[str], umask: str = "022") -> list[str]:
         # the wrapper joins the cgroup, then execs: nothing runs outside the limit
-        return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.cgroup), *argv]
+        return ["sh", "-c", f'echo $$ > "$0/cgroup.procs" && umask {umask} && exec "$@"',
+                str(self.cgroup), *argv]
 
     def _enter(self, argv: Sequence[str], as_root: bool = False) -> list[str]:
         who = [] if as_root else ["-S", str(self.uid), "-G", str(self.gid)]
+        # what the engine writes itself (Redis's ACL SAVE, ALTER SYSTEM) is its own only
         return self._in_cgroup(["nsenter", "-t", str(self.init_pid), "-m", "-u", "-i", "-n",
-                                "-p", "-r", "-w", *who, "--", *argv])
+                                "-p", "-r", "-w", *who, "--", *argv],
+                               umask="022" if as_root else "077")
 
     # Runtime protocol -------------------------------------------------------------
     @property
