@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from verify import catalog, policy  # noqa: E402
 from verify.classify import classify  # noqa: E402
 from verify.evidence.bundle import digest  # noqa: E402
-from verify.evidence.index import INDEX_FILE, load_history  # noqa: E402
+from verify.evidence.index import Index, load_history  # noqa: E402
 from verify.report import html  # noqa: E402
 
 BUDGET = {"classify": 2.0, "report": 5.0}
@@ -93,7 +93,7 @@ def main() -> int:
         if not root.is_dir():
             t_gen, _, _ = timed(lambda: generate(root, args.bundles))
             print(f"generated {args.bundles} bundles in {t_gen:.1f} s")
-        (root / INDEX_FILE).unlink(missing_ok=True)
+        Index(root).path.unlink(missing_ok=True)
         cat, pol = catalog.default(), policy.load()
         t_cold, c_cold, (runs, rejected) = timed(lambda: load_history(root))
         assert len(runs) == args.bundles and not rejected, (len(runs), rejected[:1])

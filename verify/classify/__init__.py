@@ -58,6 +58,8 @@ def counts(run: dict, ds: Datastore) -> tuple[bool, str]:
     """Whether a run may classify ds, and why not."""
     if run["datastore"] != ds.name:
         return False, "other datastore"
+    if run.get("_uncounted"):           # the evidence layer's word: unsigned, forged...
+        return False, run["_uncounted"]
     if run["provenance"]["kind"] in UNCOUNTED_PROVENANCE:
         return False, f"provenance {run['provenance']['kind']} never classifies"
     if run["status"] in ("incomplete", "unknown"):
@@ -264,6 +266,11 @@ def _datastore_verdict(ds: Datastore, ev: _Evidence, policy: Policy,
         lambda t: policy.requirements_for("datastore", t),
         lambda req: _check_datastore(req, ev, ds, policy, static))
     notes = []
+    unsigned = [r for r in ev.ignored if r.get("_uncounted")]
+    if unsigned:
+        notes.append(f"{len(unsigned)} run(s) shown but not counted: "
+                     f"{unsigned[0]['_uncounted']}" + (" (and others)" if len(unsigned) > 1
+                                                       else ""))
     if ev.stand_in:
         engines = sorted({(r.get("engine") or {}).get("name", "unidentified")
                           for r in ev.stand_in})

@@ -26,7 +26,7 @@ def run(args) -> int:
     for path in args.paths:
         report = import_path(path, root)
         for rid in report.imported:
-            print(f"imported {rid}")
+            print(f"imported {rid} ({report.signed.get(rid, 'unchecked')})")
         for rid in report.already:
             print(f"already imported {rid}")
         for rejected in report.rejected:
