@@ -97,6 +97,11 @@ def test_files_an_engine_rewrites_stay_private():
         mode = stat.S_IMODE(acl.stat().st_mode)
         assert "sar_user" in acl.read_text(), "the engine rewrote its ACL file"
         assert mode & 0o077 == 0, f"Redis rewrote {acl.name} as {oct(mode)}"
+        read = as_nobody("cat", str(acl))
+        assert read.returncode != 0 and "Permission denied" in read.stderr, read.stdout[:80]
+        work = Path(srv.runtime.root).parent.parent
+        readable, _ = secret_files_nobody_reads(work)
+        assert readable == [], readable
     if not (Path(pg.bin_dir("15")) / "postgres").exists():
         pytest.skip("postgres 15 not installed: the Redis half ran, PostgreSQL's did not")
     with started_on_process_guest("sar-pg",
