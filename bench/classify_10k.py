@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from verify import catalog, policy  # noqa: E402
 from verify.classify import classify  # noqa: E402
+from verify.evidence import signing  # noqa: E402
 from verify.evidence.bundle import digest  # noqa: E402
 from verify.evidence.index import Index, load_history  # noqa: E402
 from verify.report import html  # noqa: E402
@@ -67,6 +68,7 @@ def generate(root: Path, n: int) -> None:
             "provenance": {"kind": "gate", "job": f"trove-verify-{ds.name}",
                            "voting": i > n // 2, "cycle": cycle},
             "scenarios": scenarios, "not_claimed": [], "static": {}}
+        record["signature"] = signing.sign(record)   # as a producer signs: they count
         record["digest"] = digest(record)
         bundle = root / record["run_id"]
         bundle.mkdir(parents=True)
