@@ -125,3 +125,18 @@ def test_import_names_the_signer_and_an_unsigned_bundle_is_shown_not_counted(tmp
     cli("report", "--html", str(page), "--results", str(results),
         env={"TROVE_VERIFY_CACHE": str(tmp_path / "cache")})
     assert "not counted" in page.read_text(), "the report shows the bundle as not counted"
+
+
+def test_a_gate_key_listed_in_the_trusted_keys_counts(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    gate_key = tmp_path / "gate.pem"
+    monkeypatch.setenv("TROVE_VERIFY_SIGNING_KEY", str(gate_key))
+    write_run(results)                               # the gate job's bundle
+    line = cli("import", "--public-key", env={"TROVE_VERIFY_SIGNING_KEY": str(gate_key)})
+    assert line.returncode == 0 and line.stdout.startswith("ed25519 "), line.stderr
+    monkeypatch.delenv("TROVE_VERIFY_SIGNING_KEY")   # now a reader with its own key
+    assert _verdict(results)[0].runs_counted == 0, "not trusted yet"
+    trust = tmp_path / "trusted-keys"
+    trust.write_text(line.stdout)
+    monkeypatch.setenv("TROVE_VERIFY_TRUSTED_KEYS", str(trust))
+    assert _verdict(results)[0].runs_counted == 1, "trusted once its key is listed"

@@ -67,22 +67,13 @@ def signing_key() -> Ed25519PrivateKey:
     if cached is not None:
         return cached
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-            fh.flush()
-            os.fsync(fh.fileno())
         try:
-            os.link(tmp, path)    # never overwrites: two first runs agree on one key
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
+            _make_key(path)
+        except OSError as exc:
+            raise ConfigError(f"cannot make this machine's signing key ({exc.strerror})",
+                              where=str(path),
+                              fix="set TROVE_VERIFY_CACHE (or TROVE_VERIFY_SIGNING_KEY) to a "
+                                  "writable place") from None
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
@@ -97,6 +88,25 @@ def signing_key() -> Ed25519PrivateKey:
                           fix=f"chmod 600 {path}")
     _KEYS[str(path)] = key
     return key
+
+
+def _make_key(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, path)    # never overwrites: two first runs agree on one key
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
 
 
 def public_line(comment: str = "") -> str:
