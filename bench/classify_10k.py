@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from verify import catalog, policy  # noqa: E402
 from verify.classify import classify  # noqa: E402
+from verify.evidence import signing  # noqa: E402
 from verify.evidence.bundle import digest  # noqa: E402
-from verify.evidence.index import INDEX_FILE, load_history  # noqa: E402
+from verify.evidence.index import Index, load_history  # noqa: E402
 from verify.report import html  # noqa: E402
 
 BUDGET = {"classify": 2.0, "report": 5.0}
@@ -67,6 +68,7 @@ def generate(root: Path, n: int) -> None:
             "provenance": {"kind": "gate", "job": f"trove-verify-{ds.name}",
                            "voting": i > n // 2, "cycle": cycle},
             "scenarios": scenarios, "not_claimed": [], "static": {}}
+        record["signature"] = signing.sign(record)   # as a producer signs: they count
         record["digest"] = digest(record)
         bundle = root / record["run_id"]
         bundle.mkdir(parents=True)
@@ -93,7 +95,7 @@ def main() -> int:
         if not root.is_dir():
             t_gen, _, _ = timed(lambda: generate(root, args.bundles))
             print(f"generated {args.bundles} bundles in {t_gen:.1f} s")
-        (root / INDEX_FILE).unlink(missing_ok=True)
+        Index(root).path.unlink(missing_ok=True)
         cat, pol = catalog.default(), policy.load()
         t_cold, c_cold, (runs, rejected) = timed(lambda: load_history(root))
         assert len(runs) == args.bundles and not rejected, (len(runs), rejected[:1])

@@ -220,9 +220,47 @@ def _release_dir(path: Path, root: Path | None) -> list[str]:
     for pid in _processes_using(path):
         _kill_group(pid)
         out.append(f"process {pid} (running in {path})")
+    # what was mounted below it (an image build's binds of the host's /dev,
+    # /proc, /sys): unmounted first, so rmtree never reaches through a mount
+    out += _unmount_below(path)
+    if _mounts_below(path):
+        return out + [f"REFUSED dir {path}: still has mounts below it"]
     if path.exists():
         shutil.rmtree(path, ignore_errors=True)
         out.append(f"dir {path}")
+    return out
+
+
+def _mounts_below(path: Path) -> list[str]:
+    """Mount points at or below path, deepest first."""
+    prefix = str(path.resolve())
+    try:
+        lines = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return []
+    points = []
+    for line in lines:
+        fields = line.split(" ")
+        if len(fields) < 2:
+            continue
+        point = fields[1].encode().decode("unicode_escape")   # \040 for a space
+        if point == prefix or point.startswith(prefix + "/"):
+            points.append(point)
+    return sorted(points, key=lambda p: p.count("/"), reverse=True)
+
+
+def _unmount_below(path: Path) -> list[str]:
+    out: list[str] = []
+    for _ in range(5):     # stacked mounts show one layer per pass
+        points = _mounts_below(path)
+        if not points:
+            break
+        for point in points:
+            if subprocess.run(["umount", point], capture_output=True,
+                              timeout=60).returncode != 0:
+                # busy: detached from the tree at once, freed when its users go
+                subprocess.run(["umount", "-l", point], capture_output=True, timeout=60)
+            out.append(f"mount {point}")
     return out
 
 

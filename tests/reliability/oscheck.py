@@ -92,7 +92,7 @@ def files(workdir: Path) -> list[str]:
         out += [f"half-made template {p}" for p in templates.glob("*.tmp-*")]
     state = workdir / "state"
     if state.is_dir():
-        locks = (".cleanup.lock", ".guest-net.lock")
+        locks = (".cleanup.lock",)
         out += [f"state {p.name}" for p in state.iterdir() if p.name not in locks]
     return out
 

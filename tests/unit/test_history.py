@@ -6,7 +6,7 @@ from tests.conftest import cli
 from tests.unit.history_factory import CATALOG
 from verify import catalog, inspect, policy
 from verify.classify import classify
-from verify.evidence.index import INDEX_FILE, load_history
+from verify.evidence.index import Index, load_history
 
 
 def _verdicts(results, previous=None):
@@ -75,14 +75,14 @@ def test_without_inspection_unit_tests_are_unknown_not_absent(history):
 def test_index_follows_the_bundles(history):
     results = history[0]
     runs, _ = load_history(results)
-    assert (results / INDEX_FILE).is_file()
+    assert Index(results).path.is_file()
     victim = results / runs[0]["_bundle"] / "run.json"
     victim.write_text(victim.read_text().replace('"pass"', '"fail"', 1))
     runs2, rejected = load_history(results)
     assert len(runs2) == len(runs) - 1
     assert [r.reason for r in rejected] == ["run.json does not match its digest "
                                             "(edited or torn)"]
-    (results / INDEX_FILE).write_bytes(b"not sqlite")
+    Index(results).path.write_bytes(b"not sqlite")
     runs3, rejected3 = load_history(results)
     assert len(runs3) == len(runs2) and len(rejected3) == 1
 

@@ -24,6 +24,9 @@ def build(args) -> int:
     from verify import catalog
     from verify.images import spec_for
     from verify.images.build import build as build_image
+    from verify.runner import install_signal_handlers
+
+    install_signal_handlers()   # Ctrl-C / SIGTERM: the build's mounts are torn down
 
     ds = catalog.default().get(args.datastore)
     names = [args.os_name] if args.os_name else list(dict.fromkeys(

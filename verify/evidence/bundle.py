@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import jsonschema
 
+from verify.evidence import signing
 from verify.evidence.schema import RUN_SCHEMA
 from verify.redact import redact, redact_bytes
 
@@ -78,8 +80,10 @@ class Bundle:
     def save(self) -> None:
         self.record["digest"] = digest(self.record)
         text = redact(json.dumps(self.record, indent=2, sort_keys=True))
-        # redaction may change the text; the digest covers what is on disk
+        # redaction may change the text; the signature and digest cover what is on disk
         record = json.loads(text)
+        record.pop("signature", None)
+        record["signature"] = signing.sign(record)
         record["digest"] = digest(record)
         atomic_write(self.root / RUN_FILE, json.dumps(record, indent=2,
                                                       sort_keys=True).encode())
@@ -105,11 +109,22 @@ class Bundle:
 def load_bundle(path: Path) -> dict:
     """A validated run record, or BundleRejected naming what is wrong."""
     run_file = path / RUN_FILE
+    if path.is_symlink():
+        raise BundleRejected(path, "the bundle is a symlink (refused: it may point out of "
+                                   "results/)")
     try:
-        record = json.loads(run_file.read_text(encoding="utf-8"))
+        # O_NOFOLLOW: a run.json linked to a bundle elsewhere is not this bundle
+        fd = os.open(run_file, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, encoding="utf-8") as fh:
+            record = json.loads(fh.read())
     except FileNotFoundError:
         raise BundleRejected(path, "no run.json") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise BundleRejected(path, "run.json is a symlink (refused: it may point out "
+                                       "of results/)") from None
+        raise BundleRejected(path, f"run.json is not readable ({exc})") from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise BundleRejected(path, f"run.json is not readable JSON ({exc})") from None
     if not isinstance(record, dict):
         raise BundleRejected(path, "run.json is not an object")
@@ -127,9 +142,14 @@ def scan(results_root: Path) -> tuple[list[dict], list[BundleRejected]]:
     valid, rejected = [], []
     if not results_root.is_dir():
         return valid, rejected
+    trust = signing.trusted()
+    top = results_root.resolve()
     for run_file in sorted(results_root.glob(f"**/{RUN_FILE}")):
         try:
-            valid.append(load_bundle(run_file.parent))
+            if not run_file.resolve().is_relative_to(top):
+                raise BundleRejected(run_file.parent, "a symlink out of results/ (refused)")
+            record = signing.check_signature(load_bundle(run_file.parent))
+            valid.append(signing.mark(record, trust))
         except BundleRejected as exc:
             rejected.append(exc)
     return valid, rejected

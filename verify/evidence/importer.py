@@ -1,7 +1,9 @@
 """Bring bundles copied from gate job logs into results/imported/.
 
 Each bundle is validated (schema + digest) before it is copied; a
-malformed one is reported and left out, the others still come in.
+malformed one, or one holding a symlink, is reported and left out, the
+others still come in. Who signed each bundle is said as it comes in; an
+unsigned or untrusted one comes in to be shown, and never counts.
 Archives are unpacked with tarfile's "data" filter, which refuses
 absolute paths, links out of the tree and device files.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from verify.errors import DataError
+from verify.evidence import signing
 from verify.evidence.bundle import RUN_FILE, BundleRejected, load_bundle
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
@@ -25,18 +28,33 @@ class ImportReport:
     imported: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     rejected: list[BundleRejected] = field(default_factory=list)
+    # run_id -> "signed by SHA256:…" or why the bundle will never count
+    signed: dict[str, str] = field(default_factory=dict)
 
 
 def _bundle_dirs(root: Path) -> list[Path]:
     return sorted(p.parent for p in root.rglob(RUN_FILE) if "logs" not in p.parts[-3:-1])
 
 
+def _signed(record: dict) -> str:
+    signing.mark(signing.check_signature(record), signing.trusted())
+    if record.get("_uncounted"):
+        return f"{record['_uncounted']}: shown, never counts"
+    return f"signed by {record['_signer']}"
+
+
 def _take(bundle_dir: Path, label: str, dest_root: Path, report: ImportReport) -> None:
+    links = [p for p in bundle_dir.rglob("*") if p.is_symlink()]
+    if links:    # copying would follow it out of the bundle (a log linked to /etc/shadow)
+        report.rejected.append(BundleRejected(Path(label), (
+            f"holds a symlink ({links[0].relative_to(bundle_dir)}); refused")))
+        return
     try:
         record = load_bundle(bundle_dir)
     except BundleRejected as exc:
         report.rejected.append(BundleRejected(Path(label), exc.reason))
         return
+    report.signed[record["run_id"]] = _signed(dict(record))
     target = dest_root / record["run_id"]
     if target.exists():
         try:

@@ -1,24 +1,33 @@
-"""An SQLite index beside results/, rebuilt from the bundles.
+"""An SQLite index of results/, kept in the cache dir, rebuilt from the bundles.
 
 The bundles stay the source of truth: the index only caches each
 validated run.json keyed by its path, size and mtime, so reading 10,000
 bundles' worth of history costs a stat per bundle instead of a schema
 check. Records are cached with marshal (plain data only, no code runs on
 load, about 3x faster than JSON). Delete the index file at any time; the
-next read rebuilds it.
+next read rebuilds it. It lives in the cache dir, never in the results dir
+it describes: a read-only verb writes nothing where it reads (`classify
+--results /etc` leaves /etc alone).
+
+Each cached record carries who signed it (``_signer``) or why no valid
+signature covers it (``_sig_problem``); on every load the reader's trusted
+keys turn that into ``_uncounted``, the reason a bundle is shown but never
+counts (see verify/evidence/signing.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
 import sqlite3
 from pathlib import Path
 
+from verify.evidence import signing
 from verify.evidence.bundle import RUN_FILE, BundleRejected, load_bundle
+from verify.settings import cache_dir
 
-INDEX_FILE = ".index.sqlite"
-FORMAT = "2"            # bump when the cached form of a record changes
+FORMAT = "3"            # bump when the cached form of a record changes
 MAX_DEPTH = 3           # results/<id>/, results/imported/<id>/, one more level
 # folders under results/ that hold no bundles
 NOT_BUNDLES = {"static", "releases"}
@@ -60,9 +69,11 @@ def _run_files(root: Path, rel: str = "", depth: int = 0):
 class Index:
     def __init__(self, results_root: Path):
         self.root = Path(results_root)
-        self.path = self.root / INDEX_FILE
+        key = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:24]
+        self.path = cache_dir() / "index" / f"{key}.sqlite"
 
     def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         db = sqlite3.connect(self.path, timeout=10)
         db.executescript(_SCHEMA)
         row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
@@ -96,12 +107,13 @@ class Index:
         known = {row[0]: row[1:] for row in db.execute(
             "SELECT path, mtime_ns, size, rejected, record FROM bundles")}
         runs, rejected, seen = [], [], set()
+        trust = signing.trusted()
         for rel, st in _run_files(self.root):
             seen.add(rel)
             reason, record = self._cached(known.get(rel), st)
             if reason is None and record is None:
                 try:
-                    record = load_bundle(self.root / rel)
+                    record = signing.check_signature(load_bundle(self.root / rel))
                     blob = marshal.dumps(record)
                 except BundleRejected as exc:
                     reason, blob = exc.reason, None
@@ -111,7 +123,7 @@ class Index:
                 rejected.append(BundleRejected(self.root / rel, reason))
                 continue
             record["_bundle"] = rel
-            runs.append(record)
+            runs.append(signing.mark(record, trust))
         gone = [(p,) for p in known if p not in seen]
         if gone:
             db.executemany("DELETE FROM bundles WHERE path = ?", gone)

@@ -67,5 +67,13 @@ RUN_SCHEMA = {
         "not_claimed": {"type": "array", "items": {"type": "string"}},
         "static": {"type": "object"},
         "digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
+        # by the producer's key (verify/evidence/signing.py); optional, but an
+        # unsigned bundle never counts
+        "signature": {
+            "type": "object",
+            "required": ["alg", "public_key", "fingerprint", "value"],
+            "properties": {k: {"type": "string"} for k in
+                           ("alg", "public_key", "fingerprint", "value")},
+        },
     },
 }

@@ -12,7 +12,6 @@ before it exists; destroy() and `trove-verify cleanup` release all of it.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import signal
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from verify.errors import CannotRunHere, EngineError, InfraError, PermissionNeeded, WaitTimeout
 from verify.guests import nsrelease  # noqa: F401  (registers the ledger's releasers)
+from verify.guests.alloc import claim_link, release_link
 from verify.guests.base import Guest
 from verify.guests.namespace_faults import NamespaceFaults
 from verify.guests.namespace_volume import DATA_ROOT, VOLUME_OPTIONS, NamespaceVolume
@@ -32,12 +32,11 @@ from verify.guests.nshost import (
     GUEST_NET,
     cgroup_base,
     group_members,
-    pick_subnet,
     sh,
     unavailable,
 )
 from verify.guests.process import SAFE_ENV
-from verify.settings import SERVICE_USER, state_dir, work_dir
+from verify.settings import SERVICE_USER, work_dir
 from verify.state import Ledger, release
 
 INIT = r"""set -e
@@ -131,6 +130,7 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
         self.volume = self.dir / "volume.ext4"
         self.netns, self.host_if, self.cgroup = "", "", Path("/nonexistent")
         self._ports_given = 0
+        self._link = None
         self._entries: list[dict] = []
         self._procs: dict[int, tuple[subprocess.Popen, dict]] = {}
         self.init: subprocess.Popen | None = None
@@ -155,6 +155,10 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
     def _build(self, rootfs: Path, timeout: float) -> None:
         self._record("dir", str(self.dir))
         (work_dir() / "instances").mkdir(parents=True, exist_ok=True)
+        # root's alone: the upper layer holds the engine's config files, and
+        # nothing of the guest is reached through this path by the service user
+        self.dir.mkdir(mode=0o700, exist_ok=True)
+        self.dir.chmod(0o700)
         for d in ("upper", "work", "root"):
             (self.dir / d).mkdir(parents=True, exist_ok=True)
         self.lower = str(rootfs)
@@ -173,7 +177,9 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
                           fix="rebuild it with the <os>-guest element")
 
     def _make_volume(self) -> None:
-        with open(self.volume, "wb") as fh:
+        # 0600: the raw image holds every byte the engine wrote, passwords included
+        fd = os.open(self.volume, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as fh:
             fh.truncate(self.volume_gb << 30)      # sparse: real size, no real disk use
         sh("mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard", str(self.volume))
         # an explicit loop device: the guest mounts it, a resize grows it
@@ -194,23 +200,22 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
         self.memory_mb = memory_mb
 
     def _make_network(self) -> None:
-        self.netns = f"tv-{self.instance_id}"[:40]
-        host_if, guest_if = f"tvh{self.tag}", f"tvg{self.tag}"
-        lock_path = state_dir() / ".guest-net.lock"   # a lock, not run state
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock_path, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)   # the /30 is taken once the veth has it
-            net = pick_subnet()
-            host_ip, guest_ip = list(net.hosts())
-            # guard first: a packet for an address in the range that no guest
-            # owns is dropped here instead of taking the default route out
-            self._record("route", " ".join(GUARD_ROUTE), unless_links="tvh")
-            sh("ip", "route", "replace", *GUARD_ROUTE)
-            self._record("netns", self.netns)
-            sh("ip", "netns", "add", self.netns)
-            self._record("veth", host_if)
-            sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", guest_if)
-            sh("ip", "addr", "add", f"{host_ip}/30", "dev", host_if)
+        # the /30 and the names are claimed machine-wide (other runs, other
+        # work dirs); the claim is in place before any of them exists
+        self._link = claim_link(self.instance_id, self.tag)
+        net, self.netns = self._link.net, self._link.netns
+        host_if, guest_if = self._link.host_if, self._link.guest_if
+        self.tag = host_if[3:]
+        host_ip, guest_ip = list(net.hosts())
+        # guard first: a packet for an address in the range that no guest
+        # owns is dropped here instead of taking the default route out
+        self._record("route", " ".join(GUARD_ROUTE), unless_links="tvh")
+        sh("ip", "route", "replace", *GUARD_ROUTE)
+        self._record("netns", self.netns)
+        sh("ip", "netns", "add", self.netns)
+        self._record("veth", host_if)
+        sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", guest_if)
+        sh("ip", "addr", "add", f"{host_ip}/30", "dev", host_if)
         sh("ip", "link", "set", guest_if, "netns", self.netns)
         sh("ip", "-n", self.netns, "link", "set", guest_if, "name", "eth0")
         sh("ip", "-n", self.netns, "addr", "add", f"{guest_ip}/30", "dev", "eth0")
@@ -262,14 +267,17 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
                 continue
         return None
 
-    def _in_cgroup(self, argv: list[str]) -> list[str]:
+    def _in_cgroup(self, argv: list[str], umask: str = "022") -> list[str]:
         # the wrapper joins the cgroup, then execs: nothing runs outside the limit
-        return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.cgroup), *argv]
+        return ["sh", "-c", f'echo $$ > "$0/cgroup.procs" && umask {umask} && exec "$@"',
+                str(self.cgroup), *argv]
 
     def _enter(self, argv: Sequence[str], as_root: bool = False) -> list[str]:
         who = [] if as_root else ["-S", str(self.uid), "-G", str(self.gid)]
+        # what the engine writes itself (Redis's ACL SAVE, ALTER SYSTEM) is its own only
         return self._in_cgroup(["nsenter", "-t", str(self.init_pid), "-m", "-u", "-i", "-n",
-                                "-p", "-r", "-w", *who, "--", *argv])
+                                "-p", "-r", "-w", *who, "--", *argv],
+                               umask="022" if as_root else "077")
 
     # Runtime protocol -------------------------------------------------------------
     @property
@@ -443,3 +451,6 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
         for entry in self._entries:
             self.ledger.forget(entry)
         self._entries = []
+        if getattr(self, "_link", None) is not None:
+            release_link(self._link)
+            self._link = None

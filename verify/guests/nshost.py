@@ -89,13 +89,3 @@ def group_members(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             members.append(int(stat.parent.name))
     return members
-
-
-def pick_subnet() -> ipaddress.IPv4Network:
-    used = used_networks()
-    for net in GUEST_NET.subnets(new_prefix=30):
-        if not any(net.overlaps(u) for u in used):
-            return net
-    raise EngineError(f"no free /30 left in {GUEST_NET}",
-                      fix="delete leftover guests (trove-verify cleanup) or set "
-                          "TROVE_VERIFY_GUEST_NET")

@@ -133,6 +133,8 @@ class ProcessGuest(Guest):
         kwargs = {"env": dict(SAFE_ENV, HOME=str(self.root)), "cwd": str(self.root)}
         if self.account:
             kwargs.update(user=self.account[0], group=self.account[1], extra_groups=[])
+        # what the engine writes itself (Redis's ACL SAVE, ALTER SYSTEM) is its own only
+        kwargs["umask"] = 0o077
         return kwargs
 
     def make_dirs(self, *guest_paths: str, mode: int = 0o700) -> None:
@@ -175,7 +177,7 @@ class ProcessGuest(Guest):
         kwargs = self._popen_kwargs()
         if as_root:
             kwargs = {k: v for k, v in kwargs.items() if k not in ("user", "group",
-                                                                     "extra_groups")}
+                                                                     "extra_groups", "umask")}
         if env:
             kwargs["env"] = dict(kwargs["env"], **env)
         try:

@@ -22,7 +22,8 @@ from pathlib import Path
 from verify.errors import EXIT_UNAVAILABLE, CannotRunHere, VerifyError
 from verify.images import Image, ImageSpec, cached, dib_version, elements_dir, installed_packages
 from verify.images import mirror as mirror_mod
-from verify.settings import Timeouts
+from verify.settings import Timeouts, work_dir
+from verify.state import Ledger, cleanup_stale
 
 PHASE = re.compile(r"(?:Running hooks from \S*/hooks/|dib-run-parts Target: )([a-z-]+\.d)")
 # apt/debootstrap lines meaning the archive no longer serves what was asked.
@@ -169,12 +170,30 @@ def build(spec: ImageSpec, *, say: Callable[[str], None] = print, force: bool = 
 
 def _build_locked(spec: ImageSpec, say, tty, timeouts: Timeouts) -> Image:
     dib = preflight(spec)
+    cleanup_stale()    # a SIGKILLed build's mounts and scratch go before we start another
+    # diskimage-builder's build dirs, and every mount it makes (the host's
+    # /dev, /proc, /sys, devpts, a tmpfs), live below a scratch dir recorded
+    # in the ledger before it exists: failure, a signal or, after SIGKILL,
+    # `cleanup` unmounts them deepest first and only then removes the dir
+    ledger = Ledger(f"image-{spec.name}-{os.getpid()}")
+    try:
+        scratch = work_dir() / "dib" / ledger.run_id
+        ledger.add("dir", str(scratch))
+        scratch.mkdir(parents=True, mode=0o700)
+        return _build_in(spec, say, tty, timeouts, dib, ledger, scratch)
+    finally:
+        ledger.teardown()
+
+
+def _build_in(spec: ImageSpec, say, tty, timeouts: Timeouts, dib: str, ledger: Ledger,
+              scratch: Path) -> Image:
     work = spec.dir.with_name(spec.dir.name + ".building")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     log = work / "build.log"
     env = dict(os.environ, PATH=_tool_path(), ELEMENTS_PATH=str(elements_dir()),
-               DIB_DEBOOTSTRAP_CACHE="1", DIB_DEBIAN_USE_DEBOOTSTRAP_CACHE="1", **spec.env)
+               DIB_DEBOOTSTRAP_CACHE="1", DIB_DEBIAN_USE_DEBOOTSTRAP_CACHE="1",
+               TMP_DIR=str(scratch), TMPDIR=str(scratch), **spec.env)
     argv = [dib, "-x", "-t", "tar", "-o", str(work / "image"), *spec.elements]
     say(f"{spec.name}: building with diskimage-builder {dib_version()} "
         f"({' '.join(spec.elements)}; release {spec.os.release})")
@@ -184,6 +203,7 @@ def _build_locked(spec: ImageSpec, say, tty, timeouts: Timeouts) -> Image:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env, cwd=work, text=True,
                                 errors="replace", start_new_session=True)
+        ledger.add("process", proc.pid, cmd="disk-image-create")
         deadline = time.monotonic() + timeouts.image_build
         try:
             for line in proc.stdout:
@@ -199,8 +219,12 @@ def _build_locked(spec: ImageSpec, say, tty, timeouts: Timeouts) -> Image:
                                                f"log: {log}")
             rc = proc.wait()
         except BaseException:
-            os.killpg(proc.pid, 15)
-            proc.wait()
+            os.killpg(proc.pid, 15)     # DIB's own trap unmounts what it can
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait(timeout=30)
             raise
         finally:
             progress.done()

@@ -153,6 +153,8 @@ def _compare(ds: str, runs: list[dict], links: _Links) -> str:
         junit = links.run(run, "junit.xml")
         if junit:
             sub += f' <a href="{_e(junit)}">junit</a>'
+        if run.get("_uncounted"):      # shown, never counted (unsigned, untrusted key...)
+            sub += f' <b title="{_e(run["_uncounted"])}">not counted</b>'
         heads.append(f'<th><a href="{_e(href)}" title="{_e(run["run_id"])}">{label}</a><br>'
                      f'<span class="small">{sub}</span></th>' if href
                      else f"<th>{label}<br>{sub}</th>")
