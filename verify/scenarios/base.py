@@ -6,6 +6,7 @@ hands them a RunContext (backend, catalog, timeouts, where logs go).
 
 from __future__ import annotations
 
+import contextvars
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 import testscenarios
 import testtools
 
+from verify import deadline
 from verify.backends.base import Backend, Instance
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Credentials, Identity, random_password, wait_for
@@ -85,19 +87,33 @@ class ScenarioTest(testscenarios.WithScenarios, testtools.TestCase):
 
     # bounded time: a hung engine fails the scenario, never the whole run -----
     def _start_watchdog(self) -> None:
-        """After timeouts.scenario, tear this scenario's instances down: every
-        client call blocked on a hung server then fails at once."""
+        """Open the scenario's deadline: every wait inside it (engine start,
+        replication, cluster joins, Trove waits, guest boots, commands) waits
+        at most the time left. When it runs out, tear down every instance
+        whose creation has started: a client call blocked on a hung server
+        then fails at once."""
         self._watched: list[Instance] = []
         self._expired = False
-        timer = threading.Timer(self.ctx.timeouts.scenario, self._expire)
+        self._deadline, token = deadline.enter(self.ctx.timeouts.scenario)
+        # the watchdog's stops run in this context: after the deadline they get
+        # only their short grace
+        timer = threading.Timer(self.ctx.timeouts.scenario, contextvars.copy_context().run,
+                                (self._expire,))
         timer.daemon = True
+        self.addCleanup(deadline.leave, token)
         self.addCleanup(self._check_expired)    # runs last: its message ends the reason
         self.addCleanup(timer.cancel)
         timer.start()
 
     def _expire(self) -> None:
         self._expired = True
-        for inst in list(self._watched):
+        with self._deadline.lock:
+            watched = [*self._deadline.watched, *self._watched]
+        seen: set[int] = set()
+        for inst in watched:
+            if id(inst) in seen:
+                continue
+            seen.add(id(inst))
             if inst.status != "DELETED":
                 try:
                     self.backend.delete_instance(inst)
@@ -105,10 +121,12 @@ class ScenarioTest(testscenarios.WithScenarios, testtools.TestCase):
                     pass
 
     def _check_expired(self) -> None:
-        if self._expired:
+        if self._expired or self._deadline.expired():
+            during = self._deadline.ran_out
             raise WaitTimeout(f"the scenario exceeded its bound of "
                               f"{self.ctx.timeouts.scenario:.0f}s (TROVE_VERIFY_TIMEOUT_"
-                              "SCENARIO); its instances were torn down")
+                              "SCENARIO)" + (f" waiting for {during}" if during else "")
+                              + "; its instances were torn down")
 
     def addCleanup(self, function, *args, **kwargs) -> None:
         # every instance a scenario deletes on cleanup is one the watchdog may kill
