@@ -295,6 +295,10 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume):
             raise WaitTimeout(deadline.cut_short(argv[0]) or
                               f"{argv[0]} did not finish within {timeout:.0f}s") from None
         result = subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
+        if check and proc.returncode == 127 and b"No such file" in err:
+            # chroot's word for a tool the guest image lacks: the image's fault
+            raise InfraError(f"{argv[0]} is not in guest image {self.image.get('name', '?')}",
+                             fix="rebuild it: trove-verify image build DATASTORE")
         if check and proc.returncode != 0:
             # some tools (pg_upgrade) say why on stdout only
             text = err.decode(errors="replace").strip() or out.decode(errors="replace").strip()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from verify import deadline
 from verify.engines.base import STOP_GRACE, free_port, port_bindable
-from verify.errors import EngineError, PermissionNeeded, WaitTimeout
+from verify.errors import EngineError, InfraError, PermissionNeeded, WaitTimeout
 from verify.guests.nshost import group_members
 from verify.settings import SERVICE_USER, work_dir
 from verify.state import Ledger
@@ -147,7 +147,7 @@ class ProcessGuest:
             raise WaitTimeout(deadline.cut_short(argv[0]) or
                               f"{argv[0]} did not finish within {timeout:.0f}s") from None
         except FileNotFoundError:
-            raise EngineError(f"{argv[0]} is not installed on this host",
+            raise InfraError(f"{argv[0]} is not installed on this host",
                               fix="run tools/setup.sh") from None
         if check and proc.returncode != 0:
             err = proc.stderr.decode(errors="replace").strip().splitlines()[-8:]
@@ -166,7 +166,7 @@ class ProcessGuest:
                                     stdin=subprocess.DEVNULL, start_new_session=True,
                                     **kwargs)
         except FileNotFoundError:
-            raise EngineError(f"{argv[0]} is not installed on this host",
+            raise InfraError(f"{argv[0]} is not installed on this host",
                               fix="run tools/setup.sh") from None
         finally:
             log.close()

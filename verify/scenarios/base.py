@@ -19,7 +19,7 @@ from verify import deadline
 from verify.backends.base import Backend, Instance
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Credentials, Identity, random_password, wait_for
-from verify.errors import NotSupported, WaitTimeout
+from verify.errors import NotSupported, WaitTimeout, is_infra
 from verify.settings import Timeouts
 
 
@@ -83,7 +83,19 @@ class ScenarioTest(testscenarios.WithScenarios, testtools.TestCase):
         self.backend = self.ctx.backend
         self.ds = self.ctx.catalog.get(self.datastore)
         self.log_dir = self.ctx.scratch / self.id().replace("/", "_")
+        self._first_error: BaseException | None = None
+        self.addOnException(self._classify_failure)
         self._start_watchdog()
+
+    def _classify_failure(self, exc_info) -> None:
+        """The first error decides whose fault the failure is: the harness's
+        own (infra: its disk, its tools, its guests) or the datastore's (test).
+        Later errors (a cleanup after it) do not change the root cause."""
+        exc = exc_info[1]
+        if self._first_error is not None or isinstance(exc, self.skipException):
+            return
+        self._first_error = exc
+        self.note(failure_kind="infra" if is_infra(exc) else "test")
 
     # bounded time: a hung engine fails the scenario, never the whole run -----
     def _start_watchdog(self) -> None:
