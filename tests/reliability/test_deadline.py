@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import need
 from tests.reliability import oscheck
+from verify.guests.namespace import NamespaceGuest
 from verify.guests.process import ProcessGuest
 from verify.scenarios import planner
 from verify.scenarios.base import ScenarioTest, scenario
@@ -21,13 +22,22 @@ BOUND = 20.0
 _STOP_NEXT = threading.local()      # set by a probe: SIGSTOP the next mariadbd it spawns
 
 
+def _stop_once_started(guest, proc) -> None:
+    """SIGSTOP the engine as soon as it exists (a namespace guest's engine is
+    a child of nsenter/chroot): "while starting", long before it answers."""
+    end = time.monotonic() + 10
+    while not guest.engine_pids(proc) and time.monotonic() < end:
+        time.sleep(0.02)
+    guest.signal_engine(proc, signal.SIGSTOP)
+
+
 def _stopping_spawn(original):
     def spawn(self, argv, **kwargs):
         proc = original(self, argv, **kwargs)
         if getattr(_STOP_NEXT, "on", False) and argv[0] == "mariadbd":
             _STOP_NEXT.on = False
-            # "while starting": a moment after exec, long before it answers
-            threading.Timer(0.2, self.signal_engine, (proc, signal.SIGSTOP)).start()
+            threading.Thread(target=_stop_once_started, args=(self, proc),
+                             daemon=True).start()
         return proc
     return spawn
 
@@ -49,14 +59,19 @@ class StoppedEngineProbe(ScenarioTest):
 
 @pytest.fixture
 def stopping_spawn(monkeypatch):
-    monkeypatch.setattr(ProcessGuest, "spawn", _stopping_spawn(ProcessGuest.spawn))
+    for guest in (ProcessGuest, NamespaceGuest):
+        monkeypatch.setattr(guest, "spawn", _stopping_spawn(guest.spawn))
 
 
-def test_a_stopped_engine_ends_its_scenario_within_bound_plus_10s(workdir, tmp_path,
+@pytest.mark.parametrize("guest", ["process", "namespace"])
+def test_a_stopped_engine_ends_its_scenario_within_bound_plus_10s(workdir, tmp_path, guest,
                                                                   monkeypatch, stopping_spawn):
+    from verify.guests import default_kind
     from verify.runner import RunOptions, execute
 
     need("mariadbd")
+    if guest == "namespace" and default_kind()[0] != "namespace":
+        pytest.skip(f"namespace guests cannot run here: {default_kind()[1]}")
     monkeypatch.setenv("TROVE_VERIFY_WORKDIR", str(workdir))
     monkeypatch.setenv("TROVE_VERIFY_TIMEOUT_SCENARIO", str(BOUND))
     probes = [(StoppedEngineProbe, name, getattr(StoppedEngineProbe, name).scenario_info)
@@ -64,7 +79,7 @@ def test_a_stopped_engine_ends_its_scenario_within_bound_plus_10s(workdir, tmp_p
     monkeypatch.setattr(planner, "scenario_methods", lambda: probes)
     lines: list[str] = []
     t0 = time.monotonic()
-    record = execute(RunOptions(datastore="mariadb", tier="stable", guest="process",
+    record = execute(RunOptions(datastore="mariadb", tier="stable", guest=guest,
                                 versions=["10.11"], results=tmp_path / "results"),
                      say=lines.append)
     wall = time.monotonic() - t0
@@ -74,7 +89,7 @@ def test_a_stopped_engine_ends_its_scenario_within_bound_plus_10s(workdir, tmp_p
     for sid in probed:
         print(f"{sid}: {by_id[sid]['duration_s']}s for a {BOUND:.0f}s bound — "
               f"{by_id[sid]['reason']}")
-    print(f"run wall time {wall:.1f}s")
+    print(f"{guest} guests: run wall time {wall:.1f}s")
     for sid in probed:
         s = by_id[sid]
         assert s["status"] == "fail", s
