@@ -235,7 +235,8 @@ class TroveBackend(TroveOps, Backend):
             except tc_exc.NotFound:
                 return
             if time.monotonic() >= end:
-                raise WaitTimeout(f"{what}: still there after {self.timeouts.trove_action:.0f}s")
+                raise WaitTimeout(deadline.cut_short(what) or
+                                  f"{what}: still there after {self.timeouts.trove_action:.0f}s")
             time.sleep(interval)
             interval = min(interval * 1.5, self.poll_interval)
 
