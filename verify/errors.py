@@ -7,6 +7,8 @@ in the harness exits 70 with one line (TROVE_VERIFY_DEBUG=1 shows the
 traceback).
 """
 
+import errno
+
 EXIT_PASS = 0
 EXIT_FAIL = 1
 EXIT_UNKNOWN = 2
@@ -72,6 +74,20 @@ class InfraError(EngineError):
     """The harness's own infrastructure failed (a guest could not be set up),
     not the datastore: its scenarios are recorded failure_kind infra, which
     classify reports and never counts against the datastore."""
+
+
+# the machine ran out of something the harness needs: its own fault, never the engine's
+_RESOURCE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EMFILE,
+                    errno.ENFILE, errno.ENOMEM}
+
+
+def is_infra(exc: BaseException) -> bool:
+    """Whose fault a failure is: the harness's own (its I/O, a full disk, a
+    missing tool, a guest that cannot be set up) rather than the datastore's.
+    A client's network error (the engine not answering) is not infra."""
+    if isinstance(exc, InfraError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _RESOURCE_ERRNOS
 
 
 class NotSupported(VerifyError):

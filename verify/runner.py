@@ -4,6 +4,7 @@ evidence bundle, tear everything down, and return the run's status."""
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import platform
 import queue
@@ -44,6 +45,31 @@ class RunOptions:
     provenance: dict | None = None
     cloud: str | None = None
     region: str | None = None
+
+
+class _KeepGoing:
+    """The run's subunit copy on the harness's own disk: a write that fails
+    (disk full) costs that copy, never the run or its bundle."""
+
+    def __init__(self, fh):
+        self.fh, self.error = fh, None
+
+    def read(self, _n: int = -1) -> bytes:
+        raise io.UnsupportedOperation("write-only")   # subunit probes for text streams
+
+    def write(self, data: bytes) -> None:
+        if self.error is None:
+            try:
+                self.fh.write(data)
+            except OSError as exc:
+                self.error = exc
+
+    def flush(self) -> None:
+        if self.error is None:
+            try:
+                self.fh.flush()
+            except OSError as exc:
+                self.error = exc
 
 
 class _QueueWorker:
@@ -180,29 +206,40 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
         reason = None
         logs = []
         details = event["details"]
+        kind = note.get("failure_kind")    # the scenario's first error decided it
         if status != "pass":
             text = "".join(d.as_text() for d in details.values()) if details else ""
             lines = [ln for ln in text.strip().splitlines() if ln.strip()]
             reason = lines[-1] if lines else f"status {event['status']}"
             if status == "fail" and text:
                 safe = event["id"].replace("/", "_")
-                tb = scratch / f"{safe}.traceback.txt"
-                tb.write_text(text)
-                logs.append(bundle.add_log(tb, f"{safe}/traceback.txt"))
-                log_dir = scratch / safe
-                for f in sorted(log_dir.glob("*")) if log_dir.is_dir() else []:
-                    logs.append(bundle.add_log(f, f"{safe}/{f.name}"))
-        for published in note.get("published_logs", []):
-            logs.append(bundle.add_log(Path(published), Path(published).name))
+                try:
+                    tb = scratch / f"{safe}.traceback.txt"
+                    tb.write_text(text)
+                    logs.append(bundle.add_log(tb, f"{safe}/traceback.txt"))
+                    log_dir = scratch / safe
+                    for f in sorted(log_dir.glob("*")) if log_dir.is_dir() else []:
+                        logs.append(bundle.add_log(f, f"{safe}/{f.name}"))
+                except OSError as exc:
+                    # the harness's own disk failed it: the evidence is partial
+                    kind = "infra"
+                    reason += f" (and its logs could not be kept: {exc.strerror})"
+        try:
+            for published in note.get("published_logs", []):
+                logs.append(bundle.add_log(Path(published), Path(published).name))
+        except OSError as exc:
+            if status == "fail":
+                kind = "infra"
+            reason = (reason or "") + f" (published logs could not be kept: {exc.strerror})"
         records.append({
             "id": info.id, "test_id": event["id"], "capability": info.capability,
             "strategy": test.strategy, "version": test.version, "status": status,
             "duration_s": round(duration, 3), "reason": reason, "logs": logs,
-            **({"failure_kind": failure_kind(reason)} if status == "fail" else {}),
+            **({"failure_kind": kind or failure_kind(reason)} if status == "fail" else {}),
             "engine": note.get("engine"),
             # what the datastore did (e.g. a nemesis: writes acknowledged / lost)
             "observed": {k: v for k, v in note.items()
-                         if k not in ("engine", "published_logs")} or None,
+                         if k not in ("engine", "published_logs", "failure_kind")} or None,
         })
         say(f"[{len(records)}/{len(meta)}] {status:7} {info.id} "
             f"{test.version}{' ' + test.strategy if test.strategy else ''} {duration:.1f}s"
@@ -218,7 +255,8 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
         lambda: [(_QueueWorker(tests), str(i)) for i in range(workers)])
     subunit_tmp = scratch / "subunit.stream"
     started = time.monotonic()
-    with open(subunit_tmp, "wb") as stream:
+    with open(subunit_tmp, "wb", buffering=0) as fh:    # unbuffered: close cannot fail
+        stream = _KeepGoing(fh)
         result = testtools.CopyStreamResult([testtools.StreamToDict(on_test),
                                              subunit.StreamResultToBytes(stream)])
         result.startTestRun()
@@ -245,6 +283,9 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
     primary = next((r["engine"] for r in records
                     if r["engine"] and r["version"] == the_plan.versions[0]), None)
     bundle.write_file("subunit.stream", subunit_tmp.read_bytes())
+    if stream.error is not None:
+        bundle.record["evidence_partial"] = (f"subunit.stream is cut short: "
+                                             f"{stream.error.strerror} in {scratch}")
     bundle.write_file("junit.xml", junit_xml(f"trove-verify.{ds.name}", records))
     images = getattr(backend, "images", None)
     refs = {v: images.ref(v) for v in the_plan.versions} if images is not None else {}

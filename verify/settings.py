@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from verify import deadline
 from verify.errors import ConfigError
 
 
@@ -41,6 +42,10 @@ class Timeouts:
                     raise ConfigError("a timeout must be positive", where=key)
                 values[field.name] = value
         return cls(**values)
+
+    def bound(self, name: str, floor: float = 0.0) -> float:
+        """The named bound, cut to the time left in the current scenario."""
+        return deadline.bound(getattr(self, name), floor)
 
 
 def repo_root() -> Path:

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from verify.errors import InfraError
 from verify.settings import state_dir
 
 # kind -> (module that registered it, what undoes an entry of that kind)
@@ -95,12 +96,18 @@ def alive(pid: int, start: str | None) -> bool:
 
 def _atomic_write(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.{threading.get_ident()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        # the harness's own disk (full, read-only): infra, never the engine's fault
+        tmp.unlink(missing_ok=True)
+        raise InfraError(f"could not write the run's ledger {path}: {exc.strerror}",
+                         fix=f"free space under {path.parent}") from exc
 
 
 class Ledger:
@@ -140,6 +147,8 @@ class Ledger:
                 # undo at once instead of leaking it
                 release([entry], self.root)
                 raise LedgerClosed(f"run {self.run_id} is tearing down; {kind} refused")
+            # kept in memory even when the write fails: some callers record
+            # what already exists (a spawned pid), and teardown must undo it
             self.entries.append(entry)
             self._save()
         return entry

@@ -7,7 +7,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from verify import engines, guests
+from verify import deadline, engines, guests
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.local_faults import LocalFaults
 from verify.backends.local_ops import LocalOps
@@ -84,6 +84,7 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
                              f"for {datastore}", fix=f"one of {self.flavors(datastore)}")
         module = engines.load(ds.engine_module)
         instance_id = f"{datastore}-{uuid.uuid4().hex[:8]}"
+        # the guest boot waits at most the scenario's time left (deadline.bound)
         guest = guests.create(self.guest, instance_id, self.ledger, images=self.images,
                               version=version, memory_mb=FLAVORS[flavor].memory_mb,
                               volume_gb=volume_gb)
@@ -95,6 +96,7 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
                         extra={"guest": guest, "server": server, "module": module})
         with self._lock:
             self._live[inst.id] = inst
+        deadline.watch(inst)    # the scenario's watchdog may tear it down mid-creation
         return inst
 
     def _started(self, inst: Instance) -> Instance:

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from verify import engines
+from verify import deadline, engines
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
 from verify.backends.trove_ops import TroveOps
@@ -32,6 +32,7 @@ PORTS = {"mysql": 3306, "mariadb": 3306, "postgresql": 5432, "redis": 6379,
 CLIENT_MODULES = {"mysql": "mariadb"}
 READY = {"ACTIVE", "HEALTHY"}
 FAILED = {"ERROR", "FAILED", "FAILED_TIMEOUT_GUESTAGENT"}
+DELETE_GRACE = 5.0   # seconds a deletion waits even after the scenario's deadline
 
 
 def flavors_from_env(environ: dict | None = None) -> dict[str, str]:
@@ -176,6 +177,7 @@ class TroveBackend(TroveOps, Backend):
                         extra={"record": created._info})
         with self._lock:
             self._live[inst.id] = inst
+        deadline.watch(inst)
         try:
             self.wait_ready(inst, self.timeouts.trove_create, "create")
         except BaseException:
@@ -184,8 +186,10 @@ class TroveBackend(TroveOps, Backend):
         return inst
 
     def wait_ready(self, inst: Instance, timeout: float, what: str) -> dict:
-        """Poll until ACTIVE; ERROR fails at once with the fault and guest log."""
-        deadline = time.monotonic() + timeout
+        """Poll until ACTIVE; ERROR fails at once with the fault and guest log.
+        Waits at most the scenario's time left."""
+        own, timeout = timeout, deadline.bound(timeout)
+        end = time.monotonic() + timeout
         interval = min(self.poll_interval, 0.5)
         while True:
             record = self.trove.instances.get(inst.id)._info
@@ -200,9 +204,10 @@ class TroveBackend(TroveOps, Backend):
                 return record
             if status in FAILED:
                 raise EngineError(self._failure(inst, record, what))
-            if time.monotonic() >= deadline:
-                raise WaitTimeout(f"Trove instance {inst.id} still {status} after "
-                                  f"{timeout:.0f}s ({what}); raise TROVE_VERIFY_TIMEOUT_"
+            if time.monotonic() >= end:
+                raise WaitTimeout(deadline.cut_short(f"Trove instance {inst.id} {what}") or
+                                  f"Trove instance {inst.id} still {status} after "
+                                  f"{own:.0f}s ({what}); raise TROVE_VERIFY_TIMEOUT_"
                                   f"{'TROVE_CREATE' if what == 'create' else 'TROVE_ACTION'}")
             time.sleep(interval)
             interval = min(interval * 1.5, self.poll_interval)
@@ -255,15 +260,17 @@ class TroveBackend(TroveOps, Backend):
 
     def _wait_gone(self, get, what: str) -> None:
         from troveclient import exceptions as tc_exc
-        deadline = time.monotonic() + self.timeouts.trove_action
+        # a deletion after the scenario's deadline still gets a short grace
+        end = time.monotonic() + self.timeouts.bound("trove_action", DELETE_GRACE)
         interval = 0.3
         while True:
             try:
                 get()
             except tc_exc.NotFound:
                 return
-            if time.monotonic() >= deadline:
-                raise WaitTimeout(f"{what}: still there after {self.timeouts.trove_action:.0f}s")
+            if time.monotonic() >= end:
+                raise WaitTimeout(deadline.cut_short(what) or
+                                  f"{what}: still there after {self.timeouts.trove_action:.0f}s")
             time.sleep(interval)
             interval = min(interval * 1.5, self.poll_interval)
 

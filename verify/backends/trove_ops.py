@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import time
 
+from verify import deadline
 from verify.backends.base import Cluster, Configuration, Instance
 from verify.engines.base import Credentials
 from verify.engines.capabilities import Backup, ConfigRule
@@ -102,7 +103,7 @@ class TroveOps:
                       meta={"location": info.get("locationRef"), "size": info.get("size")})
 
     def wait_backup(self, backup_id: str) -> dict:
-        deadline = time.monotonic() + self.timeouts.trove_action
+        end = time.monotonic() + self.timeouts.bound("trove_action")
         interval = 0.3
         while True:
             info = self.trove.backups.get(backup_id)._info
@@ -110,8 +111,9 @@ class TroveOps:
                 return info
             if info.get("status") in BACKUP_FAILED:
                 raise EngineError(f"Trove backup {backup_id} went {info.get('status')}")
-            if time.monotonic() >= deadline:
-                raise WaitTimeout(f"Trove backup {backup_id} still {info.get('status')} after "
+            if time.monotonic() >= end:
+                raise WaitTimeout(deadline.cut_short(f"Trove backup {backup_id}") or
+                                  f"Trove backup {backup_id} still {info.get('status')} after "
                                   f"{self.timeouts.trove_action:.0f}s")
             time.sleep(interval)
             interval = min(interval * 1.5, self.poll_interval)
@@ -197,7 +199,7 @@ class TroveOps:
                        strategy=strategy, extra={"record": info})
 
     def wait_cluster(self, cluster_id: str) -> dict:
-        deadline = time.monotonic() + self.timeouts.trove_create
+        end = time.monotonic() + self.timeouts.bound("trove_create")
         interval = 0.5
         while True:
             info = self.trove.clusters.get(cluster_id)._info
@@ -206,8 +208,9 @@ class TroveOps:
                 return info
             if "ERROR" in task or "FAIL" in task:
                 raise EngineError(f"Trove cluster {cluster_id} went {task}")
-            if time.monotonic() >= deadline:
-                raise WaitTimeout(f"Trove cluster {cluster_id} still {task} after "
+            if time.monotonic() >= end:
+                raise WaitTimeout(deadline.cut_short(f"Trove cluster {cluster_id}") or
+                                  f"Trove cluster {cluster_id} still {task} after "
                                   f"{self.timeouts.trove_create:.0f}s")
             time.sleep(interval)
             interval = min(interval * 1.5, self.poll_interval)

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
-from verify.errors import EXIT_FAIL, EXIT_PASS, EXIT_UNKNOWN
+from verify.errors import EXIT_FAIL, EXIT_PASS, EXIT_UNKNOWN, UsageError
 
 EXIT_BY_STATUS = {"pass": EXIT_PASS, "fail": EXIT_FAIL}
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _check_versions(datastore: str, versions: list[str] | None) -> None:
+    """A version the catalog does not list is a usage error, said before
+    anything starts (the string is shown quoted, never run)."""
+    from verify import catalog as catalog_mod
+
+    ds = catalog_mod.default().get(datastore)     # an unknown datastore says so itself
+    known = [v.name for v in ds.versions]
+    for version in versions or []:
+        if version not in known:
+            raise UsageError(f"datastore {ds.name} has no version {version!r}",
+                             where="--version", fix=f"one of: {', '.join(known)}")
 
 
 def add_parser(sub) -> None:
@@ -24,13 +48,15 @@ def add_parser(sub) -> None:
                         "when this machine allows it, else process guests, said in one line)")
     p.add_argument("--version", action="append", dest="versions",
                    help="datastore version to run (repeatable; default: all)")
-    p.add_argument("--workers", type=int, default=2, help="parallel scenario workers")
+    p.add_argument("--workers", type=_at_least_one, default=2,
+                   help="parallel scenario workers (at least 1)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from verify.runner import RunOptions, execute, install_signal_handlers
 
+    _check_versions(args.datastore, args.versions)
     install_signal_handlers()
     record = execute(RunOptions(datastore=args.datastore, tier=args.tier,
                                 backend=args.backend, guest=args.guest,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from verify import deadline as scenario_deadline
 from verify import redact
 from verify.errors import EngineError, WaitTimeout
 from verify.settings import Timeouts
@@ -78,6 +79,9 @@ class Runtime(Protocol):
     def data_root(self) -> str: ...
 
 
+STOP_GRACE = 2.0     # seconds a stop gets even when the scenario's time is up
+
+
 def random_password(length: int = 24) -> str:
     """A fresh random password, registered for redaction before anyone sees it."""
     alphabet = string.ascii_letters + string.digits
@@ -133,8 +137,10 @@ def wait_for(check: Callable[[], object], *, timeout: float, what: str,
     """Poll check() until it returns truthy; raise WaitTimeout after timeout.
 
     alive(), when given, is consulted each round so a dead server fails fast
-    instead of waiting out the whole bound.
+    instead of waiting out the whole bound. The scenario's deadline cuts
+    every wait short: it waits min(timeout, time left in the scenario).
     """
+    own, timeout = timeout, scenario_deadline.bound(timeout)
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while True:
@@ -148,8 +154,8 @@ def wait_for(check: Callable[[], object], *, timeout: float, what: str,
             raise EngineError(f"{what}: the server exited"
                               + (f" ({last_error})" if last_error else ""))
         if time.monotonic() >= deadline:
-            raise WaitTimeout(f"{what}: no answer within {timeout:.0f}s"
-                              + (f" (last error: {last_error})" if last_error else ""))
+            said = scenario_deadline.cut_short(what) or f"{what}: no answer within {own:.0f}s"
+            raise WaitTimeout(said + (f" (last error: {last_error})" if last_error else ""))
         time.sleep(interval)
         interval = min(interval * 1.5, 1.0)
 
@@ -207,7 +213,9 @@ class Server(abc.ABC):
 
     def stop(self) -> None:
         if self.process is not None:
-            self.runtime.stop_process(self.process, timeout=self.timeouts.engine_stop)
+            # after the scenario's deadline a stop still gets a moment of grace
+            self.runtime.stop_process(self.process,
+                                      timeout=self.timeouts.bound("engine_stop", STOP_GRACE))
             self.process = None
 
     def restart(self) -> None:

@@ -139,10 +139,28 @@ class ClusterOps:
             node.simultaneous_join = False      # later restarts: the usual rule
         self._wait_members(len(nodes))
 
+    def _repair_auth(self, nodes: Sequence) -> None:
+        """Make every replica of system_auth hold every role before the ring
+        changes. Roles are written at ONE (so logins work while nodes join),
+        so a replica may have missed one; a joining node streams each range
+        from a single replica and a leaving node hands on what it holds, so
+        a missed role would then be missing on the new replica too, and that
+        node refuses the login ("... and/or password are incorrect")."""
+        with self.client() as c:
+            rows = c.query("SELECT replication FROM system_schema.keyspaces "
+                           "WHERE keyspace_name = 'system_auth'")
+        rf = int(dict(rows[0][0]).get("replication_factor", 1)) if rows else 1
+        # one node holding every range repairs them all; else each its primary ranges
+        repairs = [(nodes[0], ("-full",))] if rf >= len(nodes) else \
+            [(node, ("-full", "-pr")) for node in nodes]
+        for node, how in repairs:
+            node.nodetool("repair", *how, "system_auth", timeout=self.timeouts.cluster)
+
     def cluster_grow(self, strategy: str, members: Sequence, joining: Sequence) -> None:
         if strategy != CLUSTER:
             self._no(f"growing a {strategy} cluster")
         seed = members[0]
+        seed._repair_auth(members)
         for node in joining:
             self._join_settings(node, seed, seed.storage_port)
             node.start()              # answers CQL only once bootstrap streamed
@@ -151,6 +169,7 @@ class ClusterOps:
     def cluster_shrink(self, strategy: str, members: Sequence, leaving: Sequence) -> None:
         if strategy != CLUSTER:
             self._no(f"shrinking a {strategy} cluster")
+        members[0]._repair_auth([*members, *leaving])
         for node in leaving:
             # streams the node's ranges to the remaining replicas, then leaves
             node.nodetool("decommission", timeout=self.timeouts.cluster)

@@ -4,6 +4,7 @@ filled by rsync SST from a donor. Mixed into MariaDBServer."""
 
 from __future__ import annotations
 
+import contextvars
 import secrets
 import threading
 from collections.abc import Sequence
@@ -22,7 +23,9 @@ def _join_all(joining: Sequence[GaleraOps], donor: GaleraOps) -> None:
     """Joiners start together: their start-up overlaps, and Galera itself
     queues their state transfers until a donor is free."""
     with ThreadPoolExecutor(max_workers=max(1, len(joining))) as pool:
-        futures = [pool.submit(node._join, donor) for node in joining]
+        # each joiner in a copy of this context: its waits obey the scenario's deadline
+        futures = [pool.submit(contextvars.copy_context().run, node._join, donor)
+                   for node in joining]
     errors = [f.exception() for f in futures if f.exception() is not None]
     if errors:
         raise errors[0]

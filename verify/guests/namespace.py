@@ -21,6 +21,8 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from verify import deadline
+from verify.engines.base import STOP_GRACE
 from verify.errors import CannotRunHere, EngineError, InfraError, PermissionNeeded, WaitTimeout
 from verify.guests import nsrelease  # noqa: F401  (registers the ledger's releasers)
 from verify.guests.alloc import claim_link, release_link
@@ -242,7 +244,8 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      start_new_session=True)
         self._record("process", self.init.pid, cmd="guest-init")
-        deadline = time.monotonic() + timeout
+        timeout = deadline.bound(timeout)   # a guest boot obeys the scenario's deadline
+        end = time.monotonic() + timeout
         while True:
             self.init_pid = self._chrooted_child()
             if self.init_pid:
@@ -250,8 +253,9 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
             if self.init.poll() is not None:
                 raise EngineError("namespace guest init failed: "
                                   + self.init.stderr.read().decode(errors="replace")[-300:])
-            if time.monotonic() > deadline:
-                raise WaitTimeout(f"namespace guest init not ready within {timeout:.0f}s")
+            if time.monotonic() > end:
+                raise WaitTimeout(deadline.cut_short("namespace guest init") or
+                                  f"namespace guest init not ready within {timeout:.0f}s")
             time.sleep(0.01)
 
     def _chrooted_child(self) -> int | None:
@@ -330,6 +334,7 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
     def run(self, argv: Sequence[str], *, timeout: float, env: dict | None = None,
             input: bytes | None = None, check: bool = True,
             as_root: bool = False) -> subprocess.CompletedProcess:
+        timeout = deadline.bound(timeout, STOP_GRACE)   # the scenario's time left
         proc = subprocess.Popen(self._enter(argv, as_root), stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=self._env(env), start_new_session=True)
@@ -338,8 +343,13 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-            raise WaitTimeout(f"{argv[0]} did not finish within {timeout:.0f}s") from None
+            raise WaitTimeout(deadline.cut_short(argv[0]) or
+                              f"{argv[0]} did not finish within {timeout:.0f}s") from None
         result = subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
+        if check and proc.returncode == 127 and b"No such file" in err:
+            # chroot's word for a tool the guest image lacks: the image's fault
+            raise InfraError(f"{argv[0]} is not in guest image {self.image.get('name', '?')}",
+                             fix="rebuild it: trove-verify image build DATASTORE")
         if check and proc.returncode != 0:
             # some tools (pg_upgrade) say why on stdout only
             text = err.decode(errors="replace").strip() or out.decode(errors="replace").strip()
@@ -361,6 +371,7 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
         return proc
 
     def stop_process(self, proc: subprocess.Popen, *, timeout: float) -> None:
+        timeout = deadline.bound(timeout, STOP_GRACE)
         # SIGTERM the engine only: nsenter would die of it at once and leave the
         # engine shutting down unobserved; it exits itself when its child does
         children = _children(proc.pid)
@@ -382,8 +393,8 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            deadline = time.monotonic() + 10
-            while group_members(proc.pid) and time.monotonic() < deadline:
+            until = time.monotonic() + 10
+            while group_members(proc.pid) and time.monotonic() < until:
                 time.sleep(0.05)
         proc.wait(timeout=10)
         _, entry = self._procs.pop(proc.pid, (None, None))

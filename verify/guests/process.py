@@ -12,8 +12,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from verify.engines.base import free_port, port_bindable, port_in_use
-from verify.errors import EngineError, PermissionNeeded, WaitTimeout
+from verify import deadline
+from verify.engines.base import STOP_GRACE, free_port, port_bindable, port_in_use
+from verify.errors import EngineError, InfraError, PermissionNeeded, WaitTimeout
 from verify.guests.base import Guest
 from verify.guests.nshost import group_members
 from verify.settings import SERVICE_USER, work_dir
@@ -174,6 +175,7 @@ class ProcessGuest(Guest):
     def run(self, argv: Sequence[str], *, timeout: float, env: dict | None = None,
             input: bytes | None = None, check: bool = True,
             as_root: bool = False) -> subprocess.CompletedProcess:
+        timeout = deadline.bound(timeout, STOP_GRACE)   # the scenario's time left
         kwargs = self._popen_kwargs()
         if as_root:
             kwargs = {k: v for k, v in kwargs.items() if k not in ("user", "group",
@@ -184,9 +186,10 @@ class ProcessGuest(Guest):
             proc = subprocess.run(list(argv), input=input, capture_output=True,
                                   timeout=timeout, **kwargs)
         except subprocess.TimeoutExpired:
-            raise WaitTimeout(f"{argv[0]} did not finish within {timeout:.0f}s") from None
+            raise WaitTimeout(deadline.cut_short(argv[0]) or
+                              f"{argv[0]} did not finish within {timeout:.0f}s") from None
         except FileNotFoundError:
-            raise EngineError(f"{argv[0]} is not installed on this host",
+            raise InfraError(f"{argv[0]} is not installed on this host",
                               fix="run tools/setup.sh") from None
         if check and proc.returncode != 0:
             err = proc.stderr.decode(errors="replace").strip().splitlines()[-8:]
@@ -205,7 +208,7 @@ class ProcessGuest(Guest):
                                     stdin=subprocess.DEVNULL, start_new_session=True,
                                     **kwargs)
         except FileNotFoundError:
-            raise EngineError(f"{argv[0]} is not installed on this host",
+            raise InfraError(f"{argv[0]} is not installed on this host",
                               fix="run tools/setup.sh") from None
         finally:
             log.close()
@@ -214,6 +217,7 @@ class ProcessGuest(Guest):
         return proc
 
     def stop_process(self, proc: subprocess.Popen, *, timeout: float) -> None:
+        timeout = deadline.bound(timeout, STOP_GRACE)
         try:
             os.killpg(proc.pid, signal.SIGTERM)
             os.killpg(proc.pid, signal.SIGCONT)  # a paused server must see the SIGTERM
@@ -241,8 +245,8 @@ class ProcessGuest(Guest):
     def destroy(self, timeout: float = 30.0) -> None:
         for proc, _ in list(self._procs.values()):
             self.stop_process(proc, timeout=timeout)
-        deadline = time.monotonic() + 5
-        while self.root.exists() and time.monotonic() < deadline:
+        until = time.monotonic() + 5
+        while self.root.exists() and time.monotonic() < until:
             shutil.rmtree(self.root, ignore_errors=True)
         for entry in list(self.ledger.entries):
             if (entry["kind"] == "dir" and entry["value"] == str(self.root)) or \

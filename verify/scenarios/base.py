@@ -6,6 +6,7 @@ hands them a RunContext (backend, catalog, timeouts, where logs go).
 
 from __future__ import annotations
 
+import contextvars
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -14,10 +15,11 @@ from pathlib import Path
 import testscenarios
 import testtools
 
+from verify import deadline
 from verify.backends.base import Backend, Instance
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Credentials, Identity, random_password, wait_for
-from verify.errors import NotSupported, WaitTimeout
+from verify.errors import NotSupported, WaitTimeout, is_infra
 from verify.settings import Timeouts
 
 
@@ -81,23 +83,49 @@ class ScenarioTest(testscenarios.WithScenarios, testtools.TestCase):
         self.backend = self.ctx.backend
         self.ds = self.ctx.catalog.get(self.datastore)
         self.log_dir = self.ctx.scratch / self.id().replace("/", "_")
+        self._first_error: BaseException | None = None
+        self.addOnException(self._classify_failure)
         self._start_watchdog()
+
+    def _classify_failure(self, exc_info) -> None:
+        """The first error decides whose fault the failure is: the harness's
+        own (infra: its disk, its tools, its guests) or the datastore's (test).
+        Later errors (a cleanup after it) do not change the root cause."""
+        exc = exc_info[1]
+        if self._first_error is not None or isinstance(exc, self.skipException):
+            return
+        self._first_error = exc
+        self.note(failure_kind="infra" if is_infra(exc) else "test")
 
     # bounded time: a hung engine fails the scenario, never the whole run -----
     def _start_watchdog(self) -> None:
-        """After timeouts.scenario, tear this scenario's instances down: every
-        client call blocked on a hung server then fails at once."""
+        """Open the scenario's deadline: every wait inside it (engine start,
+        replication, cluster joins, Trove waits, guest boots, commands) waits
+        at most the time left. When it runs out, tear down every instance
+        whose creation has started: a client call blocked on a hung server
+        then fails at once."""
         self._watched: list[Instance] = []
         self._expired = False
-        timer = threading.Timer(self.ctx.timeouts.scenario, self._expire)
+        self._deadline, token = deadline.enter(self.ctx.timeouts.scenario)
+        # the watchdog's stops run in this context: after the deadline they get
+        # only their short grace
+        timer = threading.Timer(self.ctx.timeouts.scenario, contextvars.copy_context().run,
+                                (self._expire,))
         timer.daemon = True
+        self.addCleanup(deadline.leave, token)
         self.addCleanup(self._check_expired)    # runs last: its message ends the reason
         self.addCleanup(timer.cancel)
         timer.start()
 
     def _expire(self) -> None:
         self._expired = True
-        for inst in list(self._watched):
+        with self._deadline.lock:
+            watched = [*self._deadline.watched, *self._watched]
+        seen: set[int] = set()
+        for inst in watched:
+            if id(inst) in seen:
+                continue
+            seen.add(id(inst))
             if inst.status != "DELETED":
                 try:
                     self.backend.delete_instance(inst)
@@ -105,10 +133,12 @@ class ScenarioTest(testscenarios.WithScenarios, testtools.TestCase):
                     pass
 
     def _check_expired(self) -> None:
-        if self._expired:
+        if self._expired or self._deadline.expired():
+            during = self._deadline.ran_out
             raise WaitTimeout(f"the scenario exceeded its bound of "
                               f"{self.ctx.timeouts.scenario:.0f}s (TROVE_VERIFY_TIMEOUT_"
-                              "SCENARIO); its instances were torn down")
+                              "SCENARIO)" + (f" waiting for {during}" if during else "")
+                              + "; its instances were torn down")
 
     def addCleanup(self, function, *args, **kwargs) -> None:
         # every instance a scenario deletes on cleanup is one the watchdog may kill
