@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import subunit
 import testtools
 
 from verify import catalog as catalog_mod
@@ -23,6 +22,7 @@ from verify import harness_version, redact
 from verify.errors import InfraError
 from verify.evidence import Bundle, new_run_id
 from verify.evidence.junit import junit_xml
+from verify.evidence.stream import RedactingStreamResult
 from verify.scenarios import planner
 from verify.scenarios.base import RunContext, set_context
 from verify.settings import Timeouts, repo_root, results_dir
@@ -229,7 +229,7 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
     started = time.monotonic()
     with open(subunit_tmp, "wb") as stream:
         result = testtools.CopyStreamResult([testtools.StreamToDict(on_test),
-                                             subunit.StreamResultToBytes(stream)])
+                                             RedactingStreamResult(stream)])
         result.startTestRun()
         try:
             suite.run(result)
@@ -253,7 +253,7 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
     status = "fail" if "fail" in statuses else "pass" if "pass" in statuses else "unknown"
     primary = next((r["engine"] for r in records
                     if r["engine"] and r["version"] == the_plan.versions[0]), None)
-    bundle.write_file("subunit.stream", subunit_tmp.read_bytes())
+    bundle.write_subunit(subunit_tmp.read_bytes())
     bundle.write_file("junit.xml", junit_xml(f"trove-verify.{ds.name}", records))
     images = getattr(backend, "images", None)
     refs = {v: images.ref(v) for v in the_plan.versions} if images is not None else {}
