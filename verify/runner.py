@@ -44,6 +44,7 @@ class RunOptions:
     provenance: dict | None = None
     cloud: str | None = None
     region: str | None = None
+    scenarios: list[str] | None = None     # only these scenario ids (None: the tier's set)
 
 
 class _QueueWorker:
@@ -139,7 +140,8 @@ def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:
             from verify.errors import CannotRunHere
             raise CannotRunHere(reason)
         unavailable = getattr(backend, "unavailable", lambda _ds, _v: None)
-        the_plan = planner.plan(ds, tier, unavailable, options.versions)
+        the_plan = planner.plan(ds, tier, unavailable, options.versions,
+                                options.scenarios)
         if hasattr(backend, "prepare"):     # images for namespace guests, before any scenario
             backend.prepare(ds, sorted({t.version for t in the_plan.tests}), say)
         return _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts,
