@@ -171,3 +171,41 @@ def test_descriptions_do_not_change_with_new_local_evidence(history, tmp_path):
     def descriptions(config):
         return {i["job"]["name"]: i["job"]["description"] for i in config if "job" in i}
     assert descriptions(old) == descriptions(new)
+
+
+def _zuul_python():
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    cache = Path(os.environ.get("TROVE_VERIFY_CACHE")
+                 or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                 / "trove-verify")
+    python = cache / "zuul-venv" / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"no Zuul virtualenv at {python.parent.parent}: "
+                    "run tools/setup.d/gate-tools.sh")
+    return python
+
+
+def _zuul_parses(python, path):
+    import subprocess
+
+    return subprocess.run([str(python), str(REPO / "tests" / "zuul_check.py"), str(path)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_zuuls_own_parser_accepts_the_jobs_and_refuses_a_bad_key(tmp_path):
+    python = _zuul_python()
+    out = tmp_path / "zuul.yaml"
+    proc = cli("gate", "zuul", "--results", str(tmp_path / "none"), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    ok = _zuul_parses(python, out)
+    assert ok.returncode == 0 and ok.stdout.startswith("valid: "), ok.stdout + ok.stderr
+    assert "1 nodesets, 1 project-templates, 1 projects" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(out.read_text().replace("voting: false", "votng: false", 1))
+    refused = _zuul_parses(python, bad)
+    assert refused.returncode == 1 and "extra keys not allowed @ data['votng']" \
+        in refused.stdout, refused.stdout + refused.stderr
