@@ -136,3 +136,18 @@ def render(config: list[dict]) -> str:
             "# verdicts: voting exactly where the tier is stable. A Trove gate adopts\n"
             f"# it with `templates: [{TEMPLATE}]` in its project stanza.\n")
     return head + yaml.safe_dump(config, sort_keys=False, width=100)
+
+
+def release_jobs(catalog: Catalog, cycle: str, only: list[str] | None = None, *,
+                 project: str = PROJECT) -> list[dict]:
+    """The job set that fans a release's matrix out across Zuul nodes: the
+    jobs above, and a project-template that runs every datastore with an
+    engine (its job's bundle lands in the job logs, for `trove-verify import`)."""
+    config = [item for item in jobs(catalog, [], project=project)
+              if "project-template" not in item and "project" not in item]
+    names = [job_name(ds.name) for ds in catalog
+             if ds.engine_module and (not only or ds.name in only)]
+    config.append({"project-template": {
+        "name": f"trove-verify-release-{cycle}".replace(".", "-"),
+        "periodic": {"jobs": names}}})
+    return config
