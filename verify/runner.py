@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import subunit
 import testtools
 
 from verify import catalog as catalog_mod
@@ -24,6 +23,7 @@ from verify import harness_version, redact
 from verify.errors import InfraError
 from verify.evidence import Bundle, new_run_id
 from verify.evidence.junit import junit_xml
+from verify.evidence.stream import RedactingStreamResult
 from verify.scenarios import planner
 from verify.scenarios.base import RunContext, set_context
 from verify.settings import Timeouts, repo_root, results_dir
@@ -45,6 +45,7 @@ class RunOptions:
     provenance: dict | None = None
     cloud: str | None = None
     region: str | None = None
+    scenarios: list[str] | None = None     # only these scenario ids (None: the tier's set)
 
 
 class _KeepGoing:
@@ -156,7 +157,8 @@ def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:
             from verify.errors import CannotRunHere
             raise CannotRunHere(reason)
         unavailable = getattr(backend, "unavailable", lambda _ds, _v: None)
-        the_plan = planner.plan(ds, tier, unavailable, options.versions)
+        the_plan = planner.plan(ds, tier, unavailable, options.versions,
+                                options.scenarios)
         if hasattr(backend, "prepare"):     # images for namespace guests, before any scenario
             backend.prepare(ds, sorted({t.version for t in the_plan.tests}), say)
         return _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts,
@@ -258,7 +260,7 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
     with open(subunit_tmp, "wb", buffering=0) as fh:    # unbuffered: close cannot fail
         stream = _KeepGoing(fh)
         result = testtools.CopyStreamResult([testtools.StreamToDict(on_test),
-                                             subunit.StreamResultToBytes(stream)])
+                                             RedactingStreamResult(stream)])
         result.startTestRun()
         try:
             suite.run(result)
@@ -282,7 +284,7 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
     status = "fail" if "fail" in statuses else "pass" if "pass" in statuses else "unknown"
     primary = next((r["engine"] for r in records
                     if r["engine"] and r["version"] == the_plan.versions[0]), None)
-    bundle.write_file("subunit.stream", subunit_tmp.read_bytes())
+    bundle.write_subunit(subunit_tmp.read_bytes())
     if stream.error is not None:
         bundle.record["evidence_partial"] = (f"subunit.stream is cut short: "
                                              f"{stream.error.strerror} in {scratch}")

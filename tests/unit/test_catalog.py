@@ -114,7 +114,12 @@ def test_bad_cli_argument_exit_code_is_not_a_verdict():
     assert "Traceback" not in proc.stderr
 
 
-def test_tox_has_a_verify_env_per_datastore():
+def test_tox_has_a_verify_env_per_datastore_that_runs_here():
+    """tox lists only what works: a verify env for each datastore whose
+    engine runs here, none for the others."""
+    from verify import catalog
+
     tox = (REPO / "tox.ini").read_text()
-    for name in TWELVE:
-        assert f"{name}: trove-verify run {name}" in tox
+    for ds in catalog.default():
+        assert (f"{ds.name}: trove-verify run {ds.name}" in tox) == bool(ds.engine_module), \
+            ds.name

@@ -44,6 +44,14 @@ PIPELINE = {"type": "object", "additionalProperties": False,
 ZUUL_SCHEMA = {
     "type": "array",
     "items": {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": {
+        "nodeset": {"type": "object", "required": ["name", "nodes"],
+                    "additionalProperties": False,
+                    "properties": {"name": {"type": "string"}, "nodes": {"type": "array"},
+                                   "groups": {"type": "array"}}},
+        "project-template": {"type": "object", "required": ["name"],
+                             "properties": {"name": {"type": "string"},
+                                            "queue": {"type": "string"}},
+                             "additionalProperties": PIPELINE},
         "job": {"type": "object", "required": ["name"], "additionalProperties": False,
                 "properties": JOB_ATTRIBUTES},
         "project": {"type": "object", "properties": {
@@ -62,10 +70,15 @@ def check_zuul(config: list) -> None:
     names = [j["name"] for j in jobs]
     assert len(names) == len(set(names)), "job defined twice"
     by_name = {j["name"]: j for j in jobs}
+    nodesets = {item["nodeset"]["name"] for item in config if "nodeset" in item}
     for job in jobs:
-        assert job.get("parent") in (None, "base") or job["parent"] in by_name, job
+        # trove-tempest: Trove's devstack job, defined in Trove's own config
+        assert job.get("parent") in (None, "base", "trove-tempest") \
+            or job["parent"] in by_name, job
+        assert job.get("nodeset") is None or job["nodeset"] in nodesets, job
     for item in config:
-        for pipeline, body in item.get("project", {}).items():
+        stanza = item.get("project") or item.get("project-template") or {}
+        for pipeline, body in stanza.items():
             if not isinstance(body, dict):
                 continue
             for entry in body.get("jobs", []):
@@ -86,15 +99,26 @@ def test_zuul_jobs_vote_exactly_where_stable(history):
     voting = {n for n, j in jobs.items() if j.get("voting")}
     assert voting == {"trove-verify-mariadb"}
     assert jobs["trove-verify-cassandra"]["voting"] is False
-    assert "eligible for stable" in jobs["trove-verify-cassandra"]["description"]
-    assert "non-voting cycle" in jobs["trove-verify-cassandra"]["description"]
-    assert "Wilson lower bound" in jobs["trove-verify-postgresql"]["description"]
-    assert "no test module in Trove 4.0.0 imports or patches redis" in \
-        jobs["trove-verify-redis"]["description"]
+    [template] = [i["project-template"] for i in config if "project-template" in i]
+    assert template["gate"]["jobs"] == ["trove-verify-mariadb"]
+    assert len(template["check"]["jobs"]) == 4
     [project] = [i["project"] for i in config if "project" in i]
-    assert project["gate"]["jobs"] == ["trove-verify-mariadb"]
-    assert len(project["check"]["jobs"]) == 4
+    assert project == {"templates": [template["name"]]}
     assert jobs["trove-verify-redis"]["vars"]["trove_verify_strategies"] == ["redis_rdb"]
+    # the base job: Debian 12, both checkouts, irrelevant files, the box by default
+    base = jobs["trove-verify-base"]
+    [nodeset] = [i["nodeset"] for i in config if "nodeset" in i]
+    assert base["nodeset"] == nodeset["name"]
+    assert nodeset["nodes"][0]["label"] == "debian-bookworm"
+    assert set(base["required-projects"]) == {"openstack/trove-verify", "openstack/trove"}
+    assert "^doc/.*$" in base["irrelevant-files"]
+    assert base["vars"]["trove_verify_backend"] == "box"
+    devstack = jobs["trove-verify-devstack"]
+    assert devstack["parent"] == "trove-tempest"
+    assert devstack["vars"]["trove_verify_backend"] == "trove"
+    # why each job votes or not is said on the terminal, not in the YAML
+    assert "eligible for stable" in proc.stderr and "Wilson lower bound" in proc.stderr
+    assert "no unit tests" in proc.stderr
 
 
 def test_zuul_with_no_history_votes_nowhere(tmp_path):
@@ -104,11 +128,12 @@ def test_zuul_with_no_history_votes_nowhere(tmp_path):
     config = yaml.safe_load(out.read_text())
     check_zuul(config)
     assert not any(i["job"].get("voting") for i in config if "job" in i)
-    assert all("gate" not in i["project"] for i in config if "project" in i)
+    assert all("gate" not in i["project-template"] for i in config
+               if "project-template" in i)
     assert "voting: none" in proc.stdout
     # every playbook a job names is in the repository, where Zuul looks
     for item in config:
-        for phase in ("pre-run", "run", "post-run"):
+        for phase in ("pre-run", "run", "post-run", "cleanup-run"):
             for path in _as_list(item.get("job", {}).get(phase)):
                 assert (REPO / path).is_file(), f"{phase} playbook {path} is missing"
 
@@ -133,3 +158,54 @@ def test_schema_catches_what_zuul_would_refuse():
         assert "non-voting" in str(exc)
     else:
         raise AssertionError("a non-voting job in gate passed")
+
+
+def test_descriptions_do_not_change_with_new_local_evidence(history, tmp_path):
+    """Only a vote may change the YAML: evidence that leaves every vote as
+    it was leaves the file byte for byte the same."""
+    before = cli("gate", "zuul", "--results", str(history[0]), "--catalog", str(CATALOG))
+    empty = cli("gate", "zuul", "--results", str(tmp_path / "none"), "--catalog", str(CATALOG))
+    assert before.returncode == 0 and empty.returncode == 0
+    old, new = yaml.safe_load(before.stdout), yaml.safe_load(empty.stdout)
+
+    def descriptions(config):
+        return {i["job"]["name"]: i["job"]["description"] for i in config if "job" in i}
+    assert descriptions(old) == descriptions(new)
+
+
+def _zuul_python():
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    cache = Path(os.environ.get("TROVE_VERIFY_CACHE")
+                 or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                 / "trove-verify")
+    python = cache / "zuul-venv" / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"no Zuul virtualenv at {python.parent.parent}: "
+                    "run tools/setup.d/gate-tools.sh")
+    return python
+
+
+def _zuul_parses(python, path):
+    import subprocess
+
+    return subprocess.run([str(python), str(REPO / "tests" / "zuul_check.py"), str(path)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_zuuls_own_parser_accepts_the_jobs_and_refuses_a_bad_key(tmp_path):
+    python = _zuul_python()
+    out = tmp_path / "zuul.yaml"
+    proc = cli("gate", "zuul", "--results", str(tmp_path / "none"), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    ok = _zuul_parses(python, out)
+    assert ok.returncode == 0 and ok.stdout.startswith("valid: "), ok.stdout + ok.stderr
+    assert "1 nodesets, 1 project-templates, 1 projects" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(out.read_text().replace("voting: false", "votng: false", 1))
+    refused = _zuul_parses(python, bad)
+    assert refused.returncode == 1 and "extra keys not allowed @ data['votng']" \
+        in refused.stdout, refused.stdout + refused.stderr

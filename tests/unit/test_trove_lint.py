@@ -18,7 +18,8 @@ def test_shellcheck_devstack_plugin():
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck not installed: run tools/setup.sh")
     files = [REPO / "devstack" / "plugin.sh", REPO / "devstack" / "settings",
-             REPO / "tools" / "setup.d" / "trove.sh"]
+             REPO / "tools" / "setup.d" / "trove.sh",
+             REPO / "tools" / "setup.d" / "gate-tools.sh"]
     proc = subprocess.run(["shellcheck", "-s", "bash", "-x", *map(str, files)],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -44,4 +45,5 @@ def test_devstack_sample_names_our_settings():
     sample = (REPO / "devstack" / "local.conf.sample").read_text()
     settings = (REPO / "devstack" / "settings").read_text()
     assert "enable_plugin trove-verify" in sample
-    assert "TROVE_DATASTORES" in sample and "TROVE_DATASTORES" in settings
+    assert "TROVE_VERIFY_EXTRA_VERSIONS" in sample and "TROVE_VERIFY_EXTRA_VERSIONS" in settings
+    assert "TROVE_VERIFY_DATASTORES" in sample and "TROVE_VERIFY_DATASTORES" in settings

@@ -9,6 +9,7 @@ reader of the docs can follow a tier back to the runs behind it.
 from __future__ import annotations
 
 import datetime as dt
+import html as html_mod
 import json
 from pathlib import Path
 
@@ -128,16 +129,56 @@ def markdown(record: dict, link_base: str = "../") -> str:
         for subject, e in noted:
             for line in e.get("next_tier_needs", []) + e.get("notes", []):
                 lines.append(f"- {subject}: {line}")
+    if record.get("matrix"):
+        m = record["matrix"]
+        lines += ["", "## Matrix run", "",
+                  f"{len(m['runs'])} datastore(s), {m['parallel']} at a time on {m['cores']} "
+                  f"core(s): wall {m['wall_s']:.0f} s, sum of runs {m['sum_s']:.0f} s "
+                  f"(speed-up {m['speedup']:.2f}×).", "",
+                  "| datastore | versions | tier run | result | wall (s) |",
+                  "|---|---|---|---|---|"]
+        for r in m["runs"]:
+            result = r["status"] + (f": {r['reason']}" if r["reason"] else "")
+            lines.append(f"| {r['datastore']} | {', '.join(r['versions'])} | {r['tier']} "
+                         f"| {result} | {r['wall_s']:.0f} |")
     return "\n".join(lines) + "\n"
 
 
-def write(results_root: Path, record: dict) -> tuple[Path, Path]:
+def html(record: dict, link_base: str = "../") -> str:
+    """The same table as markdown(), as one offline HTML page for the docs."""
+    e_ = html_mod.escape
+    rows = []
+    for subject, e in record["verdicts"].items():
+        ds, _, strategy = subject.partition("/")
+        standing = f"eligible for {e['eligible_tier']}" if e["standing"] == "eligible" \
+            else "classified"
+        links = ", ".join(f'<a href="{e_(link_base + b)}/run.json">{e_(Path(b).name)}</a>'
+                          for b in e["evidence"]) or "—"
+        rows.append(f"<tr><td>{e_(ds)}</td><td>{e_(strategy or '—')}</td>"
+                    f"<td class=\"{e_(e['tier'])}\">{e_(e['tier'])}</td><td>{e_(standing)}</td>"
+                    f"<td>{links}</td></tr>")
+    changes = [line[2:] for line in markdown(record, link_base).splitlines()
+               if line.startswith("- ")]
+    title = f"Datastore tiers, {record['cycle']}"
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{e_(title)}</title><style>table{{border-collapse:collapse}}"
+            "td,th{border:1px solid #999;padding:2px 6px}</style></head><body>"
+            f"<h1>{e_(title)}</h1><table><thead><tr><th>datastore</th><th>strategy</th>"
+            "<th>tier</th><th>standing</th><th>evidence</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>"
+            f"<h2>Changes since {e_(record['previous'] or 'the first record')}</h2><ul>"
+            + "".join(f"<li>{e_(c)}</li>" for c in changes) + "</ul></body></html>\n")
+
+
+def write(results_root: Path, record: dict, *, with_html: bool = False) -> tuple[Path, ...]:
     target = release_dir(results_root)
     target.mkdir(parents=True, exist_ok=True)
     js, md = target / f"{record['cycle']}.json", target / f"{record['cycle']}.md"
-    for path, text in ((js, json.dumps(record, indent=2, sort_keys=True) + "\n"),
-                       (md, markdown(record))):
+    files = [(js, json.dumps(record, indent=2, sort_keys=True) + "\n"), (md, markdown(record))]
+    if with_html:
+        files.append((target / f"{record['cycle']}.html", html(record)))
+    for path, text in files:
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
-    return js, md
+    return tuple(path for path, _ in files)

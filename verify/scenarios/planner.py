@@ -64,8 +64,10 @@ def scenario_methods() -> list[tuple[type[ScenarioTest], str, ScenarioInfo]]:
     return out
 
 
-def plan(ds: Datastore, tier: str, unavailable, versions: list[str] | None = None) -> Plan:
-    """unavailable(ds, version) -> reason or None, from the backend."""
+def plan(ds: Datastore, tier: str, unavailable, versions: list[str] | None = None,
+         only: list[str] | None = None) -> Plan:
+    """unavailable(ds, version) -> reason or None, from the backend.
+    only: scenario ids to keep (a tempest test runs one); None keeps all."""
     result = Plan(datastore=ds.name, tier=tier)
     wanted = versions or [v.name for v in ds.versions]
     for v in wanted:
@@ -76,6 +78,9 @@ def plan(ds: Datastore, tier: str, unavailable, versions: list[str] | None = Non
     covered: set[str] = set()
     for cls, method, info in methods:
         if not ds.claims(info.capability) or tier_rank(info.tier) > tier_rank(tier):
+            continue
+        if only is not None and info.id not in only:
+            covered.add(info.capability)    # deselected, not missing
             continue
         covered.add(info.capability)
         strategies: list[str | None] = [None]
@@ -116,4 +121,6 @@ def plan(ds: Datastore, tier: str, unavailable, versions: list[str] | None = Non
             reason = f"no scenario for {capability} at tier {tier}"
         for v in wanted:
             result.skipped.append(Skipped(f"{capability}.*", capability, v, reason))
+    if only is not None:    # a selection says nothing about the capabilities left out
+        result.skipped = [s for s in result.skipped if s.id in only]
     return result

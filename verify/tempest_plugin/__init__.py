@@ -1,5 +1,6 @@
-"""A tempest plugin so a gate job runs a datastore's scenario set with
-`tempest run --regex trove_verify`.
+"""A tempest plugin: one test per scenario id, each with a permanent
+idempotent id (verify/tempest_plugin/ids.py), selected in a gate job with
+`tempest run --regex trove_verify` (the tests live in test_trove_verify.py).
 
 It registers only its own group, [trove_verify]. `[service_available] trove`
 belongs to trove-tempest-plugin; registering it again raises
@@ -20,6 +21,8 @@ opts = [
                 help="Datastores whose scenario sets run (catalog names)."),
     cfg.StrOpt("tier", default=None,
                help="Size the sets to this tier (default: each datastore's claimed tier)."),
+    cfg.StrOpt("backend", default="trove", choices=["trove", "local"],
+               help="trove: the deployment in `cloud`; local: the harness's own guests."),
     cfg.StrOpt("cloud", default="devstack-admin",
                help="clouds.yaml entry of the Trove deployment."),
     cfg.StrOpt("results_dir", default=None,
