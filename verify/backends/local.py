@@ -92,7 +92,7 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
         # an engine whose runtime comes from elsewhere than the OS archive
         # (Cassandra's jars) says what is missing here, if anything
         missing = getattr(engines.load(ds.engine_module), "missing_here", None)
-        return missing() if missing else None
+        return missing(version) if missing else None
 
     def flavors(self, datastore: str) -> list[str]:
         ds = self.catalog.get(datastore)
@@ -199,6 +199,11 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
         keeps its data volume, and the engine upgrades the data in place."""
         guest, server = instance.extra["guest"], instance.extra["server"]
         if not hasattr(guest, "switch_image"):
+            if getattr(server, "versions_side_by_side", False):
+                # the engine's versions sit side by side on this host (MongoDB)
+                server.upgrade_to(version)
+                instance.version = version
+                return
             raise NotSupported(f"a {instance.guest} guest runs the host's one version of "
                                "each engine; upgrades need namespace guests")
         self.prepare(self.catalog.get(instance.datastore), [version])
