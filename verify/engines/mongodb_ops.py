@@ -229,6 +229,9 @@ class ReplicaSetOps:
         return sum(1 for m in status["members"] if m.get("state") in (1, 2)
                    and m.get("health", 1) == 1)
 
+    def cluster_primary(self, members: Sequence) -> object:
+        return self.primary(members)
+
     def step_down(self, members: Sequence) -> object:
         """replSetStepDown on the primary; returns the newly elected primary."""
         old = self.primary(members)
