@@ -264,7 +264,7 @@ class CapabilityOps:
     def cluster_primary(self, members: Sequence[CapabilityOps]) -> CapabilityOps:
         """The member taking writes now, for engines whose cluster has one
         (a MongoDB replica set); the others have no primary to fail over."""
-        self._no("a cluster primary (every node takes writes)")
+        self._no("a single cluster primary to fail over")
 
     # guest logs --------------------------------------------------------------
     def enable_log(self, name: str) -> None:

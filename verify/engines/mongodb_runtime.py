@@ -81,7 +81,8 @@ def missing(version: str) -> str | None:
             or Path(f"{GUEST_ROOT}/{version}/bin/mongod").is_file():
         return None
     return (f"cannot launch mongodb {version} here: no mongod {version} in "
-            f"{host_root() / version}; {SETUP_FIX}")
+            f"{host_root() / version}; {SETUP_FIX}, point {ENV_MONGOD} at a mongod, or "
+            "verify MongoDB through a Trove deployment with --backend trove")
 
 
 # the versions tools/setup.d/mongodb.sh installs, oldest first
