@@ -263,7 +263,7 @@ class MongoDBServer(ConfigOps, SnapshotOps, ReplicaSetOps, CapabilityOps, Server
         if self.stand_in:
             return [*self.launcher[0], "--host", bind, "--port", str(self.port),
                     "--storage-path", f"{b}/data", "--standalone", "--cache-size",
-                    f"{cache}M", "--log-level", "WARNING", *(["--auth"] if auth else [])]
+                    f"{cache}M", "--log-level", "INFO", *(["--auth"] if auth else [])]
         argv = [self.binary, "--dbpath", f"{b}/data", "--port", str(self.port),
                 "--bind_ip", bind, "--logpath", f"{b}/log/mongod.log", "--logappend",
                 "--unixSocketPrefix", f"{b}/run", "--wiredTigerCacheSizeGB",
