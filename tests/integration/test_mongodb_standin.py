@@ -1,6 +1,7 @@
-"""MongoDB: no real mongod can be installed here, so `run mongodb` says so
-and exits 2; the engine's code path runs for real against SecantusDB, a
-wire-compatible server from PyPI, and that evidence never classifies."""
+"""MongoDB without its mongod: `run mongodb` says so in one line and exits 2.
+The stand-in: the engine's code path runs against SecantusDB, a
+wire-compatible server from PyPI, and that evidence never classifies (the
+real mongod's suite is test_mongodb_preview.py)."""
 
 from __future__ import annotations
 
@@ -36,11 +37,16 @@ def test_without_mongod_run_mongodb_says_why_in_one_line(results, workdir, monke
     for key in ("TROVE_VERIFY_MONGOD", "TROVE_VERIFY_MONGODB_STANDIN"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("PATH", NO_MONGOD["PATH"])
-    proc = cli("run", "mongodb", env={"TROVE_VERIFY_WORKDIR": str(workdir)})
+    empty = workdir.parent / "no-mongod"
+    empty.mkdir()
+    proc = cli("run", "mongodb", "--guest", "process",
+               env={"TROVE_VERIFY_WORKDIR": str(workdir),
+                    "TROVE_VERIFY_MONGODB_ROOT": str(empty)})
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
     assert len(lines) == 1, lines
-    for needed in ("no mongod found", "TROVE_VERIFY_MONGOD", "--backend trove"):
+    for needed in ("no mongod 6.0.5", "tools/setup.sh", "TROVE_VERIFY_MONGOD",
+                   "--backend trove"):
         assert needed in lines[0]
     assert "Traceback" not in proc.stderr
     assert not results.exists() or not any(results.iterdir())
@@ -56,7 +62,8 @@ def test_stand_in_runs_the_code_path_and_never_classifies(results, workdir, monk
     reason = mongodb.host_unavailable()
     if reason:    # e.g. this checkout lives under a directory the service user cannot enter
         pytest.skip(reason)
-    proc = cli("run", "mongodb", "--guest", "process",
+    # one version: the stand-in is the same server whatever the version asked
+    proc = cli("run", "mongodb", "--guest", "process", "--version", "6.0.5",
                env={"TROVE_VERIFY_WORKDIR": str(workdir)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (bundle,) = [p for p in results.iterdir() if p.is_dir()]

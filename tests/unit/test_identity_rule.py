@@ -98,11 +98,19 @@ def test_the_backend_labels_the_mongodb_stand_in(monkeypatch, tmp_path):
 def test_no_mongod_is_one_clear_line(monkeypatch, tmp_path):
     monkeypatch.delenv(mongodb.ENV_STANDIN, raising=False)
     monkeypatch.delenv(mongodb.ENV_MONGOD, raising=False)
-    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("TROVE_VERIFY_MONGODB_ROOT", str(tmp_path))
     line = mongodb.host_unavailable()
     assert "\n" not in line
-    for needed in ("no mongod found", "TROVE_VERIFY_MONGOD", "PATH", "--backend trove"):
+    for needed in ("no mongod 6.0.5", str(tmp_path), "tools/setup.sh", "TROVE_VERIFY_MONGOD",
+                   "--backend trove"):
         assert needed in line
+    # one version present is enough for the datastore; the other says why not
+    (tmp_path / "6.0.27" / "bin").mkdir(parents=True)
+    (tmp_path / "6.0.27" / "bin" / "mongod").write_text("")
+    (tmp_path / "6.0.27" / ".complete").touch()
+    assert mongodb.host_unavailable() is None
+    assert "no mongod 6.0.5" in mongodb.missing_here("6.0.5")
+    assert mongodb.missing_here("6.0.27") is None
 
 
 def test_mysqld_on_path_that_is_mariadb_is_refused(monkeypatch):

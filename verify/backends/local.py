@@ -163,6 +163,11 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
         keeps its data volume, and the engine upgrades the data in place."""
         guest, server = instance.extra["guest"], instance.extra["server"]
         if not isinstance(guest, SwitchesImage):
+            if getattr(server, "versions_side_by_side", False):
+                # the engine's versions sit side by side on this host (MongoDB)
+                server.upgrade_to(version)
+                instance.version = version
+                return
             raise NotSupported(f"a {instance.guest} guest runs the host's one version of "
                                "each engine; upgrades need namespace guests")
         self.prepare(self.catalog.get(instance.datastore), [version])

@@ -365,6 +365,12 @@ class LocalOps:
     def cluster_size(self, instance: Instance) -> int:
         return _server(instance).cluster_size()
 
+    def cluster_primary(self, cluster: Cluster, among: list[Instance] | None = None) -> Instance:
+        """The member the engine says takes writes now (among the given ones)."""
+        candidates = among or cluster.instances
+        found = _server(candidates[0]).cluster_primary([_server(i) for i in candidates])
+        return next(i for i in candidates if _server(i) is found)
+
     # guest logs -------------------------------------------------------------
     def list_logs(self, instance: Instance) -> list[str]:
         return sorted(name for name, path in _server(instance).log_files().items()

@@ -261,6 +261,11 @@ class CapabilityOps:
         """How many nodes the engine itself sees in its cluster."""
         self._no("cluster_size")
 
+    def cluster_primary(self, members: Sequence[CapabilityOps]) -> CapabilityOps:
+        """The member taking writes now, for engines whose cluster has one
+        (a MongoDB replica set); the others have no primary to fail over."""
+        self._no("a single cluster primary to fail over")
+
     # guest logs --------------------------------------------------------------
     def enable_log(self, name: str) -> None:
         """Start writing a USER log (general, slow_query) that is off by default."""

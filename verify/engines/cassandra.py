@@ -299,7 +299,7 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, ClientGrants, CapabilityO
         return out
 
 
-def missing_here() -> str | None:
+def missing_here(version: str | None = None) -> str | None:
     """Why no Cassandra node can start on this host (jars or JDK 17 absent)."""
     try:
         rt.check_host()

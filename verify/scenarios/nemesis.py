@@ -154,6 +154,58 @@ class NemesisTest(ScenarioTest):
         self.assertTrue(self.can_use(inst, creds, database), "no writes after space was freed")
         self.note(nemesis={"fault": "fill volume", "write_refused_when_full": refused})
 
+    def _cluster_with_primary(self):
+        cluster = self.supported(self.backend.create_cluster, self.datastore, self.version,
+                                 self.strategy, 3)
+        self.addCleanup(self.backend.delete_cluster, cluster)
+        primary = self.supported(self.fault, "cluster_primary", cluster)
+        return cluster, primary
+
+    @scenario(id="nemesis.kill_cluster_primary", capability="cluster", tier="stable",
+              strategies="cluster", cost=10)
+    def test_kill_cluster_primary(self):
+        """SIGKILL the primary of a 3-member cluster (a replica set) while a
+        client writes with majority acknowledgement: the members elect a new
+        primary holding every acknowledged write; the old one rejoins."""
+        cluster, primary = self._cluster_with_primary()
+        database, creds = self.data_target(primary)
+        writer = _Writer(self, primary, creds, database)
+        writer.wait_for_rows(50, self.ctx.timeouts.command)
+        self.supported(self.fault, "kill_server", primary)
+        acked = writer.stop(self.ctx.timeouts.command)
+        others = [i for i in cluster.instances if i is not primary]
+        new = self.backend.cluster_primary(cluster, others)
+        lost = self.lost(acked, new, creds, database)
+        self.note(nemesis={"fault": "SIGKILL cluster primary during writes",
+                           "acknowledged": len(acked), "lost": len(lost),
+                           "new_primary": new.id})
+        self.assertGreater(len(acked), 0, "no write was acknowledged before the kill")
+        self.assertEqual([], lost, f"{len(lost)} acknowledged writes lost on failover")
+        self.assertTrue(self.can_use(new, creds, database), "the new primary is not writable")
+        self.supported(self.backend.restart_instance, primary)   # the heal
+        expected = {k: k for k in acked}
+        for inst in cluster.instances:
+            self.eventually_items(inst, creds, database, expected,
+                                  f"every acknowledged write on {inst.id}")
+
+    @scenario(id="nemesis.partition_cluster_member", capability="cluster", tier="stable",
+              strategies="cluster", cost=10)
+    def test_partition_cluster_member(self):
+        """Cut one secondary's network while the primary takes writes; heal:
+        the member catches up and holds every write."""
+        self.supported(self.fault, "fault_possible", "network")
+        cluster, primary = self._cluster_with_primary()
+        member = next(i for i in cluster.instances if i is not primary)
+        database, creds = self.data_target(primary)
+        self.fault("cut_network", member)
+        self.addCleanup(self.fault, "heal_network", member)
+        during = self.sample_items(tag="partitioned")
+        self.write(primary, creds, database, during)
+        self.fault("heal_network", member)
+        for inst in cluster.instances:
+            self.eventually_items(inst, creds, database, during,
+                                  f"writes made during the partition on {inst.id}")
+
     @scenario(id="nemesis.pause_cluster_node", capability="cluster", tier="stable",
               strategies="cluster", cost=10)
     def test_pause_cluster_node(self):
