@@ -1,0 +1,200 @@
+"""The box's owner process: starts every piece, serves the emulator, and
+tears everything down on SIGTERM (`box down`).
+
+It owns the box's ledger, so a SIGKILLed box is released by the next
+`trove-verify cleanup` (the owner is gone). Progress goes to the status file
+(box.STATUS): state "starting", then "up" with what a client needs, or
+"failed" with one line naming the piece and its log.
+
+usage: python -m verify.box.daemon BOX_DIR [--trove-src PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from verify.box import emulator as emu
+from verify.box.control import REGION, ControlPlane, DatastoreSpec, PieceFailed
+from verify.box.paths import BoxPaths, write_status
+from verify.box.trove_install import TroveInstall, guest_managers, resolve
+from verify.errors import VerifyError
+from verify.state import Ledger
+
+# Trove's docker_image defaults per manager (trove/common/cfg.py); the guest
+# images box-guest builds carry these names, tagged with the version.
+DOCKER_IMAGES = {"mysql": "mysql", "mariadb": "mariadb", "postgresql": "postgres"}
+
+
+def datastores(trove: TroveInstall) -> list[DatastoreSpec]:
+    """Every catalog datastore Trove has a guest-agent manager for, with the
+    catalog's versions."""
+    from verify.catalog import load_catalog
+
+    managers = guest_managers(trove.package_dir())
+    out = []
+    for ds in load_catalog().datastores:
+        if ds.name in managers and ds.name in DOCKER_IMAGES:
+            out.append(DatastoreSpec(name=ds.name, manager=ds.name,
+                                     versions=[v.name for v in ds.versions],
+                                     docker_image=DOCKER_IMAGES[ds.name]))
+    return out
+
+
+class Box:
+    def __init__(self, paths: BoxPaths, trove: TroveInstall):
+        self.paths = paths
+        self.trove = trove
+        self.ledger = Ledger(f"box-{uuid.uuid4().hex[:6]}")
+        self.stop_event = threading.Event()
+        self.rabbit = None
+        self.address = None
+        self.control: ControlPlane | None = None
+        self.emulator: emu.Emulator | None = None
+        self.server = None
+
+    def start(self) -> dict:
+        p = self.paths
+        self.ledger.add("dir", str(p.run))
+        p.run.mkdir(mode=0o700)
+        from verify.box.network import BoxAddress
+        from verify.box.rabbitmq import RabbitMQ
+
+        from verify.box import guest as guest_mod
+
+        self.address = _piece("box-private address", p.logs / "box.log",
+                              lambda: BoxAddress(self.ledger))
+        self.rabbit = RabbitMQ(self.ledger, guest_address=self.address.address,
+                               directory=p.run / "rabbitmq")
+        _piece("RabbitMQ", self.rabbit.log_path, self.rabbit.start)
+        cp = self.control = ControlPlane(root=p.run, ledger=self.ledger, trove=self.trove,
+                                         logs=p.logs)
+        cp.start_database()
+        cp.start_keystone()
+        image = guest_mod.guest_image()
+        self.image = image
+        image_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-box:{image.sha256}"))
+        self.emulator = emu.Emulator(
+            boot=lambda server, files, info: self._boot(guest_mod, server, files, info),
+            images=[emu.ImageSpec(id=image_id, name=image.name, tags=["trove"],
+                                  checksum=image.sha256[:32])])
+        emu_port = cp.port()
+        self.server = emu.serve(self.emulator, emu_port)
+        threading.Thread(target=self.server.serve_forever, name="emulator",
+                         daemon=True).start()
+        emulator_url = f"http://127.0.0.1:{emu_port}"
+        cp.register_catalog(emulator_url)
+        specs = datastores(self.trove)
+        cp.write_configs(self.rabbit.transport_url(), self.rabbit.transport_url(for_guest=True),
+                         specs)
+        cp.setup_trove_db(specs, image_id)
+        cp.start_trove()
+        clouds = p.write_clouds_yaml(cp.auth_url, cp.admin_password, REGION)
+        return {"state": "up", "pid": os.getpid(), "auth_url": cp.auth_url,
+                "trove_endpoint": f"http://127.0.0.1:{cp.trove_port}/v1.0",
+                "emulator_url": emulator_url, "clouds_yaml": str(clouds),
+                "cloud": p.cloud, "trove": self.trove.provenance(),
+                "guest_image": {"name": image.name, "sha256": image.sha256, "id": image_id},
+                "datastores": {d.name: {"versions": d.versions,
+                                        "docker_image": d.docker_image} for d in specs},
+                "box_address": self.address.address, "logs": str(p.logs),
+                "ledger": self.ledger.run_id}
+
+    def _boot(self, guest_mod, server: emu.Server, files: dict, info: dict):
+        manager = info.get("datastore_manager", "")
+        version = info.get("datastore_version", "")
+        images = [f"{DOCKER_IMAGES[manager]}:{version}"] if manager in DOCKER_IMAGES else []
+        flavor = self.emulator.flavors[server.flavor_id]
+        spec = guest_mod.TroveGuestSpec(server_id=server.id, name=server.name, files=files,
+                                        memory_mb=flavor.ram, volume_gb=0,
+                                        docker_images=images)
+        return guest_mod.boot(spec, ledger=self.ledger, logs=self.paths.logs / "guests")
+
+    def serve(self) -> None:
+        while not self.stop_event.wait(2.0):
+            dead = self.control.dead() if self.control else []
+            if dead:
+                logging.error("box pieces exited: %s", ", ".join(dead))
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+        if self.emulator is not None:
+            self.emulator.stop_all()
+        if self.control is not None:
+            self.control.stop()
+        if self.rabbit is not None:
+            try:
+                self.rabbit.stop()
+            except Exception as exc:   # the ledger still releases it
+                logging.error("stopping RabbitMQ: %s", exc)
+        self.ledger.teardown()
+
+
+def _piece(name: str, log: Path, start):
+    try:
+        return start()
+    except PieceFailed:
+        raise
+    except VerifyError as exc:
+        raise PieceFailed(name, log, str(exc)) from None
+    except Exception as exc:
+        raise PieceFailed(name, log, f"{type(exc).__name__}: {exc}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="verify.box.daemon")
+    parser.add_argument("box_dir")
+    parser.add_argument("--trove-src")
+    args = parser.parse_args(argv)
+    paths = BoxPaths(Path(args.box_dir))
+    paths.logs.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=paths.logs / "box.log", level=logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    box: Box | None = None
+
+    def on_term(signum, frame):
+        if box is not None:
+            box.stop_event.set()
+        else:
+            raise SystemExit(1)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    started = time.monotonic()
+    try:
+        box = Box(paths, resolve(args.trove_src))
+        write_status(paths, {"state": "starting", "pid": os.getpid(),
+                             "ledger": box.ledger.run_id})
+        info = box.start()
+        info["started_in_s"] = round(time.monotonic() - started, 1)
+        write_status(paths, info)
+        logging.info("box up in %.1f s", info["started_in_s"])
+        box.serve()
+    except VerifyError as exc:
+        logging.error("box failed: %s", exc)
+        write_status(paths, {"state": "failed", "pid": os.getpid(), "error": str(exc)})
+        if box is not None:
+            box.stop()
+        return 1
+    except BaseException as exc:
+        logging.exception("box failed")
+        write_status(paths, {"state": "failed", "pid": os.getpid(),
+                             "error": f"box daemon: {type(exc).__name__}: {exc} "
+                                      f"(log: {paths.logs / 'box.log'})"})
+        if box is not None:
+            box.stop()
+        return 1
+    box.stop()
+    paths.remove_status()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
