@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from verify import engines
+from verify import engines, redact
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
 from verify.backends.trove_ops import TroveOps
@@ -50,11 +50,19 @@ class TroveBackend(TroveOps, Backend):
     def __init__(self, catalog: Catalog, *, cloud: str | None, timeouts: Timeouts | None = None,
                  region: str | None = None, provenance_kind: str = "trove",
                  poll_interval: float = 2.0, flavor_map: dict[str, str] | None = None):
+        from verify.box import client as box_client
         self.catalog = catalog
         self.timeouts = timeouts or Timeouts.from_env()
+        box_client.use_clouds_yaml(cloud or os.environ.get("OS_CLOUD"))
         self.cloud: Cloud = open_cloud(cloud, region)
         self.trove = self.cloud.trove
         self.provenance = provenance(self.cloud, provenance_kind)
+        # Trove in a box (verify/box): its Trove, images and logs are known
+        self.box = box_client.running(self.cloud.name)
+        self.volume_support = True
+        if self.box is not None:
+            self.provenance.update(box_client.provenance(self.box))
+            self.volume_support = False     # the box runs with trove_volume_support off
         self.poll_interval = poll_interval
         self.flavor_map = flavor_map if flavor_map is not None else flavors_from_env()
         self._lock = threading.Lock()
@@ -129,8 +137,10 @@ class TroveBackend(TroveOps, Backend):
             # a replica takes its source's flavor, volume and datastore
             kind: dict = {"replica_of": replica_of}
         else:
-            kind = {"flavor_id": self.flavor_for(flavor), "volume": {"size": volume_gb},
-                    "datastore": ds.name, "datastore_version": version}
+            kind = {"flavor_id": self.flavor_for(flavor), "datastore": ds.name,
+                    "datastore_version": version}
+            if self.volume_support:
+                kind["volume"] = {"size": volume_gb}
         if restore_from is not None:
             extra["restorePoint"] = {"backupRef": restore_from.id}
         if configuration is not None:
@@ -331,4 +341,11 @@ class TroveBackend(TroveOps, Backend):
                 path = dest / f"{instance.id}-{name}.log"
                 path.write_text(text)
                 written.append(path)
+        if self.box is not None:   # the box's own files: guest agent and Trove services
+            from verify.box import client as box_client
+            for src in (box_client.instance_logs(self.box, instance.id)
+                        + box_client.service_logs(self.box)):
+                target = dest / f"{instance.id}-box-{src.name}"
+                target.write_text(redact.redact(src.read_text(errors="replace")))
+                written.append(target)
         return written

@@ -10,8 +10,10 @@ is bound.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import time
 import subprocess
 import textwrap
 import uuid
@@ -71,12 +73,16 @@ class ControlPlane:
 
     def _run(self, piece: str, argv: list[str], log_name: str, timeout: float = 300) -> None:
         log = self.logs / log_name
+        began = time.monotonic()
         with open(log, "ab") as out:
             try:
                 rc = subprocess.run(argv, timeout=timeout, stdout=out, stderr=subprocess.STDOUT,
                                     cwd=self.root, stdin=subprocess.DEVNULL).returncode
             except subprocess.TimeoutExpired:
                 raise PieceFailed(piece, log, f"{Path(argv[0]).name} timed out") from None
+        logging.getLogger("verify.box").info("%s %s: %.1f s", Path(argv[0]).name,
+                                             argv[3] if len(argv) > 3 else "",
+                                             time.monotonic() - began)
         if rc:
             raise PieceFailed(piece, log, f"{Path(argv[0]).name} {argv[1] if len(argv) > 1 else ''}"
                                           f" exited {rc}")
@@ -138,6 +144,10 @@ class ControlPlane:
             key_repository = {ks}/fernet
             [credential]
             key_repository = {ks}/credential
+            [identity]
+            # the box's passwords are random and loopback-only: cheap hashing
+            # keeps every token request fast on a small machine
+            password_hash_rounds = 4
             """))
         manage = [self.trove.tool("keystone-manage"), "--config-file", str(conf)]
         user = ["--keystone-user", "root", "--keystone-group", "root"]
@@ -273,6 +283,9 @@ def trove_conf(*, port: int, paste: Path, log_dir: Path, db_url: str, auth_url: 
         [{ds.manager}]
         docker_image = {ds.docker_image}
         volume_support = False
+        # no volume and no ephemeral disk: the guest's data stays in its own
+        # root (Trove 26 demands an ephemeral disk when device_path is set)
+        device_path =
         root_on_create = False
         usage_timeout = {usage_timeout}
         """) for ds in datastores)

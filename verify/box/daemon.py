@@ -23,7 +23,7 @@ from pathlib import Path
 
 from verify.box import emulator as emu
 from verify.box.control import REGION, ControlPlane, DatastoreSpec, PieceFailed
-from verify.box.paths import BoxPaths, write_status
+from verify.box.paths import BoxPaths, write_json, write_status
 from verify.box.trove_install import TroveInstall, guest_managers, resolve
 from verify.errors import VerifyError
 from verify.state import Ledger
@@ -36,11 +36,13 @@ DOCKER_IMAGES = {"mysql": "mysql", "mariadb": "mariadb", "postgresql": "postgres
 def datastores(trove: TroveInstall) -> list[DatastoreSpec]:
     """Every catalog datastore Trove has a guest-agent manager for, with the
     catalog's versions."""
-    from verify.catalog import load_catalog
+    from verify import catalog
 
     managers = guest_managers(trove.package_dir())
     out = []
-    for ds in load_catalog().datastores:
+    for ds in catalog.default():
+        # Trove's manager names are its datastore names (the catalog's
+        # `manager` is a class path, from older Trove releases)
         if ds.name in managers and ds.name in DOCKER_IMAGES:
             out.append(DatastoreSpec(name=ds.name, manager=ds.name,
                                      versions=[v.name for v in ds.versions],
@@ -63,7 +65,8 @@ class Box:
     def start(self) -> dict:
         p = self.paths
         self.ledger.add("dir", str(p.run))
-        p.run.mkdir(mode=0o700)
+        p.run.mkdir()
+        p.run.chmod(0o711)   # RabbitMQ runs as the service user below it
         from verify.box.network import BoxAddress
         from verify.box.rabbitmq import RabbitMQ
 
@@ -76,8 +79,8 @@ class Box:
         _piece("RabbitMQ", self.rabbit.log_path, self.rabbit.start)
         cp = self.control = ControlPlane(root=p.run, ledger=self.ledger, trove=self.trove,
                                          logs=p.logs)
-        cp.start_database()
-        cp.start_keystone()
+        _piece("Trove's database (MariaDB)", p.logs / "box.log", cp.start_database)
+        _piece("Keystone", p.logs / "keystone.log", cp.start_keystone)
         image = guest_mod.guest_image()
         self.image = image
         image_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-box:{image.sha256}"))
@@ -90,12 +93,14 @@ class Box:
         threading.Thread(target=self.server.serve_forever, name="emulator",
                          daemon=True).start()
         emulator_url = f"http://127.0.0.1:{emu_port}"
-        cp.register_catalog(emulator_url)
+        _piece("Keystone catalog", p.logs / "keystone.log",
+               lambda: cp.register_catalog(emulator_url))
         specs = datastores(self.trove)
         cp.write_configs(self.rabbit.transport_url(), self.rabbit.transport_url(for_guest=True),
                          specs)
-        cp.setup_trove_db(specs, image_id)
-        cp.start_trove()
+        _piece("trove-manage", p.logs / "trove-manage.log",
+               lambda: cp.setup_trove_db(specs, image_id))
+        _piece("Trove services", p.logs / "trove-api.log", cp.start_trove)
         clouds = p.write_clouds_yaml(cp.auth_url, cp.admin_password, REGION)
         return {"state": "up", "pid": os.getpid(), "auth_url": cp.auth_url,
                 "trove_endpoint": f"http://127.0.0.1:{cp.trove_port}/v1.0",
@@ -115,7 +120,14 @@ class Box:
         spec = guest_mod.TroveGuestSpec(server_id=server.id, name=server.name, files=files,
                                         memory_mb=flavor.ram, volume_gb=0,
                                         docker_images=images)
-        return guest_mod.boot(spec, ledger=self.ledger, logs=self.paths.logs / "guests")
+        guest = guest_mod.boot(spec, ledger=self.ledger)
+        # where a backend finds this instance's guest agent log (client.instance_logs)
+        index = self.paths.logs / "instances"
+        index.mkdir(exist_ok=True)
+        write_json(index / f"{info.get('guest_id', server.id)}.json",
+                   {"server_id": server.id, "address": guest.address,
+                    "logs": [str(p) for p in guest.log_paths()]})
+        return guest
 
     def serve(self) -> None:
         while not self.stop_event.wait(2.0):
@@ -139,8 +151,11 @@ class Box:
 
 
 def _piece(name: str, log: Path, start):
+    began = time.monotonic()
     try:
-        return start()
+        result = start()
+        logging.info("%s up in %.1f s", name, time.monotonic() - began)
+        return result
     except PieceFailed:
         raise
     except VerifyError as exc:

@@ -103,7 +103,7 @@ def up(*, trove_src: str | None = None, paths: BoxPaths | None = None,
                 return data
             if data.get("state") == "failed":
                 proc.wait(timeout=120)
-                raise ConfigError(data.get("error", "the box did not start"), where="box up")
+                raise ConfigError(data.get("error", "box up: the box did not start"))
             if proc.poll() is not None:
                 raise ConfigError(f"the box daemon exited {proc.returncode} "
                                   f"(log: {paths.logs / 'daemon.out'})", where="box up")

@@ -78,10 +78,14 @@ class BoxPaths:
         self.clouds_yaml.unlink(missing_ok=True)
 
 
-def write_status(paths: BoxPaths, data: dict) -> None:
-    paths.root.mkdir(parents=True, exist_ok=True)
-    tmp = paths.status.with_name(f".status.{os.getpid()}.tmp")
+def write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, indent=1)
-    os.replace(tmp, paths.status)
+    os.replace(tmp, path)
+
+
+def write_status(paths: BoxPaths, data: dict) -> None:
+    paths.root.mkdir(parents=True, exist_ok=True)
+    write_json(paths.status, data)

@@ -57,8 +57,9 @@ def run_status(args) -> int:
 
 
 def run_logs(args) -> int:
-    from verify.box import manage
+    from verify.box import client, manage
     from verify.errors import UsageError
+    client.register_secrets()   # what is printed here is redacted like everything else
     logs = manage.log_paths()
     if not args.name:
         for path in logs:
