@@ -27,7 +27,7 @@ def build(args) -> int:
     from verify.images.build import build as build_image
 
     if args.datastore == "trove-guest":
-        return _build_trove_guest(build_image)
+        return _build_trove_guest()
     ds = catalog.default().get(args.datastore)
     names = [args.os_name] if args.os_name else list(dict.fromkeys(
         o for v in ds.versions for o in v.os))
@@ -53,13 +53,13 @@ def build(args) -> int:
     return 0 if built else EXIT_UNKNOWN
 
 
-def _build_trove_guest(build_image) -> int:
+def _build_trove_guest() -> int:
     import time
 
     from verify.images import trove_guest
 
     started = time.monotonic()
-    image, hit = build_image(trove_guest.spec(), say=lambda line: print(line, flush=True))
+    image, hit = trove_guest.build(say=lambda line: print(line, flush=True))
     how = "cache hit" if hit else "built"
     print(f"{image.name}: {how} in {time.monotonic() - started:.1f}s — sha256 "
           f"{image.sha256}, manifest {image.dir / 'manifest.json'}", flush=True)
