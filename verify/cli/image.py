@@ -16,6 +16,9 @@ def add_parser(sub) -> None:
     b.add_argument("--os", dest="os_name",
                    help="supported OS entry to build (default: every one the versions name)")
     b.add_argument("--force", action="store_true", help="rebuild even when cached")
+    b.add_argument("--containers", action="store_true",
+                   help="also the container images Trove's guest agent runs (mariadb, mysql, "
+                        "postgresql: one per catalog version, named as Trove's docker_image)")
     b.set_defaults(func=build)
 
 
@@ -49,8 +52,27 @@ def build(args) -> int:
         how = "cache hit" if hit else "built"
         print(f"{image.name}: {how} in {time.monotonic() - started:.1f}s — sha256 "
               f"{image.sha256}, manifest {image.dir / 'manifest.json'}", flush=True)
+    if built and getattr(args, "containers", False):
+        _build_containers(ds)
     sys.stdout.flush()
     return 0 if built else EXIT_UNKNOWN
+
+
+def _build_containers(ds) -> None:
+    import time
+
+    from verify.box import containers
+
+    if ds.name not in containers.CONTRACTS:
+        print(f"{ds.name}: Trove's guest agent runs no container for it; none built")
+        return
+    for version in ds.versions:
+        started = time.monotonic()
+        image, hit = containers.build(ds.name, version.name,
+                                      say=lambda line: print(line, flush=True))
+        how = "cache hit" if hit else "built"
+        print(f"{image.name}: container image {how} in {time.monotonic() - started:.1f}s — "
+              f"sha256 {image.sha256}, manifest {image.dir / 'manifest.json'}", flush=True)
 
 
 def _build_trove_guest() -> int:
