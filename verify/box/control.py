@@ -10,12 +10,13 @@ is bound.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
-import time
 import subprocess
 import textwrap
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,23 +216,25 @@ class ControlPlane:
         return self.conf
 
     def setup_trove_db(self, datastores: list[DatastoreSpec], image_id: str) -> None:
-        manage = [self.trove.tool("trove-manage"), "--config-file", str(self.conf)]
-        self._run("trove-manage db_sync", [*manage, "db_sync"], "trove-manage.log", timeout=600)
+        """db_sync, the datastores and versions (with the emulated Glance
+        image), and Trove's own validation rules for configuration groups."""
         rules_dir = self.trove.package_dir() / "templates"
+        plan: list[list] = []
         for ds in datastores:
-            self._run("trove-manage", [*manage, "datastore_update", ds.name, ""],
-                      "trove-manage.log")
+            plan.append(["datastore_update", ds.name, ""])
             for version in ds.versions:
-                self._run("trove-manage", [*manage, "datastore_version_update", ds.name,
-                                           version, ds.manager, image_id, "", "1",
-                                           "--version", version], "trove-manage.log")
+                plan.append(["datastore_version_update", ds.name, version, ds.manager,
+                             image_id, "", 1, None, None, None, version])
                 rules = rules_dir / ds.manager / "validation-rules.json"
                 if rules.exists():
-                    self._run("trove-manage", [*manage, "db_load_datastore_config_parameters",
-                                               ds.name, version, str(rules), "--version",
-                                               version], "trove-manage.log")
-            self._run("trove-manage", [*manage, "datastore_update", ds.name, ds.versions[0]],
-                      "trove-manage.log")
+                    plan.append(["db_load_datastore_config_parameters", ds.name, version,
+                                 str(rules), version])
+            plan.append(["datastore_update", ds.name, ds.versions[0]])
+        plan_file = self.root / "trove" / "setup-plan.json"
+        plan_file.write_text(json.dumps(plan, indent=1))
+        self._run("trove-manage", [self.trove.tool("python"), str(HERE / "trove_setup.py"),
+                                   str(self.conf), str(plan_file)], "trove-manage.log",
+                  timeout=900)
 
     def start_trove(self) -> None:
         for piece in SERVICES:
@@ -283,9 +286,6 @@ def trove_conf(*, port: int, paste: Path, log_dir: Path, db_url: str, auth_url: 
         [{ds.manager}]
         docker_image = {ds.docker_image}
         volume_support = False
-        # no volume and no ephemeral disk: the guest's data stays in its own
-        # root (Trove 26 demands an ephemeral disk when device_path is set)
-        device_path =
         root_on_create = False
         usage_timeout = {usage_timeout}
         """) for ds in datastores)

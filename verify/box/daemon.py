@@ -55,7 +55,6 @@ class Box:
         self.paths = paths
         self.trove = trove
         self.ledger = Ledger(f"box-{uuid.uuid4().hex[:6]}")
-        self.stop_event = threading.Event()
         self.rabbit = None
         self.address = None
         self.control: ControlPlane | None = None
@@ -67,10 +66,9 @@ class Box:
         self.ledger.add("dir", str(p.run))
         p.run.mkdir()
         p.run.chmod(0o711)   # RabbitMQ runs as the service user below it
+        from verify.box import guest as guest_mod
         from verify.box.network import BoxAddress
         from verify.box.rabbitmq import RabbitMQ
-
-        from verify.box import guest as guest_mod
 
         self.address = _piece("box-private address", p.logs / "box.log",
                               lambda: BoxAddress(self.ledger))
@@ -81,7 +79,7 @@ class Box:
                                          logs=p.logs)
         _piece("Trove's database (MariaDB)", p.logs / "box.log", cp.start_database)
         _piece("Keystone", p.logs / "keystone.log", cp.start_keystone)
-        image = guest_mod.guest_image()
+        image = _piece("Trove guest image", p.logs / "box.log", self._guest_image)
         self.image = image
         image_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-box:{image.sha256}"))
         self.emulator = emu.Emulator(
@@ -112,28 +110,39 @@ class Box:
                 "box_address": self.address.address, "logs": str(p.logs),
                 "ledger": self.ledger.run_id}
 
+    def _guest_image(self):
+        from verify.images import trove_guest
+        if self.trove.source is not None:   # the checkout's agent goes into the image
+            os.environ["TROVE_VERIFY_TROVE_SRC"] = str(self.trove.source)
+        image, _hit = trove_guest.build(say=logging.getLogger("verify.box").info)
+        return image
+
     def _boot(self, guest_mod, server: emu.Server, files: dict, info: dict):
         manager = info.get("datastore_manager", "")
         version = info.get("datastore_version", "")
         images = [f"{DOCKER_IMAGES[manager]}:{version}"] if manager in DOCKER_IMAGES else []
         flavor = self.emulator.flavors[server.flavor_id]
         spec = guest_mod.TroveGuestSpec(server_id=server.id, name=server.name, files=files,
-                                        memory_mb=flavor.ram, volume_gb=0,
+                                        memory_mb=flavor.ram, volume_gb=flavor.ephemeral,
                                         docker_images=images)
-        guest = guest_mod.boot(spec, ledger=self.ledger)
+        guest = guest_mod.boot(spec, self.ledger, image=self.image,
+                               say=logging.getLogger("verify.box.guest").info)
         # where a backend finds this instance's guest agent log (client.instance_logs)
         index = self.paths.logs / "instances"
         index.mkdir(exist_ok=True)
         write_json(index / f"{info.get('guest_id', server.id)}.json",
                    {"server_id": server.id, "address": guest.address,
-                    "logs": [str(p) for p in guest.log_paths()]})
+                    "logs": [str(p) for p in guest.log_paths().values()]})
         return guest
 
     def serve(self) -> None:
-        while not self.stop_event.wait(2.0):
-            dead = self.control.dead() if self.control else []
-            if dead:
-                logging.error("box pieces exited: %s", ", ".join(dead))
+        reported: set[str] = set()
+        while True:
+            time.sleep(2.0)
+            dead = set(self.control.dead() if self.control else [])
+            if dead - reported:
+                logging.error("box pieces exited: %s", ", ".join(sorted(dead - reported)))
+                reported |= dead
 
     def stop(self) -> None:
         if self.server is not None:
@@ -164,6 +173,10 @@ def _piece(name: str, log: Path, start):
         raise PieceFailed(name, log, f"{type(exc).__name__}: {exc}") from None
 
 
+class Stop(BaseException):
+    """SIGTERM/SIGINT: stop, whether starting or serving."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="verify.box.daemon")
     parser.add_argument("box_dir")
@@ -173,16 +186,14 @@ def main(argv: list[str] | None = None) -> int:
     paths.logs.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(filename=paths.logs / "box.log", level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    box: Box | None = None
 
     def on_term(signum, frame):
-        if box is not None:
-            box.stop_event.set()
-        else:
-            raise SystemExit(1)
+        raise Stop(signal.Signals(signum).name)
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     started = time.monotonic()
+    box: Box | None = None
+    code = 0
     try:
         box = Box(paths, resolve(args.trove_src))
         write_status(paths, {"state": "starting", "pid": os.getpid(),
@@ -192,23 +203,28 @@ def main(argv: list[str] | None = None) -> int:
         write_status(paths, info)
         logging.info("box up in %.1f s", info["started_in_s"])
         box.serve()
+    except Stop as stop:
+        logging.info("box stopping (%s)", stop)
     except VerifyError as exc:
         logging.error("box failed: %s", exc)
         write_status(paths, {"state": "failed", "pid": os.getpid(), "error": str(exc)})
-        if box is not None:
-            box.stop()
-        return 1
+        code = 1
     except BaseException as exc:
         logging.exception("box failed")
         write_status(paths, {"state": "failed", "pid": os.getpid(),
                              "error": f"box daemon: {type(exc).__name__}: {exc} "
                                       f"(log: {paths.logs / 'box.log'})"})
+        code = 1
+    finally:
+        # teardown is never cut short by a second signal
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if box is not None:
             box.stop()
-        return 1
-    box.stop()
-    paths.remove_status()
-    return 0
+        if code == 0:
+            paths.remove_status()
+        logging.info("box down")
+    return code
 
 
 if __name__ == "__main__":

@@ -52,6 +52,9 @@ class FlavorSpec:
     ram: int
     vcpus: int = 1
     disk: int = 0
+    # With volumes off, Trove 26 puts the datastore on the flavor's ephemeral
+    # disk at device_path (/dev/vdb): the guest gets a loop device that size.
+    ephemeral: int = 2
 
 
 # harness sizes (verify.backends.base.FLAVORS) plus room for resize
@@ -236,7 +239,7 @@ class Emulator:
 
     def _flavor(self, f: FlavorSpec) -> dict:
         return {"id": f.id, "name": f.name, "ram": f.ram, "vcpus": f.vcpus, "disk": f.disk,
-                "OS-FLV-EXT-DATA:ephemeral": 0, "swap": "", "rxtx_factor": 1.0,
+                "OS-FLV-EXT-DATA:ephemeral": f.ephemeral, "swap": "", "rxtx_factor": 1.0,
                 "os-flavor-access:is_public": True, "links": []}
 
     def flavors_list(self, **_) -> tuple[int, Any]:

@@ -22,7 +22,7 @@ from verify.errors import ConfigError
 from verify.settings import repo_root
 from verify.state import alive, state_dir
 
-UP_TIMEOUT = float(os.environ.get("TROVE_VERIFY_TIMEOUT_BOX_UP", 300))
+UP_TIMEOUT = float(os.environ.get("TROVE_VERIFY_TIMEOUT_BOX_UP", 600))
 
 
 def cannot_host() -> str | None:
