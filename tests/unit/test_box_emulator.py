@@ -71,7 +71,16 @@ def app(booted):
 GUEST_INFO = "[DEFAULT]\nguest_id=abc\ndatastore_manager=mariadb\ndatastore_version=10.11\n"
 
 
+def mgmt_port(app):
+    status, body = call(app, "POST", "/network/v2.0/ports",
+                        {"port": {"name": "trove-abc", "network_id": emu.MGMT_NETWORK_ID,
+                                  "security_groups": []}})
+    assert status == 201
+    return body["port"]["id"]
+
+
 def create(app, **extra):
+    extra.setdefault("networks", [{"port": mgmt_port(app)}])
     server = {"name": "db1", "imageRef": IMAGE.id, "flavorRef": "2",
               "user_data": user_data({"/etc/trove/conf.d/guest_info.conf": GUEST_INFO,
                                       "/etc/trove/conf.d/trove-guestagent.conf": "[DEFAULT]\n"}),
@@ -110,12 +119,18 @@ def test_create_boots_with_write_files_and_port_reports_address(app, booted):
     assert info["datastore_manager"] == "mariadb" and info["guest_id"] == "abc"
     status, ports = call(app, "GET", "/network/v2.0/ports", query=f"device_id={srv.id}")
     assert status == 200
-    (port,) = ports["ports"]
-    assert port["fixed_ips"][0]["ip_address"] == "10.99.0.2"
-    assert port["name"] == "trove-abc"
+    # Trove's management port, and the port the address is reported on
+    by_net = {p["network_id"]: p for p in ports["ports"]}
+    assert set(by_net) == {emu.MGMT_NETWORK_ID, emu.NETWORK_ID}
+    assert by_net[emu.NETWORK_ID]["fixed_ips"][0]["ip_address"] == "10.99.0.2"
+    assert {p["name"] for p in ports["ports"]} == {"trove-abc"}
     status, _ = call(app, "DELETE", f"/compute/v2.1/servers/{srv.id}")
     assert status == 204 and guest.stopped
     assert call(app, "GET", f"/compute/v2.1/servers/{srv.id}")[0] == 404
+    # the port it allocated goes with it; Trove's own port is Trove's to delete
+    left = call(app, "GET", "/network/v2.0/ports")[1]["ports"]
+    assert [p["network_id"] for p in left] == [emu.MGMT_NETWORK_ID]
+    assert left[0]["device_id"] == "" and left[0]["fixed_ips"] == []
 
 
 def test_a_failed_boot_is_a_server_in_error(booted):
@@ -137,6 +152,12 @@ def test_bad_requests_are_refused_with_the_reason(app):
     assert status == 400 and "#cloud-config" in body["error"]["message"]
     status, body = create(app, block_device_mapping_v2=[{"source_type": "volume"}])
     assert status == 501 and "block devices" in body["error"]["message"]
+    status, body = create(app, networks="auto")
+    assert status == 501 and "without ports" in body["error"]["message"]
+    status, body = call(app, "POST", "/network/v2.0/ports",
+                        {"port": {"network_id": emu.MGMT_NETWORK_ID,
+                                  "fixed_ips": [{"ip_address": "1.2.3.4"}]}})
+    assert status == 501 and "fixed_ips" in body["error"]["message"]
 
 
 def test_parse_user_data_plain_and_b64():
@@ -178,6 +199,7 @@ def test_flavors_images_and_the_project_in_the_nova_url(app):
 
 def test_readme_lists_every_route():
     readme = (Path(emu.__file__).parent / "README.md").read_text()
+    readme = readme.replace("\\|", "|")   # a | inside a table cell is escaped
     listed = set(re.findall(r"^\| (\w+) \| (GET|POST|DELETE|PUT) \| `([^`]+)` \|", readme,
                             re.MULTILINE))
     served = {(s, m, p) for s, m, p, _ in emu.ROUTES}
@@ -236,3 +258,13 @@ def test_guest_managers_read_from_troves_code(tmp_path):
         "X = 1\nREGISTRY_EXT_DEFAULTS = {'mysql': 'a.M', 'postgresql': 'b.P'}\n")
     assert guest_managers(tmp_path) == {"mysql": "a.M", "postgresql": "b.P"}
     assert guest_managers(tmp_path / "missing") == {}
+
+
+def test_trove_refusals_that_mean_not_implemented():
+    from verify.backends.trove_ops import refused_as_not_implemented
+    assert refused_as_not_implemented(501, "anything")
+    assert refused_as_not_implemented(400, "Volume support is not supported for this datastore")
+    assert refused_as_not_implemented(422, "Operation not implemented for mariadb")
+    assert not refused_as_not_implemented(400, "Invalid flavor")
+    assert not refused_as_not_implemented(500, "not implemented")
+    assert not refused_as_not_implemented(None, "not implemented")

@@ -98,6 +98,10 @@ class TroveBackend(TroveOps, Backend):
         self.provenance["datastore_versions"][version] = {
             "id": v.id, "image_id": getattr(v, "image", None) or getattr(v, "image_id", None),
             "image_tags": getattr(v, "image_tags", None)}
+        if self.box is not None:    # the container image the box's guests load
+            from verify.box import client as box_client
+            self.provenance["datastore_versions"][version]["container_image"] = \
+                box_client.container_image(self.box, ds.name, version)
         return None
 
     def flavor_for(self, flavor: str) -> str:
@@ -308,9 +312,15 @@ class TroveBackend(TroveOps, Backend):
         creds, done = self.identity_credentials(instance)
         try:
             with self.connect(instance, creds) as client:
-                return client.identity()
+                identity = client.identity()
         finally:
             done()
+        # the engine answered its own client at the address Trove reported
+        host, port = self.address_of(instance)
+        self.provenance.setdefault("engine_reported_at", {})[instance.version] = {
+            "address": host, "port": port, "reported_by": "trove instance addresses",
+            "engine": identity.as_dict()}
+        return identity
 
     def service_credentials(self, instance: Instance) -> Credentials:
         return self.enable_root(instance)

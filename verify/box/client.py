@@ -77,9 +77,18 @@ def use_clouds_yaml(cloud: str | None) -> None:
 def provenance(status: dict) -> dict:
     """run.json's provenance additions for a run through the box."""
     return {"deployment": "box", "trove": status.get("trove"),
-            "guest_image": {k: status["guest_image"][k] for k in ("name", "sha256")},
-            "datastore_images": {ds: info.get("images", {})
-                                 for ds, info in status.get("datastores", {}).items()}}
+            "guest_image": {k: status["guest_image"][k] for k in ("name", "sha256")}}
+
+
+def container_image(status: dict, datastore: str, version: str) -> dict | None:
+    """{name, sha256} of the datastore container image a guest of this
+    version loads (built now if the cache lacks it, as the boot would)."""
+    info = (status.get("datastores") or {}).get(datastore)
+    if not info:
+        return None
+    from verify.box.guest import archive_for
+    archive = archive_for(f"{info['docker_image']}:{version}", say=lambda _line: None)
+    return {"name": archive.name, "sha256": archive.sha256}
 
 
 def instance_logs(status: dict, instance_id: str) -> list[Path]:

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from verify.box.emulator import MGMT_NETWORK_ID
 from verify.box.trove_install import TroveInstall
 from verify.engines.base import free_port, random_password, wait_for
 from verify.errors import ConfigError
@@ -72,17 +73,18 @@ class ControlPlane:
         self.ledger.add("port", port)
         return port
 
-    def _run(self, piece: str, argv: list[str], log_name: str, timeout: float = 300) -> None:
+    def _run(self, piece: str, argv: list[str], log_name: str, timeout: float = 300,
+             env: dict | None = None) -> None:
         log = self.logs / log_name
         began = time.monotonic()
         with open(log, "ab") as out:
             try:
                 rc = subprocess.run(argv, timeout=timeout, stdout=out, stderr=subprocess.STDOUT,
-                                    cwd=self.root, stdin=subprocess.DEVNULL).returncode
+                                    cwd=self.root, stdin=subprocess.DEVNULL,
+                                    env={**os.environ, **(env or {})}).returncode
             except subprocess.TimeoutExpired:
                 raise PieceFailed(piece, log, f"{Path(argv[0]).name} timed out") from None
-        logging.getLogger("verify.box").info("%s %s: %.1f s", Path(argv[0]).name,
-                                             argv[3] if len(argv) > 3 else "",
+        logging.getLogger("verify.box").info("%s: %s %.1f s", piece, Path(argv[-1]).name,
                                              time.monotonic() - began)
         if rc:
             raise PieceFailed(piece, log, f"{Path(argv[0]).name} {argv[1] if len(argv) > 1 else ''}"
@@ -150,17 +152,10 @@ class ControlPlane:
             # keeps every token request fast on a small machine
             password_hash_rounds = 4
             """))
-        manage = [self.trove.tool("keystone-manage"), "--config-file", str(conf)]
-        user = ["--keystone-user", "root", "--keystone-group", "root"]
-        self._run("Keystone", [*manage, "db_sync"], "keystone-setup.log")
-        self._run("Keystone", [*manage, "fernet_setup", *user], "keystone-setup.log")
-        self._run("Keystone", [*manage, "credential_setup", *user], "keystone-setup.log")
         self.auth_url = f"http://127.0.0.1:{self.keystone_port}/v3"
-        self._run("Keystone", [*manage, "bootstrap", "--bootstrap-password",
-                               self.admin_password, "--bootstrap-public-url", self.auth_url,
-                               "--bootstrap-internal-url", self.auth_url,
-                               "--bootstrap-admin-url", self.auth_url,
-                               "--bootstrap-region-id", REGION], "keystone-setup.log")
+        self._run("Keystone", [self.trove.tool("python"), str(HERE / "keystone_setup.py"),
+                               str(conf), self.auth_url, REGION], "keystone-setup.log",
+                  env={"OS_BOOTSTRAP_PASSWORD": self.admin_password})
         proc = self._spawn("keystone", [self.trove.tool("python"), str(HERE / "serve_keystone.py"),
                                         str(conf), str(self.keystone_port)])
         self._wait_port("Keystone", self.keystone_port, proc, self.logs / "keystone.log")
@@ -192,9 +187,10 @@ class ControlPlane:
         }
         for (kind, name), url in endpoints.items():
             service = conn.identity.create_service(type=kind, name=name)
-            for interface in ("public", "internal", "admin"):
-                conn.identity.create_endpoint(service_id=service.id, interface=interface,
-                                              region_id=REGION, url=url)
+            # public only: Trove and the clients use public endpoints (publicURL),
+            # and each endpoint costs a Keystone call on a busy machine
+            conn.identity.create_endpoint(service_id=service.id, interface="public",
+                                          region_id=REGION, url=url)
 
     # Trove --------------------------------------------------------------------
     def write_configs(self, transport_url: str, guest_transport_url: str,
@@ -305,7 +301,7 @@ def trove_conf(*, port: int, paste: Path, log_dir: Path, db_url: str, auth_url: 
         db_api_implementation = trove.db.sqlalchemy.api
         trove_volume_support = False
         trove_security_groups_support = False
-        management_networks =
+        management_networks = {MGMT_NETWORK_ID}
         guest_config = {guest_config}
         guest_info = guest_info.conf
         injected_config_location = /etc/trove/conf.d

@@ -33,8 +33,16 @@ from urllib.parse import parse_qs
 import yaml
 
 LOG = logging.getLogger("verify.box.emulator")
-NETWORK_ID = "6b0c0b0e-b0c5-4b0c-8b0c-000000000b0c"   # the box's one network
+# Two emulated networks over the guests' one real interface: Trove's
+# management network (management_networks; Trove creates a port on it for
+# every instance and hides its addresses) and the network the instance's
+# address is reported on (the emulator binds a port there at boot, as Nova
+# does for a network it allocates). Both carry the guest's one address.
+NETWORK_ID = "6b0c0b0e-b0c5-4b0c-8b0c-000000000b0c"
 SUBNET_ID = "6b0c0b0e-b0c5-4b0c-8b0c-000000000b0d"
+MGMT_NETWORK_ID = "6b0c0b0e-b0c5-4b0c-8b0c-00000000a0a0"
+MGMT_SUBNET_ID = "6b0c0b0e-b0c5-4b0c-8b0c-00000000a0a1"
+SUBNETS = {NETWORK_ID: SUBNET_ID, MGMT_NETWORK_ID: MGMT_SUBNET_ID}
 ZONE = "nova"
 
 
@@ -132,6 +140,7 @@ class Server:
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                 time.gmtime()))
     old_flavor_id: str | None = None
+    own_ports: list[str] = field(default_factory=list)   # allocated here; deleted with it
 
 
 @dataclass
@@ -156,12 +165,14 @@ ROUTES: list[Route] = [
     ("compute", "DELETE", r"/v2\.1/servers/(?P<id>[^/]+)", "servers_delete"),
     ("compute", "POST", r"/v2\.1/servers/(?P<id>[^/]+)/action", "servers_action"),
     ("network", "GET", r"/v2\.0/ports", "ports_list"),
+    ("network", "POST", r"/v2\.0/ports", "ports_create"),
     ("network", "GET", r"/v2\.0/ports/(?P<id>[^/]+)", "ports_get"),
     ("network", "DELETE", r"/v2\.0/ports/(?P<id>[^/]+)", "ports_delete"),
     ("network", "GET", r"/v2\.0/floatingips", "floatingips_list"),
     ("network", "GET", r"/v2\.0/networks/(?P<id>[^/]+)", "networks_get"),
     ("image", "GET", r"/v2/images", "images_list"),
     ("image", "GET", r"/v2/images/(?P<id>[^/]+)", "images_get"),
+    ("image", "GET", r"/v2/schemas/(?P<name>image|images)", "image_schema"),
 ]
 _COMPILED = [(s, m, re.compile(f"^{p}$"), h) for s, m, p, h in ROUTES]
 SERVICES = ("compute", "network", "image", "volume")
@@ -262,6 +273,13 @@ class Emulator:
                 b.get("source_type") != "image" for b in spec["block_device_mapping_v2"]):
             raise HTTPError(501, "box emulator does not implement block devices "
                                  "(trove_volume_support is off in the box)")
+        networks = spec.get("networks")
+        if not isinstance(networks, list) or any("port" not in n for n in networks):
+            raise HTTPError(501, "box emulator does not implement servers.create without "
+                                 f"ports (networks={networks!r}); Trove creates them")
+        bound = [self.ports.get(n["port"]) for n in networks]
+        if None in bound:
+            raise HTTPError(400, f"a port of {networks!r} does not exist")
         files = parse_user_data(spec.get("user_data"))
         info = guest_info(files)
         metadata = spec.get("metadata") or {}
@@ -269,18 +287,28 @@ class Emulator:
                         image_id=image_id, metadata=metadata,
                         tenant_id=metadata.get("trove_project_id", info.get("tenant_id", "")),
                         user_id=metadata.get("trove_user_id", ""))
-        port = Port(id=str(uuid.uuid4()), name=f"trove-{info.get('guest_id', server.id)}",
-                    network_id=NETWORK_ID, device_id=server.id, tenant_id=server.tenant_id,
-                    mac_address="fa:16:3e:" + uuid.uuid4().bytes[:3].hex(":"))
         with self._lock:
+            if not any(p.network_id == NETWORK_ID for p in bound):
+                user = self._new_port(f"trove-{info.get('guest_id', server.id)}", NETWORK_ID,
+                                      server.tenant_id)
+                bound.append(user)
+                server.own_ports.append(user.id)
+            for port in bound:
+                port.device_id = server.id
             self.servers[server.id] = server
-            self.ports[port.id] = port
-        threading.Thread(target=self._boot, args=(server, port, files, info),
+        threading.Thread(target=self._boot, args=(server, bound, files, info),
                          name=f"boot-{server.id[:8]}", daemon=True).start()
         return 202, {"server": {"id": server.id, "links": [], "adminPass": "",
                                 "OS-DCF:diskConfig": "MANUAL", "security_groups": []}}
 
-    def _boot(self, server: Server, port: Port, files: dict, info: dict) -> None:
+    def _new_port(self, name: str, network_id: str, tenant_id: str) -> Port:
+        port = Port(id=str(uuid.uuid4()), name=name, network_id=network_id, device_id="",
+                    tenant_id=tenant_id,
+                    mac_address="fa:16:3e:" + uuid.uuid4().bytes[:3].hex(":"))
+        self.ports[port.id] = port
+        return port
+
+    def _boot(self, server: Server, ports: list[Port], files: dict, info: dict) -> None:
         try:
             guest = self.boot(server, files, info)
         except Exception as exc:
@@ -292,7 +320,8 @@ class Emulator:
                 guest.stop()
                 return
             server.guest, server.address = guest, guest.address
-            port.ip_address = guest.address
+            for port in ports:
+                port.ip_address = guest.address
             server.status = "ACTIVE"
         LOG.info("server %s (%s) is ACTIVE at %s", server.id, server.name, guest.address)
 
@@ -334,6 +363,11 @@ class Emulator:
             server = self._get_server(id)
             del self.servers[id]
             guest = server.guest
+            for port_id in server.own_ports:
+                self.ports.pop(port_id, None)
+            for port in self.ports.values():   # Nova unbinds; Trove deletes its ports
+                if port.device_id == id:
+                    port.device_id, port.ip_address = "", None
         if guest is not None:
             guest.stop()
         return 204, None
@@ -361,7 +395,8 @@ class Emulator:
 
     # network ------------------------------------------------------------------
     def _port(self, p: Port) -> dict:
-        fixed = [{"subnet_id": SUBNET_ID, "ip_address": p.ip_address}] if p.ip_address else []
+        fixed = [{"subnet_id": SUBNETS[p.network_id], "ip_address": p.ip_address}] \
+            if p.ip_address else []
         return {"id": p.id, "name": p.name, "network_id": p.network_id,
                 "device_id": p.device_id, "device_owner": "compute:nova",
                 "tenant_id": p.tenant_id, "project_id": p.tenant_id,
@@ -375,6 +410,19 @@ class Emulator:
                 wanted = set(query[key])
                 ports = [p for p in ports if self._port(p).get(key) in wanted]
         return 200, {"ports": [self._port(p) for p in ports]}
+
+    def ports_create(self, body: dict, **_) -> tuple[int, Any]:
+        spec = body.get("port") or {}
+        network_id = spec.get("network_id")
+        if network_id not in SUBNETS:
+            raise HTTPError(404, f"network {network_id!r} is not a box network")
+        if spec.get("fixed_ips"):
+            raise HTTPError(501, "box emulator does not implement ports with fixed_ips "
+                                 "(the guest's address is the one it boots with)")
+        with self._lock:
+            port = self._new_port(spec.get("name", ""), network_id,
+                                  spec.get("project_id") or spec.get("tenant_id") or "")
+        return 201, {"port": self._port(port)}
 
     def ports_get(self, id: str, **_) -> tuple[int, Any]:
         if id not in self.ports:
@@ -391,9 +439,10 @@ class Emulator:
         return 200, {"floatingips": []}   # the box has no floating IPs
 
     def networks_get(self, id: str, **_) -> tuple[int, Any]:
-        if id != NETWORK_ID:
+        if id not in SUBNETS:
             raise HTTPError(404, f"network {id} not found")
-        return 200, {"network": {"id": NETWORK_ID, "name": "box", "subnets": [SUBNET_ID],
+        name = "box" if id == NETWORK_ID else "box-management"
+        return 200, {"network": {"id": id, "name": name, "subnets": [SUBNETS[id]],
                                  "status": "ACTIVE", "admin_state_up": True}}
 
     # image --------------------------------------------------------------------
@@ -415,6 +464,21 @@ class Emulator:
             raise HTTPError(404, f"image {id} not found")
         return 200, self._image(self.images[id])
 
+    def image_schema(self, name: str, **_) -> tuple[int, Any]:
+        """glanceclient builds its image objects from this schema; a
+        permissive one: the box's images are what the emulator itself says."""
+        image = {"name": "image", "additionalProperties": True, "links": [],
+                 "properties": {"id": {"type": "string"}, "name": {"type": ["null", "string"]},
+                                "status": {"type": "string"},
+                                "tags": {"type": "array", "items": {"type": "string"}}}}
+        if name == "image":
+            return 200, image
+        return 200, {"name": "images", "links": [],
+                     "properties": {"images": {"type": "array", "items": image},
+                                    "schema": {"type": "string"},
+                                    "first": {"type": "string"},
+                                    "next": {"type": "string"}}}
+
     # lifecycle ----------------------------------------------------------------
     def stop_all(self) -> None:
         with self._lock:
@@ -428,7 +492,7 @@ class Emulator:
                     LOG.error("stopping guest of server %s: %s", s.id, exc)
 
 
-_REASONS = {200: "OK", 202: "Accepted", 204: "No Content", 400: "Bad Request",
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request",
             404: "Not Found", 500: "Internal Server Error", 501: "Not Implemented"}
 
 
