@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import cli
+from verify.errors import EXIT_CONFIG
 
 DS = "mariadb"
 OBJECT_STORAGE = ("backup", "replication", "guest log", "object storage", "swift")
@@ -71,10 +72,16 @@ def _assert_nothing_left(work: Path) -> None:
     del netns   # namespaces are named per guest; their removal is asserted via the ledger
 
 
-def test_box_runs_the_mariadb_experimental_tier(box_env):
+@pytest.fixture(scope="module")
+def box(box_env):
     root, env = box_env
     up = cli("box", "up", env=env, timeout=900)
     assert up.returncode == 0, up.stdout + up.stderr
+    return root, env
+
+
+def test_box_runs_the_mariadb_experimental_tier(box):
+    root, env = box
     again = cli("box", "up", env=env, timeout=120)         # warm: reuses the box
     assert again.returncode == 0 and "reusing" in again.stdout, again.stdout + again.stderr
     status = json.loads(cli("box", "status", "--json", env=env).stdout)
@@ -112,3 +119,38 @@ def test_box_runs_the_mariadb_experimental_tier(box_env):
     for path in (root / "results").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_an_unknown_cloud_is_one_config_error_line(box):
+    _root, env = box
+    proc = cli("run", DS, "--backend", "trove", "--cloud", "no-such-cloud", env=env)
+    assert proc.returncode == EXIT_CONFIG
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no-such-cloud" in lines[0], proc.stderr
+
+
+def test_a_datastore_trove_has_no_agent_for_is_not_registered(box):
+    _root, env = box
+    proc = cli("run", "redis", "--backend", "trove", "--cloud", "trove-box", env=env)
+    assert proc.returncode == EXIT_CONFIG
+    assert "not registered" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_register_playbook_runs_trove_manage_under_ansible_runner(box, tmp_path):
+    """playbooks/register_datastore.yml through ansible-runner on localhost,
+    against the box's own trove-manage and database."""
+    root, env = box
+    from verify.box.trove_install import default_venv
+    status = json.loads(cli("box", "status", "--json", env=env).stdout)
+    conf = Path(env["TROVE_VERIFY_WORKDIR"]) / "box" / "run" / "trove" / "trove.conf"
+    rules = next((default_venv() / "lib").glob(
+        "python3*/site-packages/trove/templates/mariadb/validation-rules.json"))
+    log = tmp_path / "register.log"
+    proc = cli("register", "mariadb", "--version", "10.99", "--image-id",
+               status["guest_image"]["id"], "--trove-conf", str(conf),
+               "--trove-manage", str(default_venv() / "bin" / "trove-manage"),
+               "--config-rules", str(rules), "--log", str(log), env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "registered mariadb 10.99" in proc.stdout
+    db_password = conf.read_text().split("mysql+pymysql://trove:", 1)[1].split("@", 1)[0]
+    assert "ok=" in log.read_text() and db_password not in log.read_text()

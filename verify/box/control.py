@@ -111,6 +111,13 @@ class ControlPlane:
             raise PieceFailed(piece, log, "exited" if proc.poll() is not None
                               else f"no answer on port {port} in {timeout:.0f} s") from None
 
+    def allocate_ports(self) -> None:
+        """Keystone's and Trove's ports, known before either starts (the
+        configs of each name both)."""
+        self.keystone_port = self.port()
+        self.trove_port = self.port()
+        self.auth_url = f"http://127.0.0.1:{self.keystone_port}/v3"
+
     # Trove's database ---------------------------------------------------------
     def start_database(self) -> None:
         from verify.engines import mariadb
@@ -130,7 +137,6 @@ class ControlPlane:
 
     # Keystone -----------------------------------------------------------------
     def start_keystone(self) -> None:
-        self.keystone_port = self.port()
         ks = self.root / "keystone"
         for d in ("fernet", "credential"):
             (ks / d).mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -152,7 +158,6 @@ class ControlPlane:
             # keeps every token request fast on a small machine
             password_hash_rounds = 4
             """))
-        self.auth_url = f"http://127.0.0.1:{self.keystone_port}/v3"
         self._run("Keystone", [self.trove.tool("python"), str(HERE / "keystone_setup.py"),
                                str(conf), self.auth_url, REGION], "keystone-setup.log",
                   env={"OS_BOOTSTRAP_PASSWORD": self.admin_password})
@@ -170,7 +175,6 @@ class ControlPlane:
     def register_catalog(self, emulator_url: str) -> None:
         """The trove service user, and endpoints for Trove (database) and for
         the emulated compute, network, image and volume services."""
-        self.trove_port = self.port()
         conn = self.connection()
         service_project = conn.identity.create_project(name="service", domain_id="default")
         user = conn.identity.create_user(name="trove", password=self.service_password,
@@ -197,8 +201,9 @@ class ControlPlane:
                       datastores: list[DatastoreSpec]) -> Path:
         tdir = self.root / "trove"
         tdir.mkdir(exist_ok=True, mode=0o700)
-        self.rpc_key = random_password(32)
-        self.inst_key = random_password(32)
+        if not hasattr(self, "rpc_key"):
+            self.rpc_key = random_password(32)
+            self.inst_key = random_password(32)
         guest = _write_secret(tdir / "trove-guestagent.conf", guestagent_conf(
             guest_transport_url, datastores))
         db_url = f"mysql+pymysql://trove:{self.db_password}@127.0.0.1:{self.db.port}/trove"

@@ -62,6 +62,10 @@ class Box:
         self.server = None
 
     def start(self) -> dict:
+        """Three lanes at once (each piece waits only for what it needs):
+        RabbitMQ; Keystone and its catalog; Trove's database and trove-manage.
+        Then the three Trove services. Any lane failing fails the box with
+        that piece's line; everything already started is torn down by stop()."""
         p = self.paths
         self.ledger.add("dir", str(p.run))
         p.run.mkdir()
@@ -70,34 +74,44 @@ class Box:
         from verify.box.network import BoxAddress
         from verify.box.rabbitmq import RabbitMQ
 
-        self.address = _piece("box-private address", p.logs / "box.log",
-                              lambda: BoxAddress(self.ledger))
-        self.rabbit = RabbitMQ(self.ledger, guest_address=self.address.address,
-                               directory=p.run / "rabbitmq")
-        _piece("RabbitMQ", self.rabbit.log_path, self.rabbit.start)
-        cp = self.control = ControlPlane(root=p.run, ledger=self.ledger, trove=self.trove,
-                                         logs=p.logs)
-        _piece("Trove's database (MariaDB)", p.logs / "box.log", cp.start_database)
-        _piece("Keystone", p.logs / "keystone.log", cp.start_keystone)
-        image = _piece("Trove guest image", p.logs / "box.log", self._guest_image)
-        self.image = image
+        image = self.image = _piece("Trove guest image", p.logs / "box.log", self._guest_image)
         image_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-box:{image.sha256}"))
         self.emulator = emu.Emulator(
             boot=lambda server, files, info: self._boot(guest_mod, server, files, info),
             images=[emu.ImageSpec(id=image_id, name=image.name, tags=["trove"],
                                   checksum=image.sha256[:32])])
+        cp = self.control = ControlPlane(root=p.run, ledger=self.ledger, trove=self.trove,
+                                         logs=p.logs)
+        cp.allocate_ports()
         emu_port = cp.port()
         self.server = emu.serve(self.emulator, emu_port)
         threading.Thread(target=self.server.serve_forever, name="emulator",
                          daemon=True).start()
         emulator_url = f"http://127.0.0.1:{emu_port}"
-        _piece("Keystone catalog", p.logs / "keystone.log",
-               lambda: cp.register_catalog(emulator_url))
         specs = datastores(self.trove)
+
+        def rabbit_lane() -> None:
+            self.address = _piece("box-private address", p.logs / "box.log",
+                                  lambda: BoxAddress(self.ledger))
+            self.rabbit = RabbitMQ(self.ledger, guest_address=self.address.address,
+                                   directory=p.run / "rabbitmq")
+            _piece("RabbitMQ", self.rabbit.log_path, self.rabbit.start)
+
+        def keystone_lane() -> None:
+            _piece("Keystone", p.logs / "keystone.log", cp.start_keystone)
+            _piece("Keystone catalog", p.logs / "keystone.log",
+                   lambda: cp.register_catalog(emulator_url))
+
+        def database_lane() -> None:
+            _piece("Trove's database (MariaDB)", p.logs / "box.log", cp.start_database)
+            # trove-manage reads no RPC setting: a placeholder until RabbitMQ is up
+            cp.write_configs("rabbit://", "rabbit://", specs)
+            _piece("trove-manage", p.logs / "trove-manage.log",
+                   lambda: cp.setup_trove_db(specs, image_id))
+
+        _lanes(rabbit_lane, keystone_lane, database_lane)
         cp.write_configs(self.rabbit.transport_url(), self.rabbit.transport_url(for_guest=True),
                          specs)
-        _piece("trove-manage", p.logs / "trove-manage.log",
-               lambda: cp.setup_trove_db(specs, image_id))
         _piece("Trove services", p.logs / "trove-api.log", cp.start_trove)
         clouds = p.write_clouds_yaml(cp.auth_url, cp.admin_password, REGION)
         return {"state": "up", "pid": os.getpid(), "auth_url": cp.auth_url,
@@ -157,6 +171,27 @@ class Box:
             except Exception as exc:   # the ledger still releases it
                 logging.error("stopping RabbitMQ: %s", exc)
         self.ledger.teardown()
+
+
+def _lanes(*lanes) -> None:
+    """Run the lanes in threads; raise the first failure once all have ended
+    (so nothing is still starting while the box tears down)."""
+    errors: list[BaseException] = []
+
+    def run(lane) -> None:
+        try:
+            lane()
+        except BaseException as exc:   # handed to the main thread below
+            errors.append(exc)
+    threads = [threading.Thread(target=run, args=(lane,), name=lane.__name__, daemon=True)
+               for lane in lanes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():     # join in slices: SIGTERM reaches the main thread
+            t.join(0.5)
+    if errors:
+        raise errors[0]
 
 
 def _piece(name: str, log: Path, start):

@@ -21,7 +21,10 @@ def main() -> None:
     from trove.cmd import manage
 
     def execute(self) -> None:
-        self.db_sync()
+        # the schema only: trove-manage db_sync's upgrade tasks retag existing
+        # Nova servers, and a new box has none (nor Keystone yet: this runs
+        # alongside it)
+        self.db_api.db_sync(manage.CONF)
         for command, *args in plan:
             print(f"trove-manage {command} {' '.join(map(str, args))}", flush=True)
             getattr(self, command)(*args)
