@@ -91,6 +91,8 @@ def test_container_archive_is_what_docker_load_reads(tmp_path, monkeypatch):
             names = top.getnames()
             assert "usr/local/bin/docker-entrypoint.sh" in names
             assert top.getmember("usr/local/bin/docker-entrypoint.sh").mode & 0o111
+            passwd = top.extractfile("etc/passwd").read().decode()
+            assert "database:x:1001:1001:" in passwd   # Trove's database_service_uid
     cfg = config["config"]
     assert cfg["Entrypoint"] == ["/usr/local/bin/docker-entrypoint.sh"]
     assert cfg["Cmd"] == ["postgres"]

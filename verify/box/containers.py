@@ -31,6 +31,7 @@ from verify.settings import cache_dir
 
 ELEMENT = "trove-datastore-container"
 SECOND = 1_000_000_000
+SERVICE_UID = 1001      # Trove 26's database_service_uid/gid default
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,31 @@ class ContainerImage:
                 "base": self.manifest["base"], "manifest": str(self.dir / "manifest.json")}
 
 
-def _static_layer() -> bytes:
-    """The element's static tree as a deterministic tar (fixed owner/mtime)."""
+def _account_files(rootfs: Path) -> dict[str, bytes]:
+    """/etc/passwd and /etc/group naming Trove's database service uid/gid:
+    initdb (and other tools) refuse to run as a uid without a name."""
+    out = {}
+    for name, line in (("passwd", f"database:x:{SERVICE_UID}:{SERVICE_UID}:Trove database "
+                                  "service:/var/lib/postgresql:/usr/sbin/nologin\n"),
+                       ("group", f"database:x:{SERVICE_UID}:\n")):
+        path = rootfs / "etc" / name
+        text = path.read_text() if path.is_file() else ""
+        if not any(f.split(":")[2:3] == [str(SERVICE_UID)] for f in text.splitlines()):
+            text = (text if text.endswith("\n") or not text else text + "\n") + line
+        out[f"etc/{name}"] = text.encode()
+    return out
+
+
+def _static_layer(rootfs: Path) -> bytes:
+    """The element's static tree and the service account, as a deterministic
+    tar (fixed owner/mtime)."""
     root = elements_dir() / ELEMENT / "static"
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for arcname, data in _account_files(rootfs).items():
+            info = tarfile.TarInfo(arcname)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
         for path in sorted(root.rglob("*")):
             info = tar.gettarinfo(str(path), arcname=str(path.relative_to(root)))
             info.uid = info.gid = 0
@@ -131,7 +152,7 @@ def build(datastore: str, version: str, *, say: Callable[[str], None] = print,
                          fix=f"one of: {', '.join(CONTRACTS)}")
     contract = CONTRACTS[datastore]
     base = base or base_image(datastore, version, say)
-    layer = _static_layer()
+    layer = _static_layer(base.rootfs())
     layer_sha = hashlib.sha256(layer).hexdigest()
     root = base.rootfs()
     bindirs = ":".join(f"/{p.relative_to(root)}"
