@@ -196,6 +196,13 @@ class TroveBackend(TroveOps, Backend):
         guest_log = self.guest_log(inst, "guest", lines=100)
         if guest_log:
             text += f"\nguest log (last lines):\n{guest_log}"
+        elif self.box is not None:   # the box's guest agent log, read directly
+            from verify.box import client as box_client
+            for path in box_client.instance_logs(self.box, inst.id):
+                if path.name == "trove-guestagent.log":
+                    tail = path.read_text(errors="replace").splitlines()[-60:]
+                    text += (f"\nguest agent log {path} (last lines):\n"
+                             + redact.redact("\n".join(tail)))
         inst.extra["fault"] = fault
         return text
 
