@@ -66,7 +66,14 @@ mount --bind "$8" "$R/var/lib/docker"
 mount --bind "$9" "$R/var/log/trove"
 mount --bind "$ARCHIVES" "$R$IMAGES"; mount -o remount,bind,ro "$R$IMAGES"
 hostname "$H"
-exec chroot "$R" /bin/sh -c 'trap "exit 0" TERM; while :; do sleep 3600 & wait; done'
+# pivot_root, not only chroot: the mount namespace's root must be the guest's,
+# or a process that joins it (docker exec, the containers' health checks)
+# lands in the host's root filesystem
+mkdir -p "$R/.oldroot"
+cd "$R"
+pivot_root . .oldroot
+exec chroot . /bin/sh -c 'umount -l /.oldroot && rmdir /.oldroot
+trap "exit 0" TERM; while :; do sleep 3600 & wait; done'
 """
 
 
@@ -156,6 +163,24 @@ class TroveGuest(NamespaceGuest):
             if time.monotonic() > deadline:
                 raise WaitTimeout(f"trove guest init not ready within {timeout:.0f}s")
             time.sleep(0.01)
+
+    def _chrooted_child(self) -> int | None:
+        """init's child once it has pivoted into the guest's root (its root is
+        no longer the host's, whatever path the kernel shows for it)."""
+        try:
+            children = Path(f"/proc/{self.init.pid}/task/{self.init.pid}/children").read_text()
+            host = os.stat("/")
+        except OSError:
+            return None
+        for pid in children.split():
+            try:
+                root = os.stat(f"/proc/{pid}/root")
+                if (root.st_dev, root.st_ino) != (host.st_dev, host.st_ino) and \
+                        not Path(f"/proc/{pid}/root/.oldroot").exists():
+                    return int(pid)
+            except OSError:
+                continue
+        return None
 
     # boot ----------------------------------------------------------------------
     def _spawn_root(self, argv: list[str], log_name: str) -> subprocess.Popen:
