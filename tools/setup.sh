@@ -16,6 +16,9 @@ DEB_PACKAGES=(
     # guests: namespaces, overlayfs, images
     iproute2 util-linux procps psmisc debootstrap squashfs-tools qemu-utils
     kpartx dosfstools e2fsprogs uuid-runtime
+    # Trove in a box: its RPC server, and docker for the guests' datastore
+    # containers (each guest runs its own dockerd; the service stays off)
+    rabbitmq-server docker.io
     # the harness itself
     python3 python3-venv python3-dev git build-essential
     # linting shell in devstack/ and tools/
@@ -36,7 +39,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${DEB_PACKAGES[@]}" >/dev/null
 # The packaged services are not used: the harness launches private instances.
-for svc in mariadb postgresql redis-server; do
+for svc in mariadb postgresql redis-server rabbitmq-server epmd docker containerd; do
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
 

@@ -46,6 +46,7 @@ class RunOptions:
     cloud: str | None = None
     region: str | None = None
     scenarios: list[str] | None = None     # only these scenario ids (None: the tier's set)
+    backend_choice: dict | None = None   # how a default backend was chosen, and why
 
 
 class _KeepGoing:
@@ -181,6 +182,8 @@ def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, r
         "versions": the_plan.versions,
         "tier": tier,
         "provenance": _provenance(options, backend, ds),
+        "backend_choice": options.backend_choice or {"backend": options.backend,
+                                                     "reason": "--backend", "default": False},
         "not_claimed": the_plan.not_claimed,
         "static": static_evidence(ds),
         "host": {"kernel": platform.release(), "python": platform.python_version()},

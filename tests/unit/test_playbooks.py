@@ -1,6 +1,6 @@
 """The playbooks under ansible-runner on localhost, for the steps that can
 run without a cloud (the Trove-side register step runs against the real
-Trove in tests/integration/test_trove_backend.py)."""
+Trove in tests/integration/test_trove_box.py)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from verify import deadline, engines
+from verify import deadline, engines, redact
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
 from verify.backends.trove_ops import TroveOps
@@ -78,11 +78,19 @@ class TroveBackend(TroveOps, Backend):
     def __init__(self, catalog: Catalog, *, cloud: str | None, timeouts: Timeouts | None = None,
                  region: str | None = None, provenance_kind: str = "trove",
                  poll_interval: float = 2.0, flavor_map: dict[str, str] | None = None):
+        from verify.box import client as box_client
         self.catalog = catalog
         self.timeouts = timeouts or Timeouts.from_env()
+        box_client.use_clouds_yaml(cloud or os.environ.get("OS_CLOUD"))
         self.cloud: Cloud = open_cloud(cloud, region)
         self.trove = self.cloud.trove
         self.provenance = provenance(self.cloud, provenance_kind)
+        # Trove in a box (verify/box): its Trove, images and logs are known
+        self.box = box_client.running(self.cloud.name)
+        self.volume_support = True
+        if self.box is not None:
+            self.provenance.update(box_client.provenance(self.box))
+            self.volume_support = False     # the box runs with trove_volume_support off
         self.poll_interval = poll_interval
         self.flavor_map = flavor_map if flavor_map is not None else flavors_from_env()
         self._lock = threading.Lock()
@@ -125,6 +133,10 @@ class TroveBackend(TroveOps, Backend):
         self.provenance["datastore_versions"][version] = {
             "id": v.id, "image_id": getattr(v, "image", None) or getattr(v, "image_id", None),
             "image_tags": getattr(v, "image_tags", None)}
+        if self.box is not None:    # the container image the box's guests load
+            from verify.box import client as box_client
+            self.provenance["datastore_versions"][version]["container_image"] = \
+                box_client.container_image(self.box, ds.name, version)
         return None
 
     def flavor_for(self, flavor: str) -> str:
@@ -164,8 +176,10 @@ class TroveBackend(TroveOps, Backend):
             # a replica takes its source's flavor, volume and datastore
             kind: dict = {"replica_of": replica_of}
         else:
-            kind = {"flavor_id": self.flavor_for(flavor), "volume": {"size": volume_gb},
-                    "datastore": ds.name, "datastore_version": version}
+            kind = {"flavor_id": self.flavor_for(flavor), "datastore": ds.name,
+                    "datastore_version": version}
+            if self.volume_support:
+                kind["volume"] = {"size": volume_gb}
         if restore_from is not None:
             extra["restorePoint"] = {"backupRef": restore_from.id}
         if configuration is not None:
@@ -221,6 +235,13 @@ class TroveBackend(TroveOps, Backend):
         guest_log = self.guest_log(inst, "guest", lines=100)
         if guest_log:
             text += f"\nguest log (last lines):\n{guest_log}"
+        elif self.box is not None:   # the box's guest agent log, read directly
+            from verify.box import client as box_client
+            for path in box_client.instance_logs(self.box, inst.id):
+                if path.name == "trove-guestagent.log":
+                    tail = path.read_text(errors="replace").splitlines()[-60:]
+                    text += (f"\nguest agent log {path} (last lines):\n"
+                             + redact.redact("\n".join(tail)))
         inst.extra["fault"] = fault
         return text
 
@@ -339,9 +360,15 @@ class TroveBackend(TroveOps, Backend):
         creds, done = self.identity_credentials(instance)
         try:
             with self.connect(instance, creds) as client:
-                return client.identity()
+                identity = client.identity()
         finally:
             done()
+        # the engine answered its own client at the address Trove reported
+        host, port = self.address_of(instance)
+        self.provenance.setdefault("engine_reported_at", {})[instance.version] = {
+            "address": host, "port": port, "reported_by": "trove instance addresses",
+            "engine": identity.as_dict()}
+        return identity
 
     def service_credentials(self, instance: Instance) -> Credentials:
         return self.enable_root(instance)
@@ -372,4 +399,11 @@ class TroveBackend(TroveOps, Backend):
                 path = dest / f"{instance.id}-{name}.log"
                 path.write_text(text)
                 written.append(path)
+        if self.box is not None:   # the box's own files: guest agent and Trove services
+            from verify.box import client as box_client
+            for src in (box_client.instance_logs(self.box, instance.id)
+                        + box_client.service_logs(self.box)):
+                target = dest / f"{instance.id}-box-{src.name}"
+                target.write_text(redact.redact(src.read_text(errors="replace")))
+                written.append(target)
         return written

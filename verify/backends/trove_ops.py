@@ -11,9 +11,20 @@ from verify import deadline
 from verify.backends.base import Cluster, Configuration, Instance
 from verify.engines.base import Credentials
 from verify.engines.capabilities import Backup, ConfigRule
-from verify.errors import ConfigError, EngineError, WaitTimeout
+from verify.errors import ConfigError, EngineError, NotSupported, WaitTimeout
 
 BACKUP_DONE = {"COMPLETED"}
+NOT_IMPLEMENTED_WORDS = ("not implemented", "notimplemented", "not supported",
+                         "is not supported", "unsupported")
+
+
+def refused_as_not_implemented(code: int | None, message: str) -> bool:
+    """Trove's way of saying a datastore lacks a capability: 501, or a 4xx
+    whose message says it is not implemented/supported."""
+    if code == 501:
+        return True
+    text = message.lower()
+    return bool(code) and 400 <= int(code) < 500 and any(w in text for w in NOT_IMPLEMENTED_WORDS)
 BACKUP_FAILED = {"FAILED", "DELETE_FAILED", "ERROR"}
 
 
@@ -35,8 +46,19 @@ class TroveOps:
                 raise ConfigError(f"{what}: {message}",
                                   fix="register the datastore version (trove-verify register)"
                                   ) from None
+            if refused_as_not_implemented(code, message):
+                # evidence about Trove, not a harness failure: the scenario
+                # skips with this reason and verdicts show it
+                raise NotSupported(f"not implemented by Trove {self.trove_version()}: "
+                                   f"{what} ({code}: {message})") from None
             raise EngineError(f"{what}: Trove answered {code or '?'}: "
                               f"{message}") from None
+
+    def trove_version(self) -> str:
+        trove = self.provenance.get("trove") or {}
+        if trove.get("commit"):
+            return f"{trove['commit'][:12]}{' (dirty)' if trove.get('dirty') else ''}"
+        return trove.get("version") or f"API v{self.provenance.get('trove_api_version', '?')}"
 
     # root -----------------------------------------------------------------
     def enable_root(self, instance: Instance) -> Credentials:

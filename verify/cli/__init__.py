@@ -10,7 +10,7 @@ import sys
 from verify.errors import EXIT_SOFTWARE, EXIT_USAGE, VerifyError
 
 VERBS = ("run", "classify", "catalog", "cleanup", "image", "inspect", "import", "gate",
-         "release", "report", "register", "deploy", "collect-logs")
+         "release", "report", "register", "deploy", "collect-logs", "box")
 
 
 class _Parser(argparse.ArgumentParser):

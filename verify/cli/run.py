@@ -40,7 +40,10 @@ def add_parser(sub) -> None:
     p.add_argument("datastore")
     p.add_argument("--tier", choices=["experimental", "technical-preview", "stable"],
                    help="size the suite to this tier (default: the tier the catalog claims)")
-    p.add_argument("--backend", default="local", choices=backends.NAMES)
+    p.add_argument("--backend", default=None, choices=backends.NAMES,
+                   help="default: trove through the box (trove-verify box) when the Trove "
+                        "under test has a guest agent for DS and this machine can host the "
+                        "box, else local; the choice and its reason are printed and recorded")
     p.add_argument("--cloud", help="--backend trove: the clouds.yaml entry (default: $OS_CLOUD)")
     p.add_argument("--region", help="--backend trove: region (default: the cloud's)")
     p.add_argument("--guest", default=None, choices=guests.KINDS,
@@ -58,11 +61,22 @@ def run(args) -> int:
 
     _check_versions(args.datastore, args.versions)
     install_signal_handlers()
+    say = lambda line: print(line, flush=True)   # noqa: E731
+    backend, cloud, choice = args.backend, args.cloud, None
+    if backend is None:
+        from verify.box import client as box_client
+        backend, why = box_client.default_backend(args.datastore)
+        choice = {"backend": backend, "reason": why, "default": True}
+        say(f"backend: {backend}{' (the box)' if backend == 'trove' else ''} — {why}")
+        if backend == "trove":
+            from verify.box import manage
+            status = manage.up(say=say)
+            cloud = status["cloud"]
     record = execute(RunOptions(datastore=args.datastore, tier=args.tier,
-                                backend=args.backend, guest=args.guest,
+                                backend=backend, guest=args.guest,
                                 versions=args.versions, workers=args.workers,
-                                cloud=args.cloud, region=args.region),
-                     say=lambda line: print(line, flush=True))
+                                cloud=cloud, region=args.region, backend_choice=choice),
+                     say=say)
     sys.stdout.flush()
     from verify.cli.classify import after_run
     after_run(args.datastore)

@@ -24,7 +24,10 @@ from verify.settings import cache_dir, repo_root
 
 # Added by the harness to images only namespace guests use (never booted).
 NAMESPACE_ELEMENTS = ("guest-no-kernel",)
-HARNESS_ELEMENTS = NAMESPACE_ELEMENTS
+# The box's images: Trove's guest image, and the layer that makes a datastore
+# image a container image Trove's guest agent can run (verify/box).
+BOX_ELEMENTS = ("debian-trove-guest", "trove-datastore-container")
+HARNESS_ELEMENTS = NAMESPACE_ELEMENTS + BOX_ELEMENTS
 BASE_ELEMENT = {"debian": "debian-minimal", "ubuntu": "ubuntu-minimal"}
 # DIB variables that change what gets built, taken from the caller's environment.
 PASSED_ENV = ("DIB_DISTRIBUTION_MIRROR", "DIB_DEBIAN_SECURITY_MIRROR", "DIB_DEBIAN_COMPONENTS",

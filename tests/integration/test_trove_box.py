@@ -1,0 +1,156 @@
+"""Trove in a box, end to end: `box up`, the mariadb experimental tier through
+the real Trove 26 (Keystone, RabbitMQ, trove-api/taskmanager/conductor, the
+emulated Nova/Neutron/Glance, namespace guests running trove-guestagent),
+then `box down` leaves nothing behind.
+
+Needs root, docker.io, rabbitmq-server, the Trove virtualenv and the cached
+Trove guest and mariadb images (tools/ci-images.sh); skips naming what is
+missing otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli
+from verify.errors import EXIT_CONFIG
+
+DS = "mariadb"
+OBJECT_STORAGE = ("backup", "replication", "guest log", "object storage", "swift")
+
+
+@pytest.fixture(scope="module")
+def box_env():
+    from verify.box.manage import cannot_host
+    reason = cannot_host()
+    if reason:
+        pytest.skip(f"this machine cannot host the box: {reason}")
+    root = Path(tempfile.mkdtemp(prefix="tv-box-", dir="/tmp"))
+    root.chmod(0o755)        # the service user (MariaDB, RabbitMQ) traverses it
+    env = {"TROVE_VERIFY_WORKDIR": str(root / "work"),
+           "TROVE_VERIFY_RESULTS": str(root / "results"),
+           "TROVE_VERIFY_TIMEOUT_TROVE_CREATE": "600",
+           "TROVE_VERIFY_TIMEOUT_TROVE_ACTION": "600"}
+    yield root, env
+    proc = cli("box", "down", env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    _assert_nothing_left(root / "work")
+
+
+def _assert_nothing_left(work: Path) -> None:
+    prefix = str(work.resolve())
+    procs = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit() or int(p.name) == os.getpid():
+            continue
+        try:
+            cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(p / "cwd")
+        except OSError:
+            continue
+        if prefix in cmd or cwd.startswith(prefix):
+            procs.append(f"{p.name}: {cmd[:120]}")
+    assert procs == [], f"processes left: {procs}"
+    mounts = [ln for ln in Path("/proc/mounts").read_text().splitlines() if prefix in ln]
+    assert mounts == [], f"mounts left: {mounts}"
+    loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
+    assert prefix not in loops, f"loop devices left: {loops}"
+    state = work / "state"
+    ledgers = [p.name for p in state.glob("*.json")] if state.is_dir() else []
+    assert ledgers == [], f"ledgers left: {ledgers}"
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    run_dir = work / "box" / "run"
+    assert not run_dir.exists(), f"{run_dir} left (docker data dirs, configs)"
+    docker_dirs = list(work.rglob("docker")) if work.exists() else []
+    assert docker_dirs == [], f"docker data dirs left: {docker_dirs}"
+    del netns   # namespaces are named per guest; their removal is asserted via the ledger
+
+
+@pytest.fixture(scope="module")
+def box(box_env):
+    root, env = box_env
+    up = cli("box", "up", env=env, timeout=900)
+    assert up.returncode == 0, up.stdout + up.stderr
+    return root, env
+
+
+def test_box_runs_the_mariadb_experimental_tier(box):
+    root, env = box
+    again = cli("box", "up", env=env, timeout=120)         # warm: reuses the box
+    assert again.returncode == 0 and "reusing" in again.stdout, again.stdout + again.stderr
+    status = json.loads(cli("box", "status", "--json", env=env).stdout)
+    assert status["state"] == "up" and status["trove"]["version"] == "26.0.0"
+    clouds = Path(status["clouds_yaml"])
+    assert clouds.stat().st_mode & 0o777 == 0o600
+
+    run = cli("run", DS, "--tier", "experimental", env=env, timeout=3600)
+    assert "backend: trove (the box)" in run.stdout, run.stdout
+    records = sorted((root / "results").rglob("run.json"))
+    assert records, run.stdout + run.stderr
+    record = json.loads(records[-1].read_text())
+    assert record["backend"] == "trove"
+    assert record["backend_choice"]["backend"] == "trove" and record["backend_choice"]["default"]
+    prov = record["provenance"]
+    assert prov["kind"] == "trove" and prov["deployment"] == "box"
+    assert prov["trove"]["version"] == "26.0.0"
+    assert len(prov["guest_image"]["sha256"]) == 64
+    version = record["version"]
+    container = prov["datastore_versions"][version]["container_image"]
+    assert container["name"] == f"mariadb:{version}" and len(container["sha256"]) == 64
+    reported = prov["engine_reported_at"][version]
+    assert reported["engine"]["name"] == "mariadb"
+    assert reported["engine"]["version"].startswith(version)
+    assert record["engine"]["name"] == "mariadb"
+    for scenario in record["scenarios"]:
+        if scenario["status"] == "skipped":
+            assert any(w in (scenario["reason"] or "").lower() for w in OBJECT_STORAGE) \
+                or "not implemented by Trove" in (scenario["reason"] or ""), scenario
+        else:
+            assert scenario["status"] == "pass", scenario
+    assert record["status"] == "pass"
+    # no secret of the box reaches the results
+    secret = clouds.read_text().split("password: ", 1)[1].split()[0]
+    for path in (root / "results").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+
+
+def test_an_unknown_cloud_is_one_config_error_line(box):
+    _root, env = box
+    proc = cli("run", DS, "--backend", "trove", "--cloud", "no-such-cloud", env=env)
+    assert proc.returncode == EXIT_CONFIG
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no-such-cloud" in lines[0], proc.stderr
+
+
+def test_a_datastore_trove_has_no_agent_for_is_not_registered(box):
+    _root, env = box
+    proc = cli("run", "redis", "--backend", "trove", "--cloud", "trove-box", env=env)
+    assert proc.returncode == EXIT_CONFIG
+    assert "not registered" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_register_playbook_runs_trove_manage_under_ansible_runner(box, tmp_path):
+    """playbooks/register_datastore.yml through ansible-runner on localhost,
+    against the box's own trove-manage and database."""
+    root, env = box
+    from verify.box.trove_install import default_venv
+    status = json.loads(cli("box", "status", "--json", env=env).stdout)
+    conf = Path(env["TROVE_VERIFY_WORKDIR"]) / "box" / "run" / "trove" / "trove.conf"
+    rules = next((default_venv() / "lib").glob(
+        "python3*/site-packages/trove/templates/mariadb/validation-rules.json"))
+    log = tmp_path / "register.log"
+    proc = cli("register", "mariadb", "--version", "10.99", "--image-id",
+               status["guest_image"]["id"], "--trove-conf", str(conf),
+               "--trove-manage", str(default_venv() / "bin" / "trove-manage"),
+               "--config-rules", str(rules), "--log", str(log), env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "registered mariadb 10.99" in proc.stdout
+    db_password = conf.read_text().split("mysql+pymysql://trove:", 1)[1].split("@", 1)[0]
+    assert "ok=" in log.read_text() and db_password not in log.read_text()
