@@ -367,6 +367,10 @@ class Backend(abc.ABC):
         ...
 
     @optional
+    def cluster_primary(self, cluster: Cluster, among: list[Instance] | None = None) -> Instance:
+        """The member the engine says takes writes now (among the given ones)."""
+
+    @optional
     def cluster_size(self, instance: Instance) -> int:
         ...
 

@@ -72,7 +72,7 @@ class TroveBackend(TroveOps, Backend):
                          "cut_network", "heal_network", "fill_volume", "free_volume"),
                         _NO_FAULTS),
         **dict.fromkeys(("boot_id", "memory_in_effect", "read_setting", "read_only",
-                         "cluster_size", "volume_size_gb"), _NOT_READ),
+                         "cluster_size", "cluster_primary", "volume_size_gb"), _NOT_READ),
     }
 
     def __init__(self, catalog: Catalog, *, cloud: str | None, timeouts: Timeouts | None = None,

@@ -158,7 +158,7 @@ class NemesisTest(ScenarioTest):
         cluster = self.supported(self.backend.create_cluster, self.datastore, self.version,
                                  self.strategy, 3)
         self.addCleanup(self.backend.delete_cluster, cluster)
-        primary = self.supported(self.fault, "cluster_primary", cluster)
+        primary = self.supported(self.backend.cluster_primary, cluster)
         return cluster, primary
 
     @scenario(id="nemesis.kill_cluster_primary", capability="cluster", tier="stable",
@@ -171,7 +171,7 @@ class NemesisTest(ScenarioTest):
         database, creds = self.data_target(primary)
         writer = _Writer(self, primary, creds, database)
         writer.wait_for_rows(50, self.ctx.timeouts.command)
-        self.supported(self.fault, "kill_server", primary)
+        self.supported(self.backend.kill_server, primary)
         acked = writer.stop(self.ctx.timeouts.command)
         others = [i for i in cluster.instances if i is not primary]
         new = self.backend.cluster_primary(cluster, others)
@@ -193,15 +193,15 @@ class NemesisTest(ScenarioTest):
     def test_partition_cluster_member(self):
         """Cut one secondary's network while the primary takes writes; heal:
         the member catches up and holds every write."""
-        self.supported(self.fault, "fault_possible", "network")
+        self.supported(self.backend.fault_possible, "network")
         cluster, primary = self._cluster_with_primary()
         member = next(i for i in cluster.instances if i is not primary)
         database, creds = self.data_target(primary)
-        self.fault("cut_network", member)
-        self.addCleanup(self.fault, "heal_network", member)
+        self.backend.cut_network(member)
+        self.addCleanup(self.backend.heal_network, member)
         during = self.sample_items(tag="partitioned")
         self.write(primary, creds, database, during)
-        self.fault("heal_network", member)
+        self.backend.heal_network(member)
         for inst in cluster.instances:
             self.eventually_items(inst, creds, database, during,
                                   f"writes made during the partition on {inst.id}")

@@ -67,9 +67,17 @@ class TroveVerifyScenarios(ScenarioTestBase):
     def test_nemesis_fill_volume(self):
         self.run_scenario('nemesis.fill_volume')
 
+    @decorators.idempotent_id('0269a909-915c-506f-ac3e-f62d66c3cf18')
+    def test_nemesis_kill_cluster_primary(self):
+        self.run_scenario('nemesis.kill_cluster_primary')
+
     @decorators.idempotent_id('bb1226b2-1d42-5f7c-b6b3-fb7ab0af20a3')
     def test_nemesis_kill_primary(self):
         self.run_scenario('nemesis.kill_primary')
+
+    @decorators.idempotent_id('b2168f94-8a34-58ec-adf8-1fd086cc0891')
+    def test_nemesis_partition_cluster_member(self):
+        self.run_scenario('nemesis.partition_cluster_member')
 
     @decorators.idempotent_id('b30d06ca-f68f-5067-a5ad-809981932af4')
     def test_nemesis_partition_replica(self):
