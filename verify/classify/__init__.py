@@ -98,12 +98,13 @@ class _Evidence:
             kind = prov.kind_of(run)
             run["_kind"] = kind
             why = None
-            if run.get("_uncounted"):
-                # the evidence index's word: e.g. unsigned or badly signed
-                why = f"not counted: {run['_uncounted']}"
-            elif not prov.counts.get(kind, False):
+            if not prov.counts.get(kind, False):
+                # first: what the run is (a sample is a sample, signed or not)
                 why = prov.says.get(kind, f"provenance {kind!r} is not one the policy knows")
                 why = f"{kind}: {why}"
+            elif run.get("_uncounted"):
+                # the evidence index's word: e.g. unsigned or badly signed
+                why = f"not counted: {run['_uncounted']}"
             elif run["scenarios"] and not any(_scenario_counts(s, run, ds)
                                               for s in run["scenarios"]):
                 engines = sorted({_engine_of(s, run) or "unidentified"
