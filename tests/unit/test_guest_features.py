@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VERIFY = ROOT / "verify"
 # what an engine may import: its own layer and the ones below it
 ENGINE_MAY_IMPORT = ("verify.engines", "verify.errors", "verify.settings", "verify.redact",
-                     "verify.catalog", "verify.policy")
+                     "verify.deadline", "verify.catalog", "verify.policy")
 
 
 def _rel(path: Path) -> Path:
