@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from verify.errors import EXIT_UNAVAILABLE, CannotRunHere, VerifyError
+from verify.errors import EXIT_UNAVAILABLE, CannotRunHere, VerifyError, WaitTimeout
 from verify.images import Image, ImageSpec, cached, dib_version, elements_dir, installed_packages
 from verify.images import mirror as mirror_mod
 from verify.settings import Timeouts, work_dir
@@ -168,8 +168,40 @@ def build(spec: ImageSpec, *, say: Callable[[str], None] = print, force: bool = 
         return _build_locked(spec, say, tty, timeouts or Timeouts.from_env()), False
 
 
+def _dib_cache_lock(say, timeouts: Timeouts):
+    """One disk-image-create at a time on this machine: every build shares
+    DIB's caches (~/.cache/image-create: the debootstrap tarballs and the apt
+    archive bind-mounted into each build), and two builds at once fail on
+    apt's lock inside the chroot ("Could not get lock
+    /var/cache/apt/archives/lock"), whatever image each builds."""
+    cache = Path(os.environ.get("DIB_IMAGE_CACHE", Path.home() / ".cache" / "image-create"))
+    cache.mkdir(parents=True, exist_ok=True)
+    fh = open(cache / ".trove-verify-build.lock", "w")
+    until = time.monotonic() + timeouts.image_build
+    told = False
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fh
+        except BlockingIOError:
+            if time.monotonic() > until:
+                fh.close()
+                raise WaitTimeout(f"another image build held diskimage-builder's caches "
+                                  f"({cache}) for over {timeouts.image_build:.0f}s",
+                                  where="TROVE_VERIFY_TIMEOUT_IMAGE_BUILD") from None
+            if not told:
+                say(f"waiting for another image build on this machine ({cache} is shared)")
+                told = True
+            time.sleep(1)
+
+
 def _build_locked(spec: ImageSpec, say, tty, timeouts: Timeouts) -> Image:
     dib = preflight(spec)
+    with _dib_cache_lock(say, timeouts):
+        return _build_unshared(spec, dib, say, tty, timeouts)
+
+
+def _build_unshared(spec: ImageSpec, dib: str, say, tty, timeouts: Timeouts) -> Image:
     cleanup_stale()    # a SIGKILLed build's mounts and scratch go before we start another
     # diskimage-builder's build dirs, and every mount it makes (the host's
     # /dev, /proc, /sys, devpts, a tmpfs), live below a scratch dir recorded
