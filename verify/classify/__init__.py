@@ -308,7 +308,9 @@ def _finish(v: Verdict, eligible: str, gaps: list, ev: Evidence, static: dict,
                        f"{', '.join(u.id for u, _ in covered)}; only gate runs can make "
                        "them official" + (f"; beyond the next tier: {'; '.join(later)}"
                                           if later else ""))
-    for job in static.get("gate_jobs", []):
+    # only a verdict that rests on Trove evidence can judge Trove's own jobs
+    judged = bool(set(v.evidence) & {"trove", "gate"})
+    for job in static.get("gate_jobs", []) if judged else []:
         if job.get("subject") == v.subject and job.get("voting") and v.tier != "stable":
             v.notes.append(f"Trove's gate job {job['name']} ({job['source']}) votes while "
                            f"its tier is {v.tier}")
