@@ -16,17 +16,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from verify.catalog import Catalog, Datastore, Strategy
-from verify.classify.stability import (
-    GateStability,
-    gate_stability,
-    is_infra_failure,
-    wilson_lower_bound,
-)
+from verify.classify.evidence import Evidence, scenario_counts
+from verify.classify.stability import wilson_lower_bound
 from verify.policy import Policy, Requirement, tier_rank
 
 __all__ = ["Unmet", "Verdict", "classify", "wilson_lower_bound"]
 
-UNFINISHED = ("incomplete", "unknown")
 # the provenances tiers.yaml says never count (kept here for callers that
 # label runs; tests/unit/test_policy.py checks the two agree)
 UNCOUNTED_PROVENANCE = {"stand-in", "trove-fake-compute", "sample"}
@@ -67,108 +62,6 @@ class Verdict:
         return asdict(self)
 
 
-def _engine_of(scenario: dict, run: dict) -> str | None:
-    engine = scenario.get("engine") or run.get("engine")
-    return engine.get("name") if engine else None
-
-
-def _scenario_counts(scenario: dict, run: dict, ds: Datastore) -> bool:
-    """A scenario answered by an engine the catalog does not accept meets nothing."""
-    engine = _engine_of(scenario, run)
-    return engine is not None and ds.accepts_engine(engine)
-
-
-class _Evidence:
-    """Runs of one datastore, newest first, sorted by what they may count for."""
-
-    def __init__(self, runs: list[dict], ds: Datastore, policy: Policy,
-                 known_cycles: list[str] | None = None, previous: dict | None = None):
-        self.ds, self.policy = ds, policy
-        self.known_cycles = known_cycles or []
-        self.previous = previous or {}
-        self.stability: dict[str, GateStability] = {}
-        self.counted: list[dict] = []         # finished runs of a counting provenance
-        self.unfinished: list[dict] = []      # incomplete/unknown runs (gate: killed)
-        self.ignored: list[dict] = []
-        self.excluded: dict[str, list[str]] = {}   # why -> run ids
-        self.excluded_engines: dict[str, set[str]] = {}
-        prov = policy.provenance
-        for run in sorted((r for r in runs if r["datastore"] == ds.name),
-                          key=lambda r: r["started"], reverse=True):
-            kind = prov.kind_of(run)
-            run["_kind"] = kind
-            why = None
-            if not prov.counts.get(kind, False):
-                # first: what the run is (a sample is a sample, signed or not)
-                why = prov.says.get(kind, f"provenance {kind!r} is not one the policy knows")
-                why = f"{kind}: {why}"
-            elif run.get("_uncounted"):
-                # the evidence index's word: e.g. unsigned or badly signed
-                why = f"not counted: {run['_uncounted']}"
-            elif run["scenarios"] and not any(_scenario_counts(s, run, ds)
-                                              for s in run["scenarios"]):
-                engines = sorted({_engine_of(s, run) or "unidentified"
-                                  for s in run["scenarios"]})
-                why = (f"stand-in: answered by {', '.join(engines)}, "
-                       f"not an engine the catalog accepts as {ds.name}")
-            elif run["status"] in UNFINISHED:
-                self.unfinished.append(run)
-                if kind != "gate":
-                    why = f"run is {run['status']}"
-            if why:
-                self.excluded.setdefault(why, []).append(run["run_id"])
-                self.excluded_engines.setdefault(why, set()).add(
-                    (run.get("engine") or {}).get("name") or "unidentified")
-                self.ignored.append(run)
-            elif run["status"] not in UNFINISHED:
-                self.counted.append(run)
-
-    def runs(self, kinds) -> list[dict]:
-        return [r for r in self.counted if r["_kind"] in kinds]
-
-    def latest_result(self, match, kinds) -> tuple[str | None, dict | None]:
-        """Status of the newest scenario matching among runs of kinds, and its run."""
-        for run in self.runs(kinds):
-            hits = [s for s in run["scenarios"] if match(s) and s["status"] != "skipped"
-                    and s.get("failure_kind") != "infra" and _scenario_counts(s, run, self.ds)]
-            if hits:
-                status = "fail" if any(s["status"] == "fail" for s in hits) else "pass"
-                return status, run
-        return None, None
-
-    def suite_result(self, kinds) -> tuple[str | None, dict | None]:
-        """(None when the newest run of kinds passed scenario by scenario, else
-        why not; that run). Infra failures are passed over by policy."""
-        runs = self.runs(kinds)
-        if self.policy.stability.infra_failures == "exclude":
-            runs = [r for r in runs if not is_infra_failure(r)] or runs
-        if not runs:
-            return "no run", None
-        latest = runs[0]
-        ran = [s for s in latest["scenarios"] if s["status"] != "skipped"]
-        foreign = [s["id"] for s in ran if not _scenario_counts(s, latest, self.ds)]
-        if latest["status"] != "pass":
-            return f"the latest run {latest['run_id']} is {latest['status']}", latest
-        if not ran:
-            return f"the latest run {latest['run_id']} ran no scenario", latest
-        if foreign:
-            return (f"in {latest['run_id']} {len(foreign)} scenario(s) were answered by "
-                    f"another engine (e.g. {foreign[0]})"), latest
-        return None, latest
-
-    def gate(self, subject: str, match=None) -> GateStability:
-        """Gate stability of the runs (matching match), cached per subject."""
-        if subject not in self.stability:
-            def keep(rs):
-                return rs if match is None else [
-                    r for r in rs if any(match(s) for s in r["scenarios"])]
-            self.stability[subject] = gate_stability(
-                keep(self.counted), self.policy, self.known_cycles,
-                promoted=self.previous.get(subject) == "stable",
-                unfinished=keep([r for r in self.unfinished if r["_kind"] == "gate"]))
-        return self.stability[subject]
-
-
 def _kinds_words(kinds) -> str:
     return " or ".join(kinds)
 
@@ -187,7 +80,7 @@ def _tree(static: dict) -> str:
     return tree_name(static)
 
 
-def _check_datastore(req: Requirement, ev: _Evidence, ds: Datastore, policy: Policy,
+def _check_datastore(req: Requirement, ev: Evidence, ds: Datastore, policy: Policy,
                      static: dict, kinds, official: bool = True) -> str | None:
     """None when met, else why not (plain words). kinds: provenances read;
     official False: would these runs meet it, were the gate not required."""
@@ -235,7 +128,7 @@ def _check_datastore(req: Requirement, ev: _Evidence, ds: Datastore, policy: Pol
         for run in ev.runs(kinds):
             ran = [s for s in run["scenarios"] if s["status"] != "skipped"]
             if run.get("image") and ran and all(
-                    s["status"] == "pass" and _scenario_counts(s, run, ds) for s in ran):
+                    s["status"] == "pass" and scenario_counts(s, run, ds) for s in ran):
                 return None
         return f"no {who} run whose every scenario passed on a built guest image"
     if check == "voting_suite_stable":
@@ -246,7 +139,7 @@ def _check_datastore(req: Requirement, ev: _Evidence, ds: Datastore, policy: Pol
     return f"unknown check {check!r} in the policy"
 
 
-def _check_strategy(req: Requirement, ev: _Evidence, ds: Datastore, strategy: Strategy,
+def _check_strategy(req: Requirement, ev: Evidence, ds: Datastore, strategy: Strategy,
                     policy: Policy, static: dict, kinds, official: bool = True) -> str | None:
     check = req.check
     key = f"{ds.name}/{strategy.name}"
@@ -316,7 +209,7 @@ def _rank(tier: str | None) -> int:
     return tier_rank(tier) if tier and tier not in ("none", "unknown") else -1
 
 
-def _evidence_notes(v: Verdict, ev: _Evidence, policy: Policy) -> None:
+def _evidence_notes(v: Verdict, ev: Evidence, policy: Policy) -> None:
     """What each kind of run contributed, and every run left out, by name."""
     for run in ev.counted:
         v.evidence.setdefault(run["_kind"], []).append(run["run_id"])
@@ -324,7 +217,7 @@ def _evidence_notes(v: Verdict, ev: _Evidence, policy: Policy) -> None:
         for run in ev.runs(["engine"])[:3]:
             ran = [s for s in run["scenarios"] if s["status"] != "skipped"]
             passed = [s for s in ran
-                      if s["status"] == "pass" and _scenario_counts(s, run, ev.ds)]
+                      if s["status"] == "pass" and scenario_counts(s, run, ev.ds)]
             engine = run.get("engine") or {}
             v.engine_evidence.append(
                 f"{run['run_id']}: {len(passed)}/{len(ran)} scenarios passed on "
@@ -347,7 +240,7 @@ def _trove_label(run: dict) -> str:
     return f"{prov.get('deployment') or prov.get('cloud') or 'cloud'}, Trove {release}{dirty}"
 
 
-def _trove_runs_note(v: Verdict, ev: _Evidence) -> None:
+def _trove_runs_note(v: Verdict, ev: Evidence) -> None:
     """Which Trove the trove runs exercised, and whether it is the inspected one."""
     runs = ev.runs(["trove"])
     if not runs:
@@ -365,7 +258,7 @@ def _trove_runs_note(v: Verdict, ev: _Evidence) -> None:
                        f"requirements were read from {v.trove_tree}")
 
 
-def _finish(v: Verdict, eligible: str, gaps: list, ev: _Evidence, static: dict,
+def _finish(v: Verdict, eligible: str, gaps: list, ev: Evidence, static: dict,
             policy: Policy) -> Verdict:
     """Standing, gate summary, demotion and voting notes of a verdict."""
     _evidence_notes(v, ev, policy)
@@ -415,14 +308,16 @@ def _finish(v: Verdict, eligible: str, gaps: list, ev: _Evidence, static: dict,
                        f"{', '.join(u.id for u, _ in covered)}; only gate runs can make "
                        "them official" + (f"; beyond the next tier: {'; '.join(later)}"
                                           if later else ""))
-    for job in static.get("gate_jobs", []):
+    # only a verdict that rests on Trove evidence can judge Trove's own jobs
+    judged = bool(set(v.evidence) & {"trove", "gate"})
+    for job in static.get("gate_jobs", []) if judged else []:
         if job.get("subject") == v.subject and job.get("voting") and v.tier != "stable":
             v.notes.append(f"Trove's gate job {job['name']} ({job['source']}) votes while "
                            f"its tier is {v.tier}")
     return v
 
 
-def _datastore_verdict(ds: Datastore, ev: _Evidence, policy: Policy,
+def _datastore_verdict(ds: Datastore, ev: Evidence, policy: Policy,
                        static: dict) -> Verdict:
     tier, eligible, unmet, met, gaps = _walk(
         policy.tiers_for("datastore"),
@@ -441,7 +336,7 @@ def _datastore_verdict(ds: Datastore, ev: _Evidence, policy: Policy,
     return _finish(v, eligible, gaps, ev, static, policy)
 
 
-def _strategy_verdict(ds: Datastore, strategy: Strategy, ev: _Evidence, policy: Policy,
+def _strategy_verdict(ds: Datastore, strategy: Strategy, ev: Evidence, policy: Policy,
                       static: dict) -> Verdict:
     tier, eligible, unmet, met, gaps = _walk(
         policy.tiers_for("strategy"),
@@ -470,7 +365,7 @@ def classify(runs: list[dict], catalog: Catalog, policy: Policy,
     for run in runs:
         by_ds.setdefault(run["datastore"], []).append(run)
     for ds in catalog:
-        ev = _Evidence(by_ds.get(ds.name, []), ds, policy, cycles, previous)
+        ev = Evidence(by_ds.get(ds.name, []), ds, policy, cycles, previous)
         verdicts.append(_datastore_verdict(ds, ev, policy, static or {}))
         for strategy in ds.strategies:
             verdicts.append(_strategy_verdict(ds, strategy, ev, policy, static or {}))
