@@ -52,7 +52,7 @@ class Evidence:
                 why = f"{kind}: {why}"
             elif run.get("_uncounted"):
                 # the evidence index's word: e.g. unsigned or badly signed
-                why = f"not counted: {run['_uncounted']}"
+                why = run["_uncounted"]
             elif run["scenarios"] and not any(scenario_counts(s, run, ds)
                                               for s in run["scenarios"]):
                 engines = sorted({engine_of(s, run) or "unidentified"
