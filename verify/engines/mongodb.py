@@ -238,6 +238,10 @@ class MongoDBServer(ConfigOps, SnapshotOps, ReplicaSetOps, CapabilityOps, Server
         wait_for(lambda: self._hello(self.runtime.address), timeout=self.timeouts.engine_start,
                  what=f"{self.stand_in or 'mongod'} on {bind}:{self.port}", alive=self.running)
 
+    def anonymous(self) -> MongoClient:
+        """No credentials: hello, and what the localhost exception allows."""
+        return MongoClient(self.runtime.address, self.port, None, timeout=5)
+
     def _hello(self, host: str) -> bool:
         with MongoClient(host, self.port, None, timeout=2) as c:
             return bool(c.admin("hello"))
