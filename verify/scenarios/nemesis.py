@@ -165,6 +165,7 @@ class NemesisTest(ScenarioTest):
         cluster = self.supported(self.backend.create_cluster, self.datastore, self.version,
                                  self.strategy, 3)
         self.addCleanup(self.backend.delete_cluster, cluster)
+        self.record_identity(self.backend.identity(cluster.instances[0]))
         primary = self.supported(self.fault, "cluster_primary", cluster)
         return cluster, primary
 
