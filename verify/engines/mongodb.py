@@ -141,7 +141,9 @@ class MongoClient(Client):
         acknowledges before the journal commit, up to 100 ms of writes a
         crash loses)."""
         coll = self.writer[database][name]
-        concern = WriteConcern("majority", wtimeout=self.timeouts["serverSelectionTimeoutMS"]) \
+        # a majority may take an election (seconds) plus catch-up to answer
+        concern = WriteConcern("majority", wtimeout=max(
+            30_000, self.timeouts["serverSelectionTimeoutMS"])) \
             if self._majority else WriteConcern(j=True)
         return coll.with_options(write_concern=concern)
 

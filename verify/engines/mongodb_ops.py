@@ -204,8 +204,11 @@ class ReplicaSetOps:
         self.replica_set, self.key = SET_NAME, secrets.token_hex(32)
         members = [{"_id": i, "host": n.member()} for i, n in enumerate(nodes)]
         config = {"_id": SET_NAME, "members": members,
-                  # a killed primary is replaced within seconds
-                  "settings": {"electionTimeoutMillis": 2000, "heartbeatIntervalMillis": 500}}
+                  # a killed primary is replaced within seconds; secondaries
+                  # sync from the primary, so a cut or paused secondary
+                  # never stalls the other one (and majority writes with it)
+                  "settings": {"electionTimeoutMillis": 2000, "heartbeatIntervalMillis": 500,
+                               "chainingAllowed": False}}
         if self.runtime.address == "127.0.0.1":
             # mongod's localhost exception covers initiating the set and then
             # creating the first user on its primary: every member starts
