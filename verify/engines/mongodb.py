@@ -141,7 +141,9 @@ class MongoClient(Client):
         acknowledges before the journal commit, up to 100 ms of writes a
         crash loses)."""
         coll = self.writer[database][name]
-        concern = WriteConcern("majority", wtimeout=self.timeouts["serverSelectionTimeoutMS"]) \
+        # a majority may take an election (seconds) plus catch-up to answer
+        concern = WriteConcern("majority", wtimeout=max(
+            30_000, self.timeouts["serverSelectionTimeoutMS"])) \
             if self._majority else WriteConcern(j=True)
         return coll.with_options(write_concern=concern)
 
@@ -237,6 +239,10 @@ class MongoDBServer(ConfigOps, SnapshotOps, ReplicaSetOps, CapabilityOps, Server
                                           log_file=f"{self.base}/log/console.log", env=env)
         wait_for(lambda: self._hello(self.runtime.address), timeout=self.timeouts.engine_start,
                  what=f"{self.stand_in or 'mongod'} on {bind}:{self.port}", alive=self.running)
+
+    def anonymous(self) -> MongoClient:
+        """No credentials: hello, and what the localhost exception allows."""
+        return MongoClient(self.runtime.address, self.port, None, timeout=5)
 
     def _hello(self, host: str) -> bool:
         with MongoClient(host, self.port, None, timeout=2) as c:

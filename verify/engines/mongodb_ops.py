@@ -202,15 +202,41 @@ class ReplicaSetOps:
         self._no_sharding(strategy)
         self.real_only("replica sets")
         self.replica_set, self.key = SET_NAME, secrets.token_hex(32)
-        self.start()                     # bootstraps the admin, then joins the set
-        launch_all(nodes[1:], self)
         members = [{"_id": i, "host": n.member()} for i, n in enumerate(nodes)]
-        with self.client() as c:
-            c.admin("replSetInitiate", {
-                "_id": SET_NAME, "members": members,
-                # a killed primary is replaced within seconds
-                "settings": {"electionTimeoutMillis": 2000, "heartbeatIntervalMillis": 500}})
+        config = {"_id": SET_NAME, "members": members,
+                  # a killed primary is replaced within seconds; secondaries
+                  # sync from the primary, so a cut or paused secondary
+                  # never stalls the other one (and majority writes with it)
+                  "settings": {"electionTimeoutMillis": 2000, "heartbeatIntervalMillis": 500,
+                               "chainingAllowed": False}}
+        if self.runtime.address == "127.0.0.1":
+            # mongod's localhost exception covers initiating the set and then
+            # creating the first user on its primary: every member starts
+            # once, as a member, side by side
+            self._initialised = True
+            launch_all(nodes, self)
+            with self.anonymous() as c:
+                c.admin("replSetInitiate", config)
+            primary = wait_for(lambda: next((n for n in nodes if n.anonymous_primary()), None),
+                               timeout=self.timeouts.cluster, what="a PRIMARY in the new set")
+            with primary.anonymous() as c:
+                c.admin("createUser", self.admin.user, pwd=self.admin.password,
+                        roles=[{"role": "root", "db": "admin"}])
+        else:
+            # reached from the host, not over the members' loopback: the
+            # first member bootstraps the admin alone, then the set forms
+            self.start()
+            launch_all(nodes[1:], self)
+            with self.client() as c:
+                c.admin("replSetInitiate", config)
         self.wait_members(nodes, len(nodes))
+
+    def anonymous_primary(self) -> bool:
+        try:
+            with self.anonymous() as c:
+                return bool(c.admin("hello").get("isWritablePrimary"))
+        except Exception:       # not up yet
+            return False
 
     def cluster_grow(self, strategy: str, members: Sequence, joining: Sequence) -> None:
         self._no_sharding(strategy)

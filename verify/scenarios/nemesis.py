@@ -154,10 +154,19 @@ class NemesisTest(ScenarioTest):
         self.assertTrue(self.can_use(inst, creds, database), "no writes after space was freed")
         self.note(nemesis={"fault": "fill volume", "write_refused_when_full": refused})
 
+    def _delete_cluster(self, cluster) -> None:
+        for inst in cluster.instances:     # the members' logs go with the evidence
+            try:
+                self.backend.collect_logs(inst, self.log_dir)
+            except Exception:
+                pass
+        self.backend.delete_cluster(cluster)
+
     def _cluster_with_primary(self):
         cluster = self.supported(self.backend.create_cluster, self.datastore, self.version,
                                  self.strategy, 3)
-        self.addCleanup(self.backend.delete_cluster, cluster)
+        self.addCleanup(self._delete_cluster, cluster)
+        self.record_identity(self.backend.identity(cluster.instances[0]))
         primary = self.supported(self.backend.cluster_primary, cluster)
         return cluster, primary
 
