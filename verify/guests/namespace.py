@@ -30,10 +30,9 @@ from verify.guests.base import Guest
 from verify.guests.namespace_faults import NamespaceFaults
 from verify.guests.namespace_volume import DATA_ROOT, VOLUME_OPTIONS, NamespaceVolume
 from verify.guests.nshost import (
-    GUARD_ROUTE,
-    GUEST_NET,
     cgroup_base,
     group_members,
+    plumb_link,
     sh,
     unavailable,
 )
@@ -205,31 +204,11 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
         # the /30 and the names are claimed machine-wide (other runs, other
         # work dirs); the claim is in place before any of them exists
         self._link = claim_link(self.instance_id, self.tag)
-        net, self.netns = self._link.net, self._link.netns
-        host_if, guest_if = self._link.host_if, self._link.guest_if
-        self.tag = host_if[3:]
-        host_ip, guest_ip = list(net.hosts())
-        # guard first: a packet for an address in the range that no guest
-        # owns is dropped here instead of taking the default route out
-        self._record("route", " ".join(GUARD_ROUTE), unless_links="tvh")
-        sh("ip", "route", "replace", *GUARD_ROUTE)
-        self._record("netns", self.netns)
-        sh("ip", "netns", "add", self.netns)
-        self._record("veth", host_if)
-        sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", guest_if)
-        sh("ip", "addr", "add", f"{host_ip}/30", "dev", host_if)
-        sh("ip", "link", "set", guest_if, "netns", self.netns)
-        sh("ip", "-n", self.netns, "link", "set", guest_if, "name", "eth0")
-        sh("ip", "-n", self.netns, "addr", "add", f"{guest_ip}/30", "dev", "eth0")
-        sh("ip", "-n", self.netns, "link", "set", "lo", "up")
-        sh("ip", "-n", self.netns, "link", "set", "eth0", "up")
-        sh("ip", "link", "set", host_if, "up")
-        # guests reach each other (replication, clusters) through the host: route
-        # the guest range via the host end, forward on the host ends of veths only
-        sh("ip", "-n", self.netns, "route", "add", str(GUEST_NET), "via", str(host_ip))
-        Path(f"/proc/sys/net/ipv4/conf/{host_if}/forwarding").write_text("1")
+        self.netns, self.host_if = self._link.netns, self._link.host_if
+        self.tag = self.host_if[3:]
+        host_ip, guest_ip = plumb_link(self._link, self._record)
         self.address = self.bind_address = str(guest_ip)
-        self.host_address, self.host_if = str(host_ip), host_if
+        self.host_address = str(host_ip)
 
     def _start_init(self, timeout: float) -> None:
         store = work_dir() / "backups"

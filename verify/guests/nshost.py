@@ -89,3 +89,33 @@ def group_members(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             members.append(int(stat.parent.name))
     return members
+
+
+def plumb_link(link, record) -> tuple:
+    """Create a claimed link (verify.guests.alloc): the guard route, the netns,
+    the veth pair with one end inside, addresses and routes. Each piece is
+    recorded (``record(kind, value, **extra)``) before it exists.
+    Returns (host_ip, guest_ip)."""
+    net, netns = link.net, link.netns
+    host_if, guest_if = link.host_if, link.guest_if
+    host_ip, guest_ip = list(net.hosts())
+    # guard first: a packet for an address in the range that no guest
+    # owns is dropped here instead of taking the default route out
+    record("route", " ".join(GUARD_ROUTE), unless_links="tvh")
+    sh("ip", "route", "replace", *GUARD_ROUTE)
+    record("netns", netns)
+    sh("ip", "netns", "add", netns)
+    record("veth", host_if)
+    sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", guest_if)
+    sh("ip", "addr", "add", f"{host_ip}/30", "dev", host_if)
+    sh("ip", "link", "set", guest_if, "netns", netns)
+    sh("ip", "-n", netns, "link", "set", guest_if, "name", "eth0")
+    sh("ip", "-n", netns, "addr", "add", f"{guest_ip}/30", "dev", "eth0")
+    sh("ip", "-n", netns, "link", "set", "lo", "up")
+    sh("ip", "-n", netns, "link", "set", "eth0", "up")
+    sh("ip", "link", "set", host_if, "up")
+    # guests reach each other (replication, clusters) through the host: route
+    # the guest range via the host end, forward on the host ends of veths only
+    sh("ip", "-n", netns, "route", "add", str(GUEST_NET), "via", str(host_ip))
+    Path(f"/proc/sys/net/ipv4/conf/{host_if}/forwarding").write_text("1")
+    return host_ip, guest_ip
