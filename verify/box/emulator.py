@@ -141,6 +141,7 @@ class Server:
                                                                 time.gmtime()))
     old_flavor_id: str | None = None
     own_ports: list[str] = field(default_factory=list)   # allocated here; deleted with it
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -286,7 +287,8 @@ class Emulator:
         server = Server(id=str(uuid.uuid4()), name=spec.get("name", ""), flavor_id=flavor_id,
                         image_id=image_id, metadata=metadata,
                         tenant_id=metadata.get("trove_project_id", info.get("tenant_id", "")),
-                        user_id=metadata.get("trove_user_id", ""))
+                        user_id=metadata.get("trove_user_id", ""),
+                        tags=[str(t) for t in spec.get("tags") or []])
         with self._lock:
             if not any(p.network_id == NETWORK_ID for p in bound):
                 user = self._new_port(f"trove-{info.get('guest_id', server.id)}", NETWORK_ID,
@@ -338,7 +340,7 @@ class Emulator:
                "OS-EXT-AZ:availability_zone": ZONE, "OS-EXT-STS:vm_state":
                    s.status.lower(), "OS-EXT-STS:task_state": None,
                "os-extended-volumes:volumes_attached": [], "accessIPv4": "",
-               "accessIPv6": "", "config_drive": "", "key_name": None}
+               "accessIPv6": "", "config_drive": "", "key_name": None, "tags": list(s.tags)}
         if s.fault:
             out["fault"] = {"code": 500, "message": s.fault, "created": s.created}
         return out
@@ -353,9 +355,25 @@ class Emulator:
         return 200, {"server": self._server(self._get_server(id))}
 
     def servers_list(self, query: dict, **_) -> tuple[int, Any]:
-        servers = list(self.servers.values())
+        """name, tags-any, marker and limit as Nova does them (novaclient
+        pages with marker until a page comes back empty)."""
+        servers = list(self.servers.values())     # creation order, stable for markers
         if "name" in query:
             servers = [s for s in servers if re.search(query["name"][0], s.name)]
+        if "tags-any" in query:
+            wanted = set(",".join(query["tags-any"]).split(","))
+            servers = [s for s in servers if wanted & set(s.tags)]
+        if "marker" in query:
+            ids = [s.id for s in servers]
+            marker = query["marker"][0]
+            if marker not in ids and marker not in self.servers:
+                raise HTTPError(400, f"marker {marker} not found")
+            servers = servers[ids.index(marker) + 1:] if marker in ids else []
+        if "limit" in query:
+            try:
+                servers = servers[:max(0, int(query["limit"][0]))]
+            except ValueError:
+                raise HTTPError(400, f"limit {query['limit'][0]!r} is not a number") from None
         return 200, {"servers": [self._server(s) for s in servers]}
 
     def servers_delete(self, id: str, **_) -> tuple[int, Any]:
