@@ -165,12 +165,15 @@ ROUTES: list[Route] = [
     ("compute", "GET", r"/v2\.1/servers/(?P<id>[^/]+)", "servers_get"),
     ("compute", "DELETE", r"/v2\.1/servers/(?P<id>[^/]+)", "servers_delete"),
     ("compute", "POST", r"/v2\.1/servers/(?P<id>[^/]+)/action", "servers_action"),
+    ("compute", "GET", r"/v2\.1/os-server-groups", "server_groups_list"),
     ("network", "GET", r"/v2\.0/ports", "ports_list"),
     ("network", "POST", r"/v2\.0/ports", "ports_create"),
     ("network", "GET", r"/v2\.0/ports/(?P<id>[^/]+)", "ports_get"),
     ("network", "DELETE", r"/v2\.0/ports/(?P<id>[^/]+)", "ports_delete"),
     ("network", "GET", r"/v2\.0/floatingips", "floatingips_list"),
     ("network", "GET", r"/v2\.0/networks/(?P<id>[^/]+)", "networks_get"),
+    ("network", "GET", r"/v2\.0/security-groups", "security_groups_list"),
+    ("volume", "GET", r"/v3/(?P<project>[^/]+)/volumes/detail", "volumes_list"),
     ("image", "GET", r"/v2/images", "images_list"),
     ("image", "GET", r"/v2/images/(?P<id>[^/]+)", "images_get"),
     ("image", "GET", r"/v2/schemas/(?P<name>image|images)", "image_schema"),
@@ -411,6 +414,9 @@ class Emulator:
         raise HTTPError(501, f"box emulator does not implement server action {action!r} "
                              f"(POST /compute/v2.1/servers/{id}/action)")
 
+    def server_groups_list(self, **_) -> tuple[int, Any]:
+        return 200, {"server_groups": []}   # the box makes none (no locality)
+
     # network ------------------------------------------------------------------
     def _port(self, p: Port) -> dict:
         fixed = [{"subnet_id": SUBNETS[p.network_id], "ip_address": p.ip_address}] \
@@ -462,6 +468,12 @@ class Emulator:
         name = "box" if id == NETWORK_ID else "box-management"
         return 200, {"network": {"id": id, "name": name, "subnets": [SUBNETS[id]],
                                  "status": "ACTIVE", "admin_state_up": True}}
+
+    def security_groups_list(self, **_) -> tuple[int, Any]:
+        return 200, {"security_groups": []}   # trove_security_groups_support is off
+
+    def volumes_list(self, **_) -> tuple[int, Any]:
+        return 200, {"volumes": []}   # trove_volume_support is off: no volume exists
 
     # image --------------------------------------------------------------------
     def _image(self, i: ImageSpec) -> dict:
