@@ -265,6 +265,7 @@ def test_trove_refusals_that_mean_not_implemented():
     assert refused_as_not_implemented(501, "anything")
     assert refused_as_not_implemented(400, "Volume support is not supported for this datastore")
     assert refused_as_not_implemented(422, "Operation not implemented for mariadb")
+    assert refused_as_not_implemented(400, "Volume support is not enabled.")
     assert not refused_as_not_implemented(400, "Invalid flavor")
     assert not refused_as_not_implemented(500, "not implemented")
     assert not refused_as_not_implemented(None, "not implemented")
