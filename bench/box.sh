@@ -19,7 +19,8 @@ secs() { "$PY" -c 'import sys,time; print(f"{time.monotonic()-float(sys.argv[1])
 now() { "$PY" -c 'import time; print(time.monotonic())'; }
 report() {  # name seconds target
     "$PY" -c 'import sys; n,s,t=sys.argv[1],float(sys.argv[2]),float(sys.argv[3]);
-print(f"{n:<28} {s:8.1f} s   target <= {t:.0f} s   {\"ok\" if s <= t else \"OVER\"}")' "$@"
+verdict = "ok" if 0 <= s <= t else "OVER"
+print(f"{n:<28} {s:8.1f} s   target <= {t:.0f} s   {verdict}")' "$@"
 }
 
 t=$(now); "$PY" -m verify box up >/dev/null; cold=$(secs "$t")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -41,6 +42,7 @@ def box_env():
     proc = cli("box", "down", env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr
     _assert_nothing_left(root / "work")
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _assert_nothing_left(work: Path) -> None:

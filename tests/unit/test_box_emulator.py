@@ -265,6 +265,21 @@ def test_trove_refusals_that_mean_not_implemented():
     assert refused_as_not_implemented(501, "anything")
     assert refused_as_not_implemented(400, "Volume support is not supported for this datastore")
     assert refused_as_not_implemented(422, "Operation not implemented for mariadb")
+    assert refused_as_not_implemented(400, "Volume support is not enabled.")
     assert not refused_as_not_implemented(400, "Invalid flavor")
     assert not refused_as_not_implemented(500, "not implemented")
     assert not refused_as_not_implemented(None, "not implemented")
+
+
+def test_server_list_pages_with_marker_and_filters_by_tag(app):
+    ids = [create(app, tags=["trove_instance", f"trove_instance_id_{i}"])[1]["server"]["id"]
+           for i in range(3)]
+    _, page = call(app, "GET", "/compute/v2.1/servers/detail", query="tags-any=trove_instance")
+    assert [s["id"] for s in page["servers"]] == ids
+    _, page = call(app, "GET", "/compute/v2.1/servers/detail",
+                   query=f"tags-any=trove_instance_id_1&marker={ids[2]}")
+    assert page["servers"] == []        # novaclient stops paging on an empty page
+    _, page = call(app, "GET", "/compute/v2.1/servers/detail", query=f"marker={ids[0]}&limit=1")
+    assert [s["id"] for s in page["servers"]] == [ids[1]]
+    _, page = call(app, "GET", "/compute/v2.1/servers/detail", query="tags-any=trove_instance_id_2")
+    assert [s["id"] for s in page["servers"]] == [ids[2]]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The real Trove server (API + task manager) and Keystone for the trove
-# backend's integration test, in their OWN virtualenv: their dependency pins
+# The real Trove (API, task manager, conductor) and Keystone that Trove in a
+# box (verify/box) runs, in their OWN virtualenv: their dependency pins
 # (oslo.*, SQLAlchemy, eventlet) must not meet ours. Pinned releases.
 set -euo pipefail
 

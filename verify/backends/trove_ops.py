@@ -15,7 +15,7 @@ from verify.errors import ConfigError, EngineError, NotSupported, WaitTimeout
 
 BACKUP_DONE = {"COMPLETED"}
 NOT_IMPLEMENTED_WORDS = ("not implemented", "notimplemented", "not supported",
-                         "is not supported", "unsupported")
+                         "is not supported", "unsupported", "support is not enabled")
 
 
 def refused_as_not_implemented(code: int | None, message: str) -> bool:

@@ -99,7 +99,10 @@ def instance_logs(status: dict, instance_id: str) -> list[Path]:
         data = json.loads(index.read_text())
     except (OSError, ValueError):
         return []
-    return [Path(p) for p in data.get("logs", []) if Path(p).is_file()]
+    # the index is written at boot, before the agent has written its log:
+    # read the guest's log directories as they are now
+    dirs = sorted({Path(p).parent for p in data.get("logs", [])})
+    return sorted(f for d in dirs if d.is_dir() for f in d.iterdir() if f.is_file())
 
 
 def service_logs(status: dict) -> list[Path]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -136,7 +137,9 @@ class Box:
         version = info.get("datastore_version", "")
         images = [f"{DOCKER_IMAGES[manager]}:{version}"] if manager in DOCKER_IMAGES else []
         flavor = self.emulator.flavors[server.flavor_id]
-        spec = guest_mod.TroveGuestSpec(server_id=server.id, name=server.name, files=files,
+        # the server name becomes the guest's hostname: RFC 1123 characters only
+        hostname = re.sub(r"[^A-Za-z0-9-]+", "-", server.name)[:63].strip("-") or "trove-guest"
+        spec = guest_mod.TroveGuestSpec(server_id=server.id, name=hostname, files=files,
                                         memory_mb=flavor.ram, volume_gb=flavor.ephemeral,
                                         docker_images=images)
         guest = guest_mod.boot(spec, self.ledger, image=self.image,

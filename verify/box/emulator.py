@@ -17,142 +17,33 @@ instance addresses from.
 
 from __future__ import annotations
 
-import base64
-import configparser
 import json
 import logging
 import re
 import threading
-import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-import yaml
+from verify.box.emulator_model import (  # noqa: F401  (re-exported for users and tests)
+    DEFAULT_FLAVORS,
+    MGMT_NETWORK_ID,
+    MGMT_SUBNET_ID,
+    NETWORK_ID,
+    SUBNET_ID,
+    SUBNETS,
+    ZONE,
+    FlavorSpec,
+    HTTPError,
+    ImageSpec,
+    Port,
+    Server,
+    guest_info,
+    parse_user_data,
+)
 
 LOG = logging.getLogger("verify.box.emulator")
-# Two emulated networks over the guests' one real interface: Trove's
-# management network (management_networks; Trove creates a port on it for
-# every instance and hides its addresses) and the network the instance's
-# address is reported on (the emulator binds a port there at boot, as Nova
-# does for a network it allocates). Both carry the guest's one address.
-NETWORK_ID = "6b0c0b0e-b0c5-4b0c-8b0c-000000000b0c"
-SUBNET_ID = "6b0c0b0e-b0c5-4b0c-8b0c-000000000b0d"
-MGMT_NETWORK_ID = "6b0c0b0e-b0c5-4b0c-8b0c-00000000a0a0"
-MGMT_SUBNET_ID = "6b0c0b0e-b0c5-4b0c-8b0c-00000000a0a1"
-SUBNETS = {NETWORK_ID: SUBNET_ID, MGMT_NETWORK_ID: MGMT_SUBNET_ID}
-ZONE = "nova"
-
-
-class HTTPError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass
-class FlavorSpec:
-    id: str
-    name: str
-    ram: int
-    vcpus: int = 1
-    disk: int = 0
-    # With volumes off, Trove 26 puts the datastore on the flavor's ephemeral
-    # disk at device_path (/dev/vdb): the guest gets a loop device that size.
-    ephemeral: int = 2
-
-
-# harness sizes (verify.backends.base.FLAVORS) plus room for resize
-DEFAULT_FLAVORS = [FlavorSpec("1", "box.tiny", 256), FlavorSpec("2", "box.small", 512),
-                   FlavorSpec("3", "box.medium", 1024), FlavorSpec("4", "box.large", 2048, 2)]
-
-
-@dataclass
-class ImageSpec:
-    id: str
-    name: str
-    tags: list[str] = field(default_factory=list)
-    checksum: str = ""
-
-
-def parse_user_data(user_data: str | None) -> dict[str, str]:
-    """The files a cloud-init #cloud-config write_files would write.
-
-    user_data is base64 as Nova receives it. Only `#cloud-config` with
-    write_files (content plain or `encoding: b64`) is understood; anything
-    else is refused with the reason, since a guest without its files can
-    never report.
-    """
-    if not user_data:
-        return {}
-    try:
-        text = base64.b64decode(user_data, validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise HTTPError(400, "user_data is not base64 of UTF-8 text") from None
-    if not text.startswith("#cloud-config"):
-        raise HTTPError(400, "user_data is not #cloud-config (the box understands only "
-                             "cloud-init write_files)")
-    try:
-        doc = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise HTTPError(400, f"user_data is not valid YAML: {exc}") from None
-    files: dict[str, str] = {}
-    for item in doc.get("write_files") or []:
-        path, content = item.get("path"), item.get("content", "")
-        if not path:
-            raise HTTPError(400, "a write_files entry has no path")
-        encoding = (item.get("encoding") or "").lower()
-        if encoding in ("b64", "base64"):
-            content = base64.b64decode(content).decode()
-        elif encoding:
-            raise HTTPError(400, f"write_files encoding {encoding!r} is not supported "
-                                 f"({path})")
-        files[path] = content
-    return files
-
-
-def guest_info(files: dict[str, str]) -> dict[str, str]:
-    """[DEFAULT] of the guest_info.conf Trove wrote (datastore_manager, ...)."""
-    for path, content in files.items():
-        if path.endswith("guest_info.conf"):
-            parser = configparser.ConfigParser(interpolation=None)
-            parser.read_string(content)
-            return dict(parser.defaults())
-    return {}
-
-
-@dataclass
-class Server:
-    id: str
-    name: str
-    flavor_id: str
-    image_id: str
-    tenant_id: str
-    user_id: str
-    metadata: dict
-    status: str = "BUILD"
-    address: str | None = None
-    fault: str | None = None
-    guest: Any = None
-    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                time.gmtime()))
-    old_flavor_id: str | None = None
-    own_ports: list[str] = field(default_factory=list)   # allocated here; deleted with it
-
-
-@dataclass
-class Port:
-    id: str
-    name: str
-    network_id: str
-    device_id: str
-    tenant_id: str
-    mac_address: str
-    ip_address: str | None = None
-
 
 Route = tuple[str, str, str, str]   # service, method, path regex, handler name
 ROUTES: list[Route] = [
@@ -164,12 +55,15 @@ ROUTES: list[Route] = [
     ("compute", "GET", r"/v2\.1/servers/(?P<id>[^/]+)", "servers_get"),
     ("compute", "DELETE", r"/v2\.1/servers/(?P<id>[^/]+)", "servers_delete"),
     ("compute", "POST", r"/v2\.1/servers/(?P<id>[^/]+)/action", "servers_action"),
+    ("compute", "GET", r"/v2\.1/os-server-groups", "server_groups_list"),
     ("network", "GET", r"/v2\.0/ports", "ports_list"),
     ("network", "POST", r"/v2\.0/ports", "ports_create"),
     ("network", "GET", r"/v2\.0/ports/(?P<id>[^/]+)", "ports_get"),
     ("network", "DELETE", r"/v2\.0/ports/(?P<id>[^/]+)", "ports_delete"),
     ("network", "GET", r"/v2\.0/floatingips", "floatingips_list"),
     ("network", "GET", r"/v2\.0/networks/(?P<id>[^/]+)", "networks_get"),
+    ("network", "GET", r"/v2\.0/security-groups", "security_groups_list"),
+    ("volume", "GET", r"/v3/(?P<project>[^/]+)/volumes/detail", "volumes_list"),
     ("image", "GET", r"/v2/images", "images_list"),
     ("image", "GET", r"/v2/images/(?P<id>[^/]+)", "images_get"),
     ("image", "GET", r"/v2/schemas/(?P<name>image|images)", "image_schema"),
@@ -286,7 +180,8 @@ class Emulator:
         server = Server(id=str(uuid.uuid4()), name=spec.get("name", ""), flavor_id=flavor_id,
                         image_id=image_id, metadata=metadata,
                         tenant_id=metadata.get("trove_project_id", info.get("tenant_id", "")),
-                        user_id=metadata.get("trove_user_id", ""))
+                        user_id=metadata.get("trove_user_id", ""),
+                        tags=[str(t) for t in spec.get("tags") or []])
         with self._lock:
             if not any(p.network_id == NETWORK_ID for p in bound):
                 user = self._new_port(f"trove-{info.get('guest_id', server.id)}", NETWORK_ID,
@@ -338,7 +233,7 @@ class Emulator:
                "OS-EXT-AZ:availability_zone": ZONE, "OS-EXT-STS:vm_state":
                    s.status.lower(), "OS-EXT-STS:task_state": None,
                "os-extended-volumes:volumes_attached": [], "accessIPv4": "",
-               "accessIPv6": "", "config_drive": "", "key_name": None}
+               "accessIPv6": "", "config_drive": "", "key_name": None, "tags": list(s.tags)}
         if s.fault:
             out["fault"] = {"code": 500, "message": s.fault, "created": s.created}
         return out
@@ -353,9 +248,25 @@ class Emulator:
         return 200, {"server": self._server(self._get_server(id))}
 
     def servers_list(self, query: dict, **_) -> tuple[int, Any]:
-        servers = list(self.servers.values())
+        """name, tags-any, marker and limit as Nova does them (novaclient
+        pages with marker until a page comes back empty)."""
+        servers = list(self.servers.values())     # creation order, stable for markers
         if "name" in query:
             servers = [s for s in servers if re.search(query["name"][0], s.name)]
+        if "tags-any" in query:
+            wanted = set(",".join(query["tags-any"]).split(","))
+            servers = [s for s in servers if wanted & set(s.tags)]
+        if "marker" in query:
+            ids = [s.id for s in servers]
+            marker = query["marker"][0]
+            if marker not in ids and marker not in self.servers:
+                raise HTTPError(400, f"marker {marker} not found")
+            servers = servers[ids.index(marker) + 1:] if marker in ids else []
+        if "limit" in query:
+            try:
+                servers = servers[:max(0, int(query["limit"][0]))]
+            except ValueError:
+                raise HTTPError(400, f"limit {query['limit'][0]!r} is not a number") from None
         return 200, {"servers": [self._server(s) for s in servers]}
 
     def servers_delete(self, id: str, **_) -> tuple[int, Any]:
@@ -392,6 +303,9 @@ class Emulator:
             return 202, None
         raise HTTPError(501, f"box emulator does not implement server action {action!r} "
                              f"(POST /compute/v2.1/servers/{id}/action)")
+
+    def server_groups_list(self, **_) -> tuple[int, Any]:
+        return 200, {"server_groups": []}   # the box makes none (no locality)
 
     # network ------------------------------------------------------------------
     def _port(self, p: Port) -> dict:
@@ -444,6 +358,12 @@ class Emulator:
         name = "box" if id == NETWORK_ID else "box-management"
         return 200, {"network": {"id": id, "name": name, "subnets": [SUBNETS[id]],
                                  "status": "ACTIVE", "admin_state_up": True}}
+
+    def security_groups_list(self, **_) -> tuple[int, Any]:
+        return 200, {"security_groups": []}   # trove_security_groups_support is off
+
+    def volumes_list(self, **_) -> tuple[int, Any]:
+        return 200, {"volumes": []}   # trove_volume_support is off: no volume exists
 
     # image --------------------------------------------------------------------
     def _image(self, i: ImageSpec) -> dict:

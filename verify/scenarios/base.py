@@ -172,7 +172,12 @@ class ScenarioTest(testscenarios.WithScenarios, testtools.TestCase):
             self._watched.append(inst)
         if "engine" not in self.ctx.notes.get(self.id(), {}):
             # evidence counts only with the engine's own word on what it is
-            self.record_identity(self.backend.identity(inst))
+            try:
+                self.record_identity(self.backend.identity(inst))
+            except BaseException:
+                if not delete:   # the caller's clean-up has not begun: logs, then delete
+                    self._delete_quietly(inst)
+                raise
         return inst
 
     def _delete_quietly(self, inst: Instance) -> None:

@@ -24,9 +24,11 @@ class InstanceTest(ScenarioTest):
                 client.write_items(items)
             with self.backend.connect(inst, creds, database) as client:
                 self.assertEqual(items, client.read_items())
-            self.backend.collect_logs(inst, self.log_dir)
         finally:
-            self.backend.delete_instance(inst)
+            try:   # kept in the bundle when the scenario fails
+                self.backend.collect_logs(inst, self.log_dir)
+            finally:
+                self.backend.delete_instance(inst)
         self.assertEqual([], self.backend.leftovers(inst))
 
     @scenario(id="instance.restart", capability="instance", tier="technical-preview")
