@@ -137,7 +137,7 @@ def test_trove_guest_agent_prepares_mariadb(images, workdir, monkeypatch):  # no
         password = secrets.token_hex(12)
         prepared = time.monotonic()
         _trove(dict(request, action="prepare", memory_mb=1024, device_path=DEVICE,
-                    mount_point="/var/lib/mysql", ds_version="10.11",
+                    mount_point="/var/lib/mysql", datastore="mariadb", ds_version="10.11",
                     databases=[{"_name": "tvdb", "_collate": None, "_character_set": None}],
                     users=[{"_name": "tvuser", "_password": password, "_host": "%",
                             "_databases": [{"_name": "tvdb", "_collate": None,

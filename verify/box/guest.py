@@ -66,7 +66,10 @@ mount --bind "$8" "$R/var/lib/docker"
 mount --bind "$9" "$R/var/log/trove"
 mount --bind "$ARCHIVES" "$R$IMAGES"; mount -o remount,bind,ro "$R$IMAGES"
 hostname "$H"
-exec chroot "$R" /bin/sh -c 'trap "exit 0" TERM; while :; do sleep 3600 & wait; done'
+# pivot_root, not chroot: the namespace's root must be the guest's, or
+# containers (and `docker exec`) would see this host's filesystem
+cd "$R"; pivot_root . .; umount -l .
+exec /bin/sh -c 'trap "exit 0" TERM; while :; do sleep 3600 & wait; done' trove-guest-init
 """
 
 
@@ -156,6 +159,21 @@ class TroveGuest(NamespaceGuest):
             if time.monotonic() > deadline:
                 raise WaitTimeout(f"trove guest init not ready within {timeout:.0f}s")
             time.sleep(0.01)
+
+    def _chrooted_child(self) -> int | None:
+        # after pivot_root the guest's init is known by its name, not its root
+        try:
+            children = Path(f"/proc/{self.init.pid}/task/{self.init.pid}/children").read_text()
+        except OSError:
+            return None
+        for pid in children.split():
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if cmd.endswith(b"trove-guest-init\0") and b"trap" in cmd:
+                return int(pid)
+        return None
 
     # boot ----------------------------------------------------------------------
     def _spawn_root(self, argv: list[str], log_name: str) -> subprocess.Popen:
