@@ -164,3 +164,58 @@ def test_trove_guest_agent_prepares_mariadb(images, workdir, monkeypatch):  # no
     assert not guest.alive()
     assert not any(Path(p).exists() for p in ("/sys/fs/cgroup/memory/" + guest.docker_cgroup,))
     assert ledger.teardown() == []
+
+
+KILLED_RUN = r"""
+import sys, time
+from verify.box.guest import TroveGuestSpec, boot
+from verify.images import trove_guest
+from verify.state import Ledger
+image, _ = trove_guest.build(say=lambda _: None)
+guest = boot(TroveGuestSpec(server_id=sys.argv[1], name="tv-killed"), Ledger(sys.argv[1]),
+             image=image, archives=[])
+print(guest.netns, guest.host_if, guest.cgroup, guest.docker_cgroup, guest.dir, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_sigkilled_box_guest_is_cleaned_up(images, workdir, monkeypatch):  # noqa: F811
+    import signal
+    import sys
+
+    from verify.state import cleanup_stale, state_dir
+
+    monkeypatch.setenv("TROVE_VERIFY_WORKDIR", str(workdir / "work"))
+    server_id = uuid.uuid4().hex[:12]
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, server_id],
+                            stdout=subprocess.PIPE, text=True, cwd=repo_root(),
+                            env=dict(os.environ, PYTHONPATH=str(repo_root())))
+    try:
+        line = proc.stdout.readline().split()
+        assert len(line) == 5, "the guest did not boot"
+        netns, host_if, cgroup, docker_cgroup, directory = line
+        assert Path(f"/run/netns/{netns}").exists() and Path(directory).exists()
+        dockerd = [p for p in Path("/proc").glob("[0-9]*")
+                   if docker_cgroup.encode() in _cmdline(p)]
+        assert dockerd, "dockerd was not running in the guest"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    removed = cleanup_stale(state_dir())
+    assert any(f"netns {netns}" in r for r in removed), removed
+    assert not Path(f"/run/netns/{netns}").exists()
+    assert not Path(f"/sys/class/net/{host_if}").exists()
+    assert not Path(cgroup).exists()
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/{docker_cgroup}"))
+    assert not Path(directory).exists()
+    assert subprocess.run(["losetup", "-j", f"{directory}/volume.ext4"], capture_output=True,
+                          text=True).stdout == ""
+    assert not [p for p in Path("/proc").glob("[0-9]*") if docker_cgroup.encode()
+                in _cmdline(p) or directory.encode() in _cmdline(p)]
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""

@@ -33,9 +33,8 @@ def main() -> int:
     models.DBInstance.get_by = classmethod(lambda cls, **_: types.SimpleNamespace(
         key=req["key"]))
     rpc.init(conf)
-    from trove.guestagent import api
-
     from trove.common import notification
+    from trove.guestagent import api
 
     ctx = trove_context.TroveContext(project_id=req["tenant_id"], user_id="trove-verify")
     # what trove-api attaches to an instance create; the agent's prepare ends it
