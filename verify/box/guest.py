@@ -279,14 +279,20 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def boot(spec: TroveGuestSpec, ledger: Ledger, *, image: Image,
+def boot(spec: TroveGuestSpec, ledger: Ledger, *, image: Image | None = None,
          archives: list[containers.ContainerImage] | None = None, timeout: float = 120.0,
          say: Callable[[str], None] = lambda _: None) -> TroveGuest:
     """Boot a Trove guest: namespace guest, write_files, dockerd, images, agent.
 
-    archives: the container images to load (default: built or taken from the
-    cache for spec.docker_images). On any failure everything started is
-    stopped and InfraError names the guest's log directory."""
+    image: the Trove guest image (default: `trove-verify image build
+    trove-guest`'s, from the cache or built now). archives: the container
+    images to load (default: built or taken from the cache for
+    spec.docker_images). On any failure everything started is stopped and
+    InfraError names the guest's log directory."""
+    if image is None:
+        from verify.images import trove_guest
+
+        image, _ = trove_guest.build(say=say)
     archives = archives if archives is not None else [
         archive_for(name, say) for name in spec.docker_images]
     started = time.monotonic()
