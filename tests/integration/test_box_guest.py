@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.preview import workdir  # noqa: F401  (fixture)
+from verify import redact
 from verify.box import containers, rabbitmq
 from verify.box.guest import DEVICE, TroveGuestSpec, boot
 from verify.box.network import BoxAddress
@@ -180,6 +181,8 @@ def test_trove_guest_agent_prepares(datastore, guest_image, workdir, monkeypatch
         figures.update({k: round(v, 1) for k, v in guest.timings.items()})
         logs = guest.log_paths()
         assert "logfile.txt" in logs and "dockerd.log" in logs, logs
+        # Trove 26's agent logs the RPC key in clear: what reaches evidence is redacted
+        assert key not in redact.redact(logs["logfile.txt"].read_text())
         print(f"\nbox guest figures ({datastore} {reported}): {json.dumps(figures)}")
     finally:
         if guest is not None:
