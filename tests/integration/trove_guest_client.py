@@ -9,6 +9,7 @@ guest's guest_info.conf), so RPC is encrypted exactly as Trove encrypts it.
 
 import json
 import sys
+import tempfile
 import time
 import types
 
@@ -19,10 +20,12 @@ def main() -> int:
     from trove.common import context as trove_context
 
     conf = cfg.CONF
-    conf([], project="trove", default_config_files=[])
-    conf.set_override("transport_url", req["transport_url"])
-    conf.set_override("control_exchange", "trove")
-    conf.set_override("agent_call_high_timeout", req.get("timeout", 600))
+    with tempfile.NamedTemporaryFile("w", suffix=".conf") as conf_file:
+        # as trove.conf names it (the option exists once oslo.messaging loads)
+        conf_file.write(f"[DEFAULT]\ntransport_url = {req['transport_url']}\n"
+                        "control_exchange = trove\n")
+        conf_file.flush()
+        conf(["--config-file", conf_file.name], project="trove", default_config_files=[])
     from trove import rpc
     from trove.instance import models
 
@@ -30,9 +33,13 @@ def main() -> int:
     models.DBInstance.get_by = classmethod(lambda cls, **_: types.SimpleNamespace(
         key=req["key"]))
     rpc.init(conf)
+    from trove.common import notification
     from trove.guestagent import api
 
     ctx = trove_context.TroveContext(project_id=req["tenant_id"], user_id="trove-verify")
+    # what trove-api attaches to an instance create; the agent's prepare ends it
+    ctx.notification = notification.DBaaSInstanceCreate(
+        ctx, request=types.SimpleNamespace(remote_addr="127.0.0.1", host="127.0.0.1"))
     guest = api.API(ctx, req["guest_id"])
     started = time.monotonic()
     out: dict = {}
@@ -48,9 +55,18 @@ def main() -> int:
                     break
                 time.sleep(1)
     elif req["action"] == "prepare":
+        from trove.common import template
+
+        # the configuration the task manager renders from Trove's own template
+        version = types.SimpleNamespace(datastore_name=req["datastore"],
+                                        manager=req["datastore"], name=req["ds_version"],
+                                        version=req["ds_version"])
+        config = template.SingleInstanceConfigTemplate(
+            version, {"ram": req["memory_mb"]}, req["guest_id"]).render()
         guest.prepare(req["memory_mb"], None, req["databases"], req["users"],
                       device_path=req["device_path"], mount_point=req["mount_point"],
-                      root_password=None, ds_version=req["ds_version"])
+                      config_contents=config, root_password=None,
+                      ds_version=req["ds_version"])
         out["prepare"] = "cast"
     elif req["action"] == "status":
         out["volume"] = guest.get_volume_info()

@@ -107,3 +107,13 @@ def test_container_archive_is_what_docker_load_reads(tmp_path, monkeypatch):
 def test_no_container_for_a_datastore_trove_runs_none_of(tmp_path):
     with pytest.raises(UsageError, match="runs no container for 'redis'"):
         containers.build("redis", "7", base=_fake_base(tmp_path), say=lambda _: None)
+
+
+def test_guest_maps_troves_image_names_to_the_box_archives():
+    from verify.box import guest
+
+    # Trove 26's docker_image defaults, as servers.create passes them on
+    assert guest.REPOS == {"mariadb": "mariadb", "mysql": "mysql", "postgres": "postgresql"}
+    for bad in ("redis:7", "mariadb", "quay.io/x/mariadb:10.11"):
+        with pytest.raises(UsageError, match="no container image"):
+            guest.archive_for(bad, say=lambda _: None)

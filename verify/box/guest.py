@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from verify import redact
 from verify.box import containers
 from verify.errors import EngineError, InfraError, UsageError, WaitTimeout
 from verify.guests.namespace import NamespaceGuest
@@ -40,6 +41,8 @@ from verify.state import Ledger
 DEVICE = "/dev/vdb"                 # Trove's default device_path
 AGENT = "/opt/trove-guestagent/bin/trove-guestagent"
 CONF_DIR = "/etc/trove/conf.d"
+# options whose values the guest's files hold in clear
+SECRET_OPTIONS = ("instance_rpc_encr_key", "transport_url")
 IMAGES_IN_GUEST = "/var/cache/trove-verify/containers"
 # docker image repository -> catalog datastore (Trove's docker_image defaults)
 REPOS = {c.repo: ds for ds, c in containers.CONTRACTS.items()}
@@ -193,8 +196,14 @@ class TroveGuest(NamespaceGuest):
         return proc
 
     def write_files(self, files: dict[str, str]) -> None:
-        """cloud-init write_files: root-owned, private (they hold secrets)."""
+        """cloud-init write_files: root-owned, private (they hold secrets).
+        The RPC key and the transport URL in them are registered for
+        redaction: the agent's debug log prints the key in clear."""
         for guest_path, content in files.items():
+            for line in content.splitlines():
+                key, sep, value = line.partition("=")
+                if sep and key.strip() in SECRET_OPTIONS:
+                    redact.register(value.strip())
             if not guest_path.startswith("/") or ".." in Path(guest_path).parts:
                 raise UsageError(f"write_files path {guest_path!r} is not an absolute path")
             self.run(["mkdir", "-p", str(Path(guest_path).parent)], timeout=30, as_root=True)
@@ -286,14 +295,20 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def boot(spec: TroveGuestSpec, ledger: Ledger, *, image: Image,
+def boot(spec: TroveGuestSpec, ledger: Ledger, *, image: Image | None = None,
          archives: list[containers.ContainerImage] | None = None, timeout: float = 120.0,
          say: Callable[[str], None] = lambda _: None) -> TroveGuest:
     """Boot a Trove guest: namespace guest, write_files, dockerd, images, agent.
 
-    archives: the container images to load (default: built or taken from the
-    cache for spec.docker_images). On any failure everything started is
-    stopped and InfraError names the guest's log directory."""
+    image: the Trove guest image (default: `trove-verify image build
+    trove-guest`'s, from the cache or built now). archives: the container
+    images to load (default: built or taken from the cache for
+    spec.docker_images). On any failure everything started is stopped and
+    InfraError names the guest's log directory."""
+    if image is None:
+        from verify.images import trove_guest
+
+        image, _ = trove_guest.build(say=say)
     archives = archives if archives is not None else [
         archive_for(name, say) for name in spec.docker_images]
     started = time.monotonic()
