@@ -49,3 +49,16 @@ def test_ubuntu_without_a_mirror_is_cannot_build_here_not_a_failure():
 def test_image_build_of_an_unknown_os_is_a_usage_error():
     proc = cli("image", "build", "mariadb", "--os", "plan9")
     assert proc.returncode == 64 and "names no supported OS 'plan9'" in proc.stderr
+
+
+def test_naming_a_guest_chooses_the_local_backend_and_says_so(tmp_path):
+    """--guest is where the local backend runs engines: the default backend
+    (the box, when Trove serves the datastore) never takes it silently."""
+    from tests.conftest import cli
+
+    proc = cli("run", "vertica", "--guest", "process",
+               env={"TROVE_VERIFY_RESULTS": str(tmp_path / "results"),
+                    "TROVE_VERIFY_WORKDIR": str(tmp_path / "work")})
+    assert "backend: local — --guest process names where the local backend runs" \
+        in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 2 and "cannot launch vertica here" in proc.stderr

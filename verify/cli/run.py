@@ -63,7 +63,14 @@ def run(args) -> int:
     install_signal_handlers()
     say = lambda line: print(line, flush=True)   # noqa: E731
     backend, cloud, choice = args.backend, args.cloud, None
-    if backend is None:
+    if backend is None and (args.guest or args.cloud):
+        # --guest is where the local backend runs engines; --cloud names a Trove
+        backend = "local" if args.guest else "trove"
+        why = (f"--guest {args.guest} names where the local backend runs engines"
+               if args.guest else f"--cloud {args.cloud} names a Trove deployment")
+        choice = {"backend": backend, "reason": why, "default": False}
+        say(f"backend: {backend} — {why}")
+    elif backend is None:
         from verify.box import client as box_client
         backend, why = box_client.default_backend(args.datastore)
         choice = {"backend": backend, "reason": why, "default": True}
