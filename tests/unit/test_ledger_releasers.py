@@ -27,14 +27,19 @@ def _python(code: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def recorded_kinds() -> set[str]:
-    """Every kind the code records: ledger.add("kind", ...) / _record("kind", ...)."""
+    """Every kind the code records: ledger.add("kind", ...) / _record("kind", ...),
+    or record("kind", ...) where a helper is handed the recorder."""
     kinds = set()
     for path in (ROOT / "verify").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                    node.func.attr in ("add", "_record") and node.args and \
-                    isinstance(node.args[0], ast.Constant) and \
-                    ast.unparse(node.func.value).endswith(("ledger", "self")):
+            if not (isinstance(node, ast.Call) and node.args
+                    and isinstance(node.args[0], ast.Constant)):
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in ("add", "_record") and \
+                    ast.unparse(func.value).endswith(("ledger", "self")):
+                kinds.add(node.args[0].value)
+            elif isinstance(func, ast.Name) and func.id == "record":
                 kinds.add(node.args[0].value)
     return kinds
 
