@@ -10,12 +10,11 @@ one end deletes both.
 
 from __future__ import annotations
 
-import fcntl
 import uuid
 from pathlib import Path
 
-from verify.guests.nshost import pick_subnet, sh
-from verify.settings import state_dir
+from verify.guests.alloc import claim_link, release_link
+from verify.guests.nshost import sh
 from verify.state import Ledger
 
 
@@ -24,17 +23,13 @@ class BoxAddress:
 
     def __init__(self, ledger: Ledger):
         self.ledger = ledger
-        tag = uuid.uuid4().hex[:8]
-        self.link, peer = f"tvb{tag}", f"tvc{tag}"
-        lock_path = state_dir() / ".guest-net.lock"   # the same lock guests take
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock_path, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            net = pick_subnet()
-            self.address = str(next(iter(net.hosts())))
-            self.entry = ledger.add("veth", self.link)
-            sh("ip", "link", "add", self.link, "type", "veth", "peer", "name", peer)
-            sh("ip", "addr", "add", f"{self.address}/30", "dev", self.link)
+        # the /30 and the names are claimed machine-wide, like every guest's
+        self._claim = claim_link(f"box-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:8])
+        self.link, peer = self._claim.host_if, self._claim.guest_if
+        self.address = str(next(iter(self._claim.net.hosts())))
+        self.entry = ledger.add("veth", self.link)
+        sh("ip", "link", "add", self.link, "type", "veth", "peer", "name", peer)
+        sh("ip", "addr", "add", f"{self.address}/30", "dev", self.link)
         sh("ip", "link", "set", peer, "up")
         sh("ip", "link", "set", self.link, "up")
 
@@ -45,3 +40,4 @@ class BoxAddress:
         if self.exists():
             sh("ip", "link", "delete", self.link)
         self.ledger.forget(self.entry)
+        release_link(self._claim)
