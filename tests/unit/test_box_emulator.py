@@ -271,6 +271,19 @@ def test_trove_refusals_that_mean_not_implemented():
     assert not refused_as_not_implemented(None, "not implemented")
 
 
+def test_trove_refusal_for_lack_of_object_storage_is_the_deployments_gap():
+    """Replica seeding, backups and log publishing need Swift; the box runs
+    none yet, and Trove says so with a 404 that is neither Trove's nor the
+    datastore's failure."""
+    from verify.backends.trove_ops import (refused_as_not_implemented,
+                                           refused_for_lack_of_object_storage)
+    message = "Swift is disabled for tenant 3efc8a5ec0b84dee8e2f3e5f351cc179."
+    assert refused_for_lack_of_object_storage(404, message)
+    assert not refused_as_not_implemented(404, message)
+    assert not refused_for_lack_of_object_storage(500, message)
+    assert not refused_for_lack_of_object_storage(404, "Instance not found")
+
+
 def test_server_list_pages_with_marker_and_filters_by_tag(app):
     ids = [create(app, tags=["trove_instance", f"trove_instance_id_{i}"])[1]["server"]["id"]
            for i in range(3)]
