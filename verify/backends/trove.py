@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import threading
 import time
@@ -165,6 +166,23 @@ class TroveBackend(TroveOps, Backend):
         return str(fitting[0].id)
 
     # instances ------------------------------------------------------------
+    def _make_quota_usages(self) -> None:
+        """Trove 26 creates a project's quota-usage rows on its first create;
+        two first creates at once race on that insert and one answers 500
+        (DBDuplicateEntry on quota_usages, seen in the box). Reading the
+        project's own quotas once, before any create, makes the rows."""
+        with self._lock:
+            if getattr(self, "_quota_usages_made", False):
+                return
+            self._quota_usages_made = True
+            try:
+                project = self.cloud.session.get_project_id()
+                self.trove.quota.show(project)
+            except Exception as exc:    # a cloud that hides its quotas: the race stays
+                logging.getLogger(__name__).warning(
+                    "could not read the project's quotas first (%s); parallel first "
+                    "creates may race in Trove", exc)
+
     def create_instance(self, datastore: str, version: str, *, name: str,
                         flavor: str = "small", volume_gb: int = 1,
                         restore_from: Backup | None = None,
@@ -184,6 +202,7 @@ class TroveBackend(TroveOps, Backend):
             extra["restorePoint"] = {"backupRef": restore_from.id}
         if configuration is not None:
             extra["configuration"] = configuration.id
+        self._make_quota_usages()
         with self._trove_errors(f"create {datastore} {version} instance"):
             created = self.trove.instances.create(f"verify-{name}"[:80], **kind, **extra)
         inst = Instance(id=created.id, name=created.name, datastore=datastore, version=version,
