@@ -275,8 +275,10 @@ def test_trove_refusal_for_lack_of_object_storage_is_the_deployments_gap():
     """Replica seeding, backups and log publishing need Swift; the box runs
     none yet, and Trove says so with a 404 that is neither Trove's nor the
     datastore's failure."""
-    from verify.backends.trove_ops import (refused_as_not_implemented,
-                                           refused_for_lack_of_object_storage)
+    from verify.backends.trove_ops import (
+        refused_as_not_implemented,
+        refused_for_lack_of_object_storage,
+    )
     message = "Swift is disabled for tenant 3efc8a5ec0b84dee8e2f3e5f351cc179."
     assert refused_for_lack_of_object_storage(404, message)
     assert not refused_as_not_implemented(404, message)
@@ -296,3 +298,25 @@ def test_server_list_pages_with_marker_and_filters_by_tag(app):
     assert [s["id"] for s in page["servers"]] == [ids[1]]
     _, page = call(app, "GET", "/compute/v2.1/servers/detail", query="tags-any=trove_instance_id_2")
     assert [s["id"] for s in page["servers"]] == [ids[2]]
+
+
+def test_a_deployment_without_object_storage_skips_backup_and_replication_up_front():
+    """Checked before a scenario creates anything (a replication scenario used
+    to spend ~75 s creating its primary before Trove refused the replica)."""
+    import threading
+    from types import SimpleNamespace
+
+    from verify.backends.trove import TroveBackend
+
+    def fake(endpoints: dict):
+        session = SimpleNamespace(get_endpoint=lambda service_type, interface:
+                                  endpoints.get(service_type))
+        return SimpleNamespace(_lock=threading.Lock(), NEEDS_OBJECT_STORE=("backup", "replication"),
+                               cloud=SimpleNamespace(name="trove-box", session=session))
+
+    bare = fake({"database": "http://127.0.0.1:1/v1.0"})
+    why = TroveBackend.capability_unavailable(bare, "replication")
+    assert why and "needs object storage" in why and "'trove-box'" in why
+    assert TroveBackend.capability_unavailable(bare, "databases") is None
+    with_swift = fake({"object-store": "http://127.0.0.1:2/v1/AUTH_x"})
+    assert TroveBackend.capability_unavailable(with_swift, "backup") is None

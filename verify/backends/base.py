@@ -88,6 +88,11 @@ class Backend(abc.ABC):
         it; the registry (verify.backends.BACKENDS) builds backends with it."""
         raise NotImplementedError(f"{cls.__name__} does not say how a run builds it")
 
+    def capability_unavailable(self, capability: str) -> str | None:
+        """Why this deployment cannot exercise ``capability`` at all (None: it
+        can), said before a scenario creates anything."""
+        return None
+
     def flavors(self, datastore: str) -> list[str]:
         """The harness flavor sizes this datastore's instances may use,
         smallest first."""

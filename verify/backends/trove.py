@@ -166,6 +166,24 @@ class TroveBackend(TroveOps, Backend):
         return str(fitting[0].id)
 
     # instances ------------------------------------------------------------
+    # Trove keeps backups (and seeds replicas from them) in object storage
+    NEEDS_OBJECT_STORE = ("backup", "replication")
+
+    def capability_unavailable(self, capability: str) -> str | None:
+        if capability not in self.NEEDS_OBJECT_STORE:
+            return None
+        with self._lock:
+            if not hasattr(self, "_object_store"):
+                try:
+                    self._object_store = self.cloud.session.get_endpoint(
+                        service_type="object-store", interface="public")
+                except Exception:    # keystoneauth: no such service in the catalog
+                    self._object_store = None
+        if self._object_store:
+            return None
+        return (f"needs object storage: cloud {self.cloud.name!r} has no object-store "
+                f"endpoint, and Trove keeps {capability} data there")
+
     def _make_quota_usages(self) -> None:
         """Trove 26 creates a project's quota-usage rows on its first create;
         two first creates at once race on that insert and one answers 500

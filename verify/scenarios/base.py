@@ -85,6 +85,9 @@ class ScenarioTest(testscenarios.WithScenarios, testtools.TestCase):
         self.log_dir = self.ctx.scratch / self.id().replace("/", "_")
         self._first_error: BaseException | None = None
         self.addOnException(self._classify_failure)
+        why = self.backend.capability_unavailable(self.info().capability)
+        if why:
+            self.skipTest(why)
         self._start_watchdog()
 
     def _classify_failure(self, exc_info) -> None:
