@@ -90,6 +90,12 @@ def test_box_runs_the_mariadb_experimental_tier(box):
     assert status["state"] == "up" and status["trove"]["version"] == "26.0.0"
     clouds = Path(status["clouds_yaml"])
     assert clouds.stat().st_mode & 0o777 == 0o600
+    # secrets at rest: another local user reads nothing of the box (Keystone's
+    # database, Trove's logs with its RPC keys, RabbitMQ's and Trove's configs)
+    seen = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                           "find", str(clouds.parent), "-readable", "-type", "f"],
+                          capture_output=True, text=True, timeout=60)
+    assert seen.stdout.strip() == "", f"readable by nobody:\n{seen.stdout}"
 
     run = cli("run", DS, "--tier", "experimental", env=env, timeout=3600)
     assert "backend: trove (the box)" in run.stdout, run.stdout

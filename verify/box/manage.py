@@ -63,7 +63,7 @@ def status(paths: BoxPaths | None = None) -> dict:
 def up(*, trove_src: str | None = None, paths: BoxPaths | None = None,
        say: Callable[[str], None] = print, timeout: float = UP_TIMEOUT) -> dict:
     paths = paths or BoxPaths.default()
-    paths.root.mkdir(parents=True, exist_ok=True)
+    paths.make_root()
     with open(paths.lock, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         current = status(paths)
@@ -123,7 +123,7 @@ def down(*, paths: BoxPaths | None = None, say: Callable[[str], None] = print,
     """Stop the daemon (it tears down through its ledger); release whatever
     a dead daemon's ledger still lists."""
     paths = paths or BoxPaths.default()
-    paths.root.mkdir(parents=True, exist_ok=True)
+    paths.make_root()
     removed: list[str] = []
     with open(paths.lock, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

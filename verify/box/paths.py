@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
+import grp
 import json
 import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from verify.settings import work_dir
+from verify.settings import SERVICE_USER, work_dir
 
 CLOUD = "trove-box"
 
@@ -47,6 +48,21 @@ class BoxPaths:
     @property
     def lock(self) -> Path:
         return self.root / ".lock"
+
+    def make_root(self) -> Path:
+        """The box's directory, closed to everyone but root and the service
+        user's group (RabbitMQ runs as the service user and writes below it):
+        Keystone's database, Trove's logs (Trove 26 logs its RPC keys in
+        clear) and the configs are nobody else's to read."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            gid = grp.getgrnam(SERVICE_USER).gr_gid
+        except KeyError:
+            gid = -1            # no service user: root alone
+        if os.geteuid() == 0:
+            os.chown(self.root, 0, gid)
+        os.chmod(self.root, 0o750 if gid != -1 else 0o700)
+        return self.root
 
     def write_clouds_yaml(self, auth_url: str, password: str, region: str) -> Path:
         text = textwrap.dedent(f"""\
@@ -87,5 +103,5 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def write_status(paths: BoxPaths, data: dict) -> None:
-    paths.root.mkdir(parents=True, exist_ok=True)
+    paths.make_root()
     write_json(paths.status, data)
