@@ -320,3 +320,27 @@ def test_a_deployment_without_object_storage_skips_backup_and_replication_up_fro
     assert TroveBackend.capability_unavailable(bare, "databases") is None
     with_swift = fake({"object-store": "http://127.0.0.1:2/v1/AUTH_x"})
     assert TroveBackend.capability_unavailable(with_swift, "backup") is None
+
+
+def test_trove_refusing_a_configuration_value_is_a_rejection_not_a_missing_capability():
+    """Trove's 422 'The configuration parameter X is not supported for this
+    datastore' is its validation rules at work: configuration.validation
+    expects exactly that refusal."""
+    from types import SimpleNamespace
+
+    import pytest
+    from troveclient import exceptions as tc_exc
+
+    from verify.backends.trove_ops import TroveOps
+    from verify.engines.capabilities import ConfigurationRejected
+
+    def refuse(*_a, **_k):
+        raise tc_exc.UnprocessableEntity(http_status=422, message="The configuration parameter "
+                                         "verify_no_such_parameter is not supported for "
+                                         "this datastore: mariadb 10.11.")
+
+    ops = TroveOps()
+    ops.trove = SimpleNamespace(configurations=SimpleNamespace(create=refuse))
+    with pytest.raises(ConfigurationRejected) as err:
+        ops.create_configuration("mariadb", "10.11", {"verify_no_such_parameter": 1})
+    assert "verify_no_such_parameter" in str(err.value) and "422" in str(err.value)

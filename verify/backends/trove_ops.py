@@ -99,10 +99,25 @@ class TroveOps:
     def create_configuration(self, datastore: str, version: str, values: dict, *,
                              name: str = "verify-config") -> Configuration:
         import json
-        with self._trove_errors(f"create configuration {name}"):
+
+        from troveclient import exceptions as tc_exc
+
+        from verify.engines.capabilities import ConfigurationRejected
+        what = f"create configuration {name}"
+        try:
             conf = self.trove.configurations.create(name, json.dumps(values),
                                                     datastore=datastore,
                                                     datastore_version=version)
+        except tc_exc.ClientException as exc:
+            code = getattr(exc, "http_status", None) or getattr(exc, "code", 0)
+            if code in (400, 422):
+                # Trove's validation rules at work (an unknown parameter, a
+                # value out of range), not a capability Trove lacks
+                message = getattr(exc, "message", None) or str(exc)
+                raise ConfigurationRejected(f"{what}: Trove refused {values!r} "
+                                            f"({code}: {message})") from None
+            with self._trove_errors(what):
+                raise
         return Configuration(id=conf.id, name=name, datastore=datastore, version=version,
                              values=dict(self.trove.configurations.get(conf.id).values))
 
