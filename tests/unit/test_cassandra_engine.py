@@ -129,3 +129,32 @@ def test_balanced_tokens_interleave_without_collisions():
     # consecutive ring positions belong to different nodes
     owner = {t: i for i, node in enumerate(tokens) for t in node}
     assert all(owner[a] != owner[b] for a, b in zip(flat, flat[1:], strict=False))
+
+
+def test_a_repair_whose_jmx_connection_drops_is_run_again_then_fails_in_nodetools_words():
+    from verify.engines import cassandra_ops
+    from verify.errors import EngineError
+
+    class Node:
+        def __init__(self, drops: int, other: str | None = None):
+            self.calls, self.drops, self.other = 0, drops, other
+
+        def nodetool(self, *args, timeout):
+            self.calls += 1
+            if self.other:
+                raise EngineError(self.other)
+            if self.calls <= self.drops:
+                raise EngineError("nodetool repair exited 2: error: JMX connection closed.")
+            return ""
+
+    flaky = Node(drops=2)
+    cassandra_ops._repair_retrying(flaky, ("-full",), 10)
+    assert flaky.calls == 3
+    dead = Node(drops=9)
+    with pytest.raises(EngineError, match="JMX connection closed"):
+        cassandra_ops._repair_retrying(dead, ("-full",), 10)
+    assert dead.calls == 3
+    other = Node(drops=0, other="nodetool repair exited 1: keyspace does not exist")
+    with pytest.raises(EngineError, match="does not exist"):
+        cassandra_ops._repair_retrying(other, ("-full",), 10)
+    assert other.calls == 1       # only a dropped connection is retried

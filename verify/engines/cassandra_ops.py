@@ -154,7 +154,7 @@ class ClusterOps:
         repairs = [(nodes[0], ("-full",))] if rf >= len(nodes) else \
             [(node, ("-full", "-pr")) for node in nodes]
         for node, how in repairs:
-            node.nodetool("repair", *how, "system_auth", timeout=self.timeouts.cluster)
+            _repair_retrying(node, how, self.timeouts.cluster)
 
     def cluster_grow(self, strategy: str, members: Sequence, joining: Sequence) -> None:
         if strategy != CLUSTER:
@@ -183,3 +183,22 @@ class ClusterOps:
     def _wait_members(self, expected: int) -> None:
         wait_for(lambda: self.cluster_size() == expected, timeout=self.timeouts.cluster,
                  interval=0.5, what=f"Cassandra cluster of {expected} nodes")
+
+
+def _jmx_dropped(exc: BaseException) -> bool:
+    return isinstance(exc, EngineError) and "JMX connection closed" in str(exc)
+
+
+def _repair_retrying(node, how: tuple[str, ...], timeout: float) -> None:
+    """nodetool follows a repair over JMX notifications; on a loaded machine
+    that connection drops ("JMX connection closed", seen in CI) while the
+    repair itself goes on. A repair is idempotent: run it again, at most
+    three times in all, and fail with nodetool's words if it still drops."""
+    import tenacity
+
+    retrying = tenacity.Retrying(retry=tenacity.retry_if_exception(_jmx_dropped),
+                                 stop=tenacity.stop_after_attempt(3),
+                                 wait=tenacity.wait_fixed(2), reraise=True)
+    for attempt in retrying:
+        with attempt:
+            node.nodetool("repair", *how, "system_auth", timeout=timeout)
