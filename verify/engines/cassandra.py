@@ -80,6 +80,7 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, ClientGrants, CapabilityO
         self.cluster_name = f"verify_{random_password(6).lower()}"
         self.auto_bootstrap = False
         self.simultaneous_join = False    # several empty nodes bootstrapping at once
+        self.join_later = False           # start outside the ring; `nodetool join` later
         self.num_tokens = 16
         self.initial_tokens: list[int] = []
         self._initialised = False
@@ -157,7 +158,8 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, ClientGrants, CapabilityO
                 "java.io.tmpdir": f"{b}/tmp", **rt.FAST_START_PROPERTIES,
                 "cassandra.ring_delay_ms": str(rt.RING_DELAY_MS[
                     "joining" if self.auto_bootstrap else "alone"]),
-                "cassandra.consistent.rangemovement": str(not self.simultaneous_join).lower()}
+                "cassandra.consistent.rangemovement": str(not self.simultaneous_join).lower(),
+                **({"cassandra.join_ring": "false"} if self.join_later else {})}
 
     def write_config(self) -> None:
         b = self.base

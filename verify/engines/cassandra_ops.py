@@ -163,8 +163,28 @@ class ClusterOps:
         seed._repair_auth(members)
         for node in joining:
             self._join_settings(node, seed, seed.storage_port)
-            node.start()              # answers CQL only once bootstrap streamed
+            # A node bootstraps with the schema it holds then; on a loaded host
+            # gossip can be slow to bring it the cluster's, and it then streams
+            # by its local defaults (system_auth at RF 1, no user keyspaces) and
+            # refuses every role once the schema arrives. So it starts outside
+            # the ring, waits for the cluster's schema, and only then joins.
+            node.join_later = True
+            try:
+                node.start()
+                node._wait_schema(seed)
+                node.nodetool("join", timeout=self.timeouts.cluster)   # streams, then returns
+            finally:
+                node.join_later = False
         seed._wait_members(len(members) + len(joining))
+
+    def _schema_version(self) -> str:
+        with self.client() as c:
+            return str(c.query("SELECT schema_version FROM system.local")[0][0])
+
+    def _wait_schema(self, seed) -> None:
+        wait_for(lambda: self._schema_version() == seed._schema_version(),
+                 timeout=self.timeouts.cluster, interval=0.5,
+                 what=f"Cassandra on {self.runtime.address} holding the cluster's schema")
 
     def cluster_shrink(self, strategy: str, members: Sequence, leaving: Sequence) -> None:
         if strategy != CLUSTER:
