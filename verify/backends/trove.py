@@ -288,35 +288,6 @@ class TroveBackend(TroveOps, Backend):
             inst.address = ips[0]
         inst.port = PORTS.get(inst.datastore, 0)
 
-    def show_instance(self, instance_id: str) -> Instance:
-        with self._trove_errors("show instance"):
-            found = self.trove.instances.get(instance_id)
-            ram = self.trove.flavors.get(found.flavor["id"]).ram
-        record = found._info
-        ds = record.get("datastore") or {}
-        # the harness's size the Trove flavor serves: the largest that fits
-        size = max((f for f in FLAVORS.values() if f.memory_mb <= ram),
-                   key=lambda f: f.memory_mb, default=FLAVORS["tiny"])
-        inst = Instance(id=found.id, name=found.name.removeprefix("verify-"),
-                        datastore=ds.get("type", ""), version=ds.get("version", ""),
-                        flavor=size, volume_gb=(record.get("volume") or {}).get("size", 0),
-                        status=found.status, guest="trove", extra={"record": record},
-                        replica_of=(record.get("replica_of") or {}).get("id"),
-                        replicas=[r["id"] for r in record.get("replicas") or []],
-                        configuration=(record.get("configuration") or {}).get("id"))
-        self._learn_address(inst, record)
-        return inst
-
-    def restart_instance(self, instance: Instance) -> None:
-        with self._trove_errors("restart"):
-            self.trove.instances.restart(instance.id)
-        self.wait_ready(instance, self.timeouts.trove_action, "restart")
-
-    def update_instance(self, instance: Instance, *, name: str) -> None:
-        with self._trove_errors("rename"):
-            self.trove.instances.update(instance.id, name=f"verify-{name}"[:80])
-        instance.name = name
-
     def get_instance(self, instance: Instance) -> dict:
         return self.trove.instances.get(instance.id)._info
 
