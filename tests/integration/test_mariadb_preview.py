@@ -36,7 +36,7 @@ def test_mariadb_technical_preview_suite(results, workdir):  # noqa: F811
         pytest.skip("galera-4 not installed: run tools/setup.sh")
     work = workdir / "work"
     started = time.monotonic()
-    proc = cli("run", "mariadb", "--tier", "technical-preview",
+    proc = cli("run", "mariadb", "--tier", "technical-preview", "--backend", "local",
                env={"TROVE_VERIFY_WORKDIR": str(work)}, timeout=300)
     elapsed = time.monotonic() - started
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]

@@ -61,7 +61,7 @@ def test_identity_comes_from_the_server(server):
 
 def test_postgresql_technical_preview_run(results, workdir):  # noqa: F811
     need_postgresql()
-    run = run_preview("postgresql", results, workdir)
+    run = run_preview("postgresql", results, workdir, "--backend", "local")
     assert run["engine"]["name"] == "postgresql"
     assert run["engine"]["version"].startswith("15.")
     passed = assert_every_claim_covered(run, "postgresql")
