@@ -1,6 +1,8 @@
 """Which guest a run uses: namespace when this machine allows it; otherwise one
 line that says why and names --guest process — never a silent switch."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import cli
@@ -51,14 +53,29 @@ def test_image_build_of_an_unknown_os_is_a_usage_error():
     assert proc.returncode == 64 and "names no supported OS 'plan9'" in proc.stderr
 
 
-def test_naming_a_guest_chooses_the_local_backend_and_says_so(tmp_path):
+def test_naming_a_guest_chooses_the_local_backend_and_records_why(tmp_path):
     """--guest is where the local backend runs engines: the default backend
     (the box, when Trove serves the datastore) never takes it silently."""
-    from tests.conftest import cli
+    import json
+    import shutil
+    import tempfile
 
-    proc = cli("run", "vertica", "--guest", "process",
-               env={"TROVE_VERIFY_RESULTS": str(tmp_path / "results"),
-                    "TROVE_VERIFY_WORKDIR": str(tmp_path / "work")})
-    assert "backend: local — --guest process names where the local backend runs" \
-        in proc.stdout, proc.stdout + proc.stderr
-    assert proc.returncode == 2 and "cannot launch vertica here" in proc.stderr
+    from tests.conftest import cli, need
+
+    need("mariadbd")
+    results = tmp_path / "results"
+    work = Path(tempfile.mkdtemp(prefix="tv-gc-", dir="/tmp"))   # the service user enters it
+    work.chmod(0o755)
+    try:
+        proc = cli("run", "mariadb", "--guest", "process", "--tier", "experimental",
+                   "--version", "10.11",
+                   env={"TROVE_VERIFY_RESULTS": str(results), "TROVE_VERIFY_WORKDIR": str(work)})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "backend: trove" not in proc.stdout
+    (record,) = [json.loads(p.read_text()) for p in results.glob("*/run.json")]
+    assert record["backend"] == "local" and record["guest"] == "process"
+    assert record["backend_choice"] == {
+        "backend": "local", "default": False,
+        "reason": "--guest process names where the local backend runs engines"}

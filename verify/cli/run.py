@@ -68,8 +68,8 @@ def run(args) -> int:
         backend = "local" if args.guest else "trove"
         why = (f"--guest {args.guest} names where the local backend runs engines"
                if args.guest else f"--cloud {args.cloud} names a Trove deployment")
+        # the user named it: recorded in run.json, not announced
         choice = {"backend": backend, "reason": why, "default": False}
-        say(f"backend: {backend} — {why}")
     elif backend is None:
         from verify.box import client as box_client
         backend, why = box_client.default_backend(args.datastore)
