@@ -60,6 +60,8 @@ def run(args) -> int:
     from verify.runner import RunOptions, execute, install_signal_handlers
 
     _check_versions(args.datastore, args.versions)
+    from verify.settings import Timeouts
+    Timeouts.from_env()          # bad settings fail before anything (the box) starts
     install_signal_handlers()
     say = lambda line: print(line, flush=True)   # noqa: E731
     backend, cloud, choice = args.backend, args.cloud, None
