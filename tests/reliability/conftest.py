@@ -27,9 +27,9 @@ def start_run(workdir: Path, results: Path, *args: str, env: dict | None = None,
     """`trove-verify run mariadb --tier experimental` as a user starts it."""
     full = dict(os.environ, TROVE_VERIFY_WORKDIR=str(workdir),
                 TROVE_VERIFY_RESULTS=str(results), **(env or {}))
-    return subprocess.Popen([sys.executable, "-m", "verify", "run", "mariadb", "--tier",
-                             "experimental", *args], cwd=REPO, env=full, stdout=out,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen([sys.executable, "-m", "verify", "run", "mariadb", "--backend",
+                             "local", "--tier", "experimental", *args], cwd=REPO, env=full,
+                            stdout=out, stderr=subprocess.STDOUT, text=True)
 
 
 def wait_for_server(workdir: Path, proc: subprocess.Popen, timeout: float = 60) -> bool:

@@ -78,7 +78,7 @@ def test_no_secret_in_anything_a_run_writes(workdir, tmp_path, monkeypatch, caps
     monkeypatch.setattr(planner, "scenario_methods", lambda: original() + [
         (LeakProbe, "test_leak_probe", LeakProbe.test_leak_probe.scenario_info)])
 
-    code = main(["run", "mariadb", "--tier", "experimental"])
+    code = main(["run", "mariadb", "--backend", "local", "--tier", "experimental"])
     out = capsys.readouterr()
     assert code == 1, out.out + out.err  # the probe fails on purpose
     assert "reliability.leak_probe" in out.out, out.out
