@@ -261,3 +261,25 @@ def test_the_trove_a_box_ran_is_named_and_checked_against_the_tree(tmp_path, sta
     # the box ran 26.0.0; the fixture tree is 4.0.0: said, not hidden
     assert any("the runs exercised Trove 26.0.0 while the static requirements were read "
                "from Trove 4.0.0" in n for n in v.notes)
+
+
+def test_a_failing_preview_scenario_does_not_fail_the_experimental_suite(tmp_path, static):
+    # a box run at the preview tier: every experimental scenario passes, the
+    # upgrade (a preview scenario) fails -> experimental is met, preview is not
+    scen = preview_scenarios()
+    upgrade = next(s for s in scen if s["capability"] == "upgrade")
+    upgrade["status"], upgrade["reason"] = "fail", "the server reports 10.11"
+    write_run(tmp_path, scenarios=scen, provenance=BOX, image=IMAGE, status="fail")
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert v.tier == "experimental"
+    assert "ds-tp-image" in {u.id for u in v.unmet}
+    # an experimental scenario failing fails the experimental suite, naming it
+    scen = preview_scenarios()
+    scen.append(scenario("instance.create_delete", "instance", status="fail",
+                         version="11.8"))
+    write_run(tmp_path, scenarios=scen, provenance=BOX, image=IMAGE, status="fail")
+    v = verdicts(tmp_path, static)["mariadb"]
+    suite = next(u for u in v.unmet if u.id == "ds-exp-suite")
+    assert v.tier == "none"
+    assert "1 experimental scenario(s) did not pass (e.g. instance.create_delete)" \
+        in suite.why

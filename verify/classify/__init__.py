@@ -94,7 +94,7 @@ def _check_datastore(req: Requirement, ev: Evidence, ds: Datastore, policy: Poli
             return f"no {who} run of instance.create_delete"
         return None if status == "pass" else f"instance.create_delete failed in {run['run_id']}"
     if check == "suite_passes":
-        why, _ = ev.suite_result(kinds)
+        why, _ = ev.suite_result(kinds, req.tier)
         return None if why is None else (f"no {who} run" if why == "no run" else why)
     if check in ("guest_elements_exist", "supported_os_defined"):
         blocked = _no_agent(ds, static)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from verify.catalog import Datastore
 from verify.classify.stability import GateStability, gate_stability, is_infra_failure
-from verify.policy import Policy
+from verify.policy import Policy, tier_rank
+from verify.scenarios.planner import scenario_tier
 
 UNFINISHED = ("incomplete", "unknown")
 
@@ -84,21 +85,35 @@ class Evidence:
                 return status, run
         return None, None
 
-    def suite_result(self, kinds) -> tuple[str | None, dict | None]:
+    def suite_result(self, kinds, tier: str | None = None) -> tuple[str | None, dict | None]:
         """(None when the newest run of kinds passed scenario by scenario, else
-        why not; that run). Infra failures are passed over by policy."""
+        why not; that run). Infra failures are passed over by policy.
+
+        tier: judge only the scenarios that belong to that tier's suite, so a
+        technical-preview run whose experimental scenarios all pass still
+        shows that the experimental suite passes (a failing preview scenario
+        counts against the preview requirements, not this one)."""
         runs = self.runs(kinds)
         if self.policy.stability.infra_failures == "exclude":
             runs = [r for r in runs if not is_infra_failure(r)] or runs
         if not runs:
             return "no run", None
         latest = runs[0]
-        ran = [s for s in latest["scenarios"] if s["status"] != "skipped"]
-        foreign = [s["id"] for s in ran if not scenario_counts(s, latest, self.ds)]
-        if latest["status"] != "pass":
+        # a scenario answered by another engine spoils the whole run, whatever its tier
+        foreign = [s["id"] for s in latest["scenarios"] if s["status"] != "skipped"
+                   and not scenario_counts(s, latest, self.ds)]
+        ran = [s for s in latest["scenarios"] if s["status"] != "skipped" and (
+            tier is None
+            or tier_rank(scenario_tier(s["id"], s["capability"])) <= tier_rank(tier))]
+        failed = [s["id"] for s in ran if s["status"] != "pass"]
+        if tier is None and latest["status"] != "pass":
             return f"the latest run {latest['run_id']} is {latest['status']}", latest
+        if failed:
+            return (f"in the latest run {latest['run_id']} {len(failed)} {tier} "
+                    f"scenario(s) did not pass (e.g. {failed[0]})"), latest
         if not ran:
-            return f"the latest run {latest['run_id']} ran no scenario", latest
+            return (f"the latest run {latest['run_id']} ran no "
+                    f"{tier + ' ' if tier else ''}scenario"), latest
         if foreign:
             return (f"in {latest['run_id']} {len(foreign)} scenario(s) were answered by "
                     f"another engine (e.g. {foreign[0]})"), latest

@@ -7,6 +7,7 @@ are listed as not claimed and never run.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -16,7 +17,7 @@ import testscenarios
 
 from verify import scenarios as scenarios_pkg
 from verify.catalog import Datastore
-from verify.policy import tier_rank
+from verify.policy import TIER_ORDER, tier_rank
 from verify.scenarios.base import ScenarioInfo, ScenarioTest
 
 _NOT_SCENARIO_MODULES = {"base", "planner"}
@@ -62,6 +63,29 @@ def scenario_methods() -> list[tuple[type[ScenarioTest], str, ScenarioInfo]]:
             if name.startswith("test") and info is not None:
                 out.append((cls, name, info))
     return out
+
+
+def scenario_tier(scenario_id: str, capability: str) -> str:
+    """The tier whose suite a scenario belongs to. An id this harness no
+    longer has (an older bundle's) takes its capability's lowest tier, and
+    an unknown capability the top tier, so it never decides a lower suite."""
+    by_id, by_capability = _tiers()
+    if scenario_id in by_id:
+        return by_id[scenario_id]
+    return by_capability.get(capability, TIER_ORDER[-1])
+
+
+@functools.cache
+def _tiers() -> tuple[dict[str, str], dict[str, str]]:
+    """(scenario id -> tier, capability -> its lowest tier): the registry is
+    scanned once, as classify asks per scenario of every run."""
+    by_id: dict[str, str] = {}
+    by_capability: dict[str, str] = {}
+    for _, _, info in scenario_methods():
+        by_id[info.id] = info.tier
+        low = by_capability.get(info.capability, info.tier)
+        by_capability[info.capability] = min(low, info.tier, key=tier_rank)
+    return by_id, by_capability
 
 
 def plan(ds: Datastore, tier: str, unavailable, versions: list[str] | None = None,
