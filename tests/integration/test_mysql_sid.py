@@ -26,8 +26,8 @@ from tests.integration.preview import (  # noqa: F401  (fixture)
 )
 from tests.integration.rootfs_guest import SID_MYSQL_ROOTFS, RootfsGuest, rootfs_ready
 from verify import catalog
-from verify.engines import mysql
 from verify.engines.base import wait_for
+from verify.engines.mysql import server as mysql
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from tests.integration.preview import (  # noqa: F401  (fixture)
     started_on_process_guest,
     workdir,
 )
-from verify.engines import redis as rd
-from verify.engines import redis_ops as ops
+from verify.engines.redis import ops
+from verify.engines.redis import server as rd
 
 
 @pytest.fixture(scope="module")

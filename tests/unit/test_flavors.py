@@ -7,7 +7,7 @@ import pytest
 from verify import catalog
 from verify.backends.base import FLAVORS
 from verify.backends.local import LocalBackend
-from verify.engines import cassandra
+from verify.engines.cassandra import server as cassandra
 from verify.errors import UsageError
 from verify.state import Ledger
 

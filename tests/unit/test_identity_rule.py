@@ -11,7 +11,8 @@ from tests.unit.history_factory import FIXTURE_TREE
 from verify import catalog, inspect, policy
 from verify.backends.local import LocalBackend
 from verify.classify import classify
-from verify.engines import mongodb, mysql
+from verify.engines.mongodb import server as mongodb
+from verify.engines.mysql import server as mysql
 from verify.evidence import scan
 from verify.runner import RunOptions, _provenance
 from verify.state import Ledger

@@ -211,8 +211,8 @@ def _check_consistency(data: dict, source: str) -> None:
                      "which the datastore does not claim",
                      fix="add the capability or remove the strategy")
         module = entry["engine_module"]
-        if module is not None and not (engines_dir / f"{module}.py").is_file():
-            fail("engine_module", f"no engine module verify/engines/{module}.py")
+        if module is not None and not (engines_dir / module / "__init__.py").is_file():
+            fail("engine_module", f"no engine package verify/engines/{module}/")
 
 
 def load(path: Path | str | None = None) -> Catalog:

@@ -18,7 +18,7 @@ from verify.engines.capabilities import (
     ConfigRule,
     validate_configuration,
 )
-from verify.engines.postgresql_backup import FULL_PHYSICAL, PHYSICAL, PostgreSQLBackupOps
+from verify.engines.postgresql.backup import FULL_PHYSICAL, PHYSICAL, PostgreSQLBackupOps
 from verify.errors import EngineError, NotSupported
 
 STREAMING = "postgresql_streaming"

@@ -11,7 +11,7 @@ from __future__ import annotations
 def postgresql_upgrade_to(self, version: str) -> None:
     """pg_upgrade from the old major to version's. Both majors' binaries must
     be in the runtime (the guest layers the previous image under the new one)."""
-    from verify.engines.postgresql import WAL_SEGMENT_MB, bin_dir
+    from verify.engines.postgresql.server import WAL_SEGMENT_MB, bin_dir
     from verify.errors import EngineError
 
     old_bin, new_bin = self.bin, bin_dir(version)

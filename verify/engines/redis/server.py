@@ -15,10 +15,10 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
-from verify.engines._upgrade import redis_upgrade_to
 from verify.engines.base import Client, Credentials, Identity, Server, wait_for
-from verify.engines.redis_cluster import RedisClusterOps
-from verify.engines.redis_ops import RedisOps
+from verify.engines.postgresql.upgrade import redis_upgrade_to
+from verify.engines.redis.cluster import RedisClusterOps
+from verify.engines.redis.ops import RedisOps
 from verify.errors import EngineError
 
 ENGINE = "redis"

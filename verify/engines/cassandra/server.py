@@ -11,7 +11,6 @@ from pathlib import Path
 
 import yaml
 
-from verify.engines import cassandra_runtime as rt
 from verify.engines.base import (
     Credentials,
     Identity,
@@ -22,8 +21,9 @@ from verify.engines.base import (
     wait_for,
 )
 from verify.engines.capabilities import CapabilityOps, ClientGrants, ConfigRule
-from verify.engines.cassandra_client import ENGINE, CassandraClient, connect, cql_name
-from verify.engines.cassandra_ops import ClusterOps, SnapshotOps
+from verify.engines.cassandra import runtime as rt
+from verify.engines.cassandra.client import ENGINE, CassandraClient, connect, cql_name
+from verify.engines.cassandra.ops import ClusterOps, SnapshotOps
 from verify.errors import EngineError
 
 # Process guests share the host's loopback; nodes of one cluster need distinct

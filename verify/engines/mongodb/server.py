@@ -20,11 +20,11 @@ import pymongo
 import pymongo.errors
 from pymongo.write_concern import WriteConcern
 
-from verify.engines import mongodb_runtime as rt
 from verify.engines.base import Client, Credentials, Identity, Server, random_password, wait_for
 from verify.engines.capabilities import Backup, CapabilityOps
-from verify.engines.mongodb_ops import ConfigOps, ReplicaSetOps, SnapshotOps
-from verify.engines.mongodb_standin import (  # noqa: F401  (ENV_STANDIN: part of the API)
+from verify.engines.mongodb import runtime as rt
+from verify.engines.mongodb.ops import ConfigOps, ReplicaSetOps, SnapshotOps
+from verify.engines.mongodb.standin import (  # noqa: F401  (ENV_STANDIN: part of the API)
     ENV_STANDIN,
     STANDIN,
     _python,

@@ -41,7 +41,7 @@ class _RulesUnlessStandIn:
     configuration scenarios skip there instead of failing."""
 
     def __get__(self, obj, owner) -> dict[str, ConfigRule]:
-        from verify.engines.mongodb_standin import stand_in
+        from verify.engines.mongodb.standin import stand_in
         return {} if stand_in() else CONFIG_RULES
 
 

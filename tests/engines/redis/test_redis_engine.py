@@ -5,9 +5,9 @@ import hashlib
 
 import pytest
 
-from verify.engines import redis as rd
-from verify.engines import redis_ops as ops
 from verify.engines.capabilities import ConfigurationRejected, validate_configuration
+from verify.engines.redis import ops
+from verify.engines.redis import server as rd
 
 
 def test_identity_from_redis_info():
@@ -82,7 +82,7 @@ class _Node:
 
 
 def test_nodes_seen_counts_healthy_members_only():
-    from verify.engines import redis_cluster
+    from verify.engines.redis import cluster as redis_cluster
     reply = "\n".join([
         "a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460",
         "b2 127.0.0.1:7002@17002 master - 0 0 2 connected 5461-10922",

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pymysql
 
-from verify.engines._mysql_family import CONFIG_RULES, MySQLFamilyConfig, MySQLFamilyUsers
 from verify.engines._template import pristine_dir
 from verify.engines.base import Client, Credentials, Identity, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps
-from verify.engines.mariadb_backup import BackupOps
-from verify.engines.mariadb_galera import GaleraOps
-from verify.engines.mariadb_replication import ReplicationOps
+from verify.engines.mariadb.backup import BackupOps
+from verify.engines.mariadb.cluster import GaleraOps
+from verify.engines.mariadb.replication import ReplicationOps
+from verify.engines.mysql_family.ops import CONFIG_RULES, MySQLFamilyConfig, MySQLFamilyUsers
 from verify.errors import EngineError
 
 ENGINE = "mariadb"

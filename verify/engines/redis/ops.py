@@ -141,7 +141,7 @@ class RedisOps(CapabilityOps):
         self._as_root(["cp", str(backup.path / "dump.rdb"), target])
         self._as_root(["chown", f"--reference={self.data}", target])
         # keep the backup's own users; this server has its own admin
-        from verify.engines.redis import other_users
+        from verify.engines.redis.server import other_users
         if isinstance(backup.meta.get("admin"), Credentials):
             self.admin = backup.meta["admin"]
         acl = self.runtime.path(str(backup.path / "users.acl")).read_text()

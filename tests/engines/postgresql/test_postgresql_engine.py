@@ -3,10 +3,10 @@ positions, the globals filter, configuration rules."""
 
 import pytest
 
-from verify.engines import postgresql as pg
-from verify.engines import postgresql_backup as backup_ops
-from verify.engines import postgresql_ops as ops
 from verify.engines.capabilities import ConfigurationRejected, validate_configuration
+from verify.engines.postgresql import backup as backup_ops
+from verify.engines.postgresql import ops
+from verify.engines.postgresql import server as pg
 
 
 def test_identity_from_debian_postgresql():

@@ -15,12 +15,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from verify.engines._mysql_family import CONFIG_RULES, MySQLFamilyConfig, MySQLFamilyUsers
 from verify.engines.base import Credentials, Identity, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps
-from verify.engines.mariadb import ITEMS_TABLE, MariaDBClient
-from verify.engines.mysql_group import GroupOps
-from verify.engines.mysql_ops import MySQLOps
+from verify.engines.mariadb.server import ITEMS_TABLE, MariaDBClient
+from verify.engines.mysql.cluster import GroupOps
+from verify.engines.mysql.replication import MySQLOps
+from verify.engines.mysql_family.ops import CONFIG_RULES, MySQLFamilyConfig, MySQLFamilyUsers
 from verify.errors import EngineError
 
 ENGINE = "mysql"

@@ -17,9 +17,9 @@ import psycopg
 from psycopg import sql
 
 from verify.engines._template import pristine_dir
-from verify.engines._upgrade import postgresql_upgrade_to
 from verify.engines.base import Client, Credentials, Identity, Server, wait_for
-from verify.engines.postgresql_ops import ROOT_USER, PostgreSQLOps
+from verify.engines.postgresql.ops import ROOT_USER, PostgreSQLOps
+from verify.engines.postgresql.upgrade import postgresql_upgrade_to
 from verify.errors import EngineError
 
 ENGINE = "postgresql"
