@@ -185,11 +185,7 @@ class Server(abc.ABC):
     """One engine server in one runtime: configure, launch, probe, stop."""
 
     engine: str = ""
-    default_port: int = 0
-    # the least memory a guest of this engine can run in; smaller flavors are
-    # refused at create, as Trove refuses a flavor not associated with the
-    # datastore version
-    min_memory_mb: int = 0
+    default_port: int = 0      # where it listens when the runtime picks no port
 
     def __init__(self, runtime: Runtime, *, version: str, memory_mb: int = 512,
                  timeouts: Timeouts | None = None, settings: dict | None = None):

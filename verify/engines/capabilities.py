@@ -5,7 +5,7 @@ what its datastore claims and a scenario for anything else is skipped with
 the reason instead of passing. Semantics follow Trove's guest agent.
 
 What each scenario module needs from an engine (LocalBackend delegates the
-Trove verb to the method named here; verify/engines/mariadb*.py is a full
+Trove verb to the method named here; verify/engines/mariadb/ is a full
 example):
 
   instance       boot_id, memory_setting_mb + memory_in_effect_mb (resize reads

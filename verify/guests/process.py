@@ -83,8 +83,8 @@ class ProcessGuest(Guest):
         find a binary the user has (TROVE_VERIFY_MYSQLD ...)."""
         from verify import engines
 
-        module = engines.load(ds.engine_module) if ds.engine_module else None
-        own = getattr(module, "host_unavailable", None)
+        engine = engines.load(ds.engine_module) if ds.engine_module else None
+        own = engine.host_unavailable if engine is not None else None
         family, release = host_release()
         shipped = [ds.os(o) for o in ds.version(version).os]
         if own is not None and not any(o.family == family and o.release == release
@@ -96,7 +96,7 @@ class ProcessGuest(Guest):
                     f"{family} {release} and the version ships in {where}")
         # an engine whose runtime comes from elsewhere than the OS archive
         # (Cassandra's jars) says what is missing here, if anything
-        missing = getattr(module, "missing_here", None)
+        missing = engine.missing_here if engine is not None else None
         return missing(version) if missing else None
 
     @classmethod

@@ -65,13 +65,6 @@ CONFIG_RULES = {r.name: r for r in (
 class CassandraServer(SnapshotOps, ClusterOps, Server, ClientGrants, CapabilityOps):
     engine = ENGINE
     default_port = 9042
-    # a 256 MB heap plus direct memory, code cache and metaspace: measured
-    # OOM-killed in a 256 MB memory cgroup, at home in 512 MB
-    min_memory_mb = 512
-    # cluster members repair system_auth before the ring changes; a repair's
-    # merkle trees and streams took a 512 MB member past its memory cgroup
-    # (OOM-killed at 440 MB anon RSS in CI), so cluster members get 1 GB
-    CLUSTER_FLAVOR = "medium"
     CONFIG_RULES = CONFIG_RULES
 
     def __init__(self, runtime, **kwargs):

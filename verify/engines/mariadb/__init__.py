@@ -1,5 +1,9 @@
-"""The mariadb engine (moved from verify/engines/mariadb*.py)."""
+"""MariaDB from Debian packages (galera clusters, mariabackup, GTID replication)."""
 
-from verify.engines.mariadb.server import ENGINE, SERVER, connect
+from verify.engines import Engine
+from verify.engines.mariadb.client import connect
+from verify.engines.mariadb.server import MariaDBServer
 
-__all__ = ["ENGINE", "SERVER", "connect"]
+ENGINE = Engine(name="mariadb", server=MariaDBServer, connect=connect, identities=("mariadb",))
+
+__all__ = ["ENGINE"]

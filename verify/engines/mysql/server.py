@@ -2,8 +2,8 @@
 
 Launch: ``mysqld --initialize-insecure``, then the first start runs an
 init-file that sets every account's password before the server listens;
-probe and operate through PyMySQL (the client of the mariadb module).
-Backup, replication and configuration live in verify/engines/mysql_ops.py.
+probe and operate through PyMySQL (the MySQL family's client).
+Backup and replication live in replication.py, Group Replication in cluster.py.
 """
 
 from __future__ import annotations
@@ -17,39 +17,14 @@ from pathlib import Path
 
 from verify.engines.base import Credentials, Identity, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps
-from verify.engines.mariadb.server import ITEMS_TABLE, MariaDBClient
+from verify.engines.mysql.client import ENGINE, MySQLClient, connect
 from verify.engines.mysql.cluster import GroupOps
 from verify.engines.mysql.replication import MySQLOps
 from verify.engines.mysql_family.ops import CONFIG_RULES, MySQLFamilyConfig, MySQLFamilyUsers
 from verify.errors import EngineError
 
-ENGINE = "mysql"
 ENV_MYSQLD = "TROVE_VERIFY_MYSQLD"
 GUEST_MYSQLD = "/usr/sbin/mysqld"      # where the debian-mysql element puts it
-
-__all__ = ["ENGINE", "ITEMS_TABLE", "SERVER", "connect", "identity_from"]
-
-
-def identity_from(version: str, comment: str) -> Identity:
-    """MariaDB and Percona answer VERSION() too; only Oracle MySQL is mysql."""
-    text = f"{version} {comment}".lower()
-    name = ("mariadb" if "mariadb" in text else
-            "percona-server" if "percona" in text else "mysql")
-    return Identity(name=name, version=version.split("-")[0], distribution=comment.strip("()"))
-
-
-class MySQLClient(MariaDBClient):
-    """PyMySQL speaks caching_sha2_password (MySQL's default) over TCP."""
-
-    def identity(self) -> Identity:
-        (version, comment), = self.query("SELECT VERSION(), @@version_comment")
-        return identity_from(version, comment)
-
-
-def connect(host: str, port: int, creds: Credentials, database: str | None = None,
-            timeout: float = 10.0) -> MySQLClient:
-    return MySQLClient(host, port, creds, database, timeout)
-
 
 def host_mysqld() -> tuple[str | None, str]:
     """(path, why-not) of an Oracle MySQL mysqld on this host, for process guests."""

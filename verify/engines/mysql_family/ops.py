@@ -38,7 +38,7 @@ def option_value(value: object) -> object:
 
 
 class MySQLFamilyUsers(ClientGrants):
-    """Needs from the server: query() and client() (a MariaDBClient)."""
+    """Needs from the server: query() and client() (a MySQLFamilyClient)."""
 
     def change_password(self, user: str, password: str) -> None:
         self.query("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))

@@ -1,5 +1,10 @@
-"""The postgresql engine (moved from verify/engines/postgresql*.py)."""
+"""PostgreSQL from Debian packages (pg_basebackup, streaming replication, pg_upgrade)."""
 
-from verify.engines.postgresql.server import ENGINE, SERVER, connect
+from verify.engines import Engine
+from verify.engines.postgresql.client import connect
+from verify.engines.postgresql.server import PostgreSQLServer
 
-__all__ = ["ENGINE", "SERVER", "connect"]
+ENGINE = Engine(name="postgresql", server=PostgreSQLServer, connect=connect,
+                identities=("postgresql",))
+
+__all__ = ["ENGINE"]

@@ -1,5 +1,9 @@
-"""The redis engine (moved from verify/engines/redis*.py)."""
+"""Redis from Debian packages (RDB backups, sync replication, Redis Cluster)."""
 
-from verify.engines.redis.server import ENGINE, SERVER, connect
+from verify.engines import Engine
+from verify.engines.redis.client import connect
+from verify.engines.redis.server import RedisServer
 
-__all__ = ["ENGINE", "SERVER", "connect"]
+ENGINE = Engine(name="redis", server=RedisServer, connect=connect, identities=("redis", "valkey"))
+
+__all__ = ["ENGINE"]

@@ -1,6 +1,6 @@
 """Redis configuration groups, RDB backups and sync replication.
 
-Mixed into verify.engines.redis.RedisServer (kept apart to keep each module
+Mixed into verify.engines.redis.server.RedisServer (kept apart to keep each module
 small). Strategies: redis_rdb (BGSAVE, then the RDB file and the ACL file:
 users are not in the RDB), redis_sync (REPLICAOF with an ACL replication user).
 """
@@ -17,6 +17,7 @@ from verify.engines.capabilities import (
     ConfigurationRejected,
     validate_configuration,
 )
+from verify.engines.redis.client import other_users
 from verify.errors import EngineError, NotSupported
 
 RDB, SYNC = "redis_rdb", "redis_sync"
@@ -141,7 +142,6 @@ class RedisOps(CapabilityOps):
         self._as_root(["cp", str(backup.path / "dump.rdb"), target])
         self._as_root(["chown", f"--reference={self.data}", target])
         # keep the backup's own users; this server has its own admin
-        from verify.engines.redis.server import other_users
         if isinstance(backup.meta.get("admin"), Credentials):
             self.admin = backup.meta["admin"]
         acl = self.runtime.path(str(backup.path / "users.acl")).read_text()
