@@ -222,7 +222,13 @@ class Server(abc.ABC):
         return self.process is not None and self.process.poll() is None
 
     @abc.abstractmethod
-    def identity(self) -> Identity: ...
+    def client(self, database: str | None = None) -> Client:
+        """A connection as the admin through the engine's own client library."""
+
+    def identity(self) -> Identity:
+        """The engine as the running server reports itself, asked through its client."""
+        with self.client() as c:
+            return c.identity()
 
     @abc.abstractmethod
     def log_files(self) -> dict[str, Path]:

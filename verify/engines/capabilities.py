@@ -25,7 +25,7 @@ Data checks always go through Client.write_items/read_items.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,6 +129,23 @@ def validate_configuration(rules: dict[str, ConfigRule], values: dict[str, objec
                 fix=f"use one of: {', '.join(sorted(rules))}")
         out[name] = validate_value(rule, value)
     return out
+
+
+def apply_values(rules: dict[str, ConfigRule], values: dict[str, object],
+                 store: Callable[[str, object], object],
+                 set_online: Callable[[str, object], None]) -> bool:
+    """Apply a configuration group parameter by parameter, in order: store(name,
+    value) keeps it for the next start and returns it as the engine takes it;
+    set_online(name, value) applies a dynamic one at once. True when any needs
+    a restart to take effect (the caller restarts)."""
+    restart = False
+    for name, value in values.items():
+        value = store(name, value)
+        if rules[name].dynamic:
+            set_online(name, value)
+        else:
+            restart = True
+    return restart
 
 
 class ClientGrants:

@@ -71,6 +71,15 @@ def check_traversable(path: Path, account: tuple[int, int] | None) -> None:
                 fix="set TROVE_VERIFY_WORKDIR to a directory under a world-traversable path")
 
 
+def wait_or_kill(proc: subprocess.Popen, timeout: float) -> None:
+    """Wait for proc to exit; after timeout SIGKILL its process group."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
 class ProcessGuest(Guest):
     kind = name = "process"
     host_binaries = True
@@ -223,11 +232,7 @@ class ProcessGuest(Guest):
             os.killpg(proc.pid, signal.SIGCONT)  # a paused server must see the SIGTERM
         except ProcessLookupError:
             pass
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        wait_or_kill(proc, timeout)
         # children that left the group are still in the session; sweep it
         _, entry = self._procs.pop(proc.pid, (None, None))
         if entry:

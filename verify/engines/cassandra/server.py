@@ -13,7 +13,6 @@ import yaml
 
 from verify.engines.base import (
     Credentials,
-    Identity,
     Server,
     free_port,
     port_bindable,
@@ -205,10 +204,6 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, ClientGrants, CapabilityO
 
     def client(self, database: str | None = None) -> CassandraClient:
         return connect(self.runtime.address, self.port, self.admin, database)
-
-    def identity(self) -> Identity:
-        with self.client() as c:
-            return c.identity()
 
     def boot_id(self) -> str:
         with self.client() as c:

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import secrets
 import shutil
-from pathlib import Path
 
 from verify.engines._template import pristine_dir
-from verify.engines.base import Credentials, Identity, Server, random_password, wait_for
+from verify.engines.base import Credentials, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps
 from verify.engines.mariadb.backup import BackupOps
 from verify.engines.mariadb.client import ENGINE, MariaDBClient, connect
 from verify.engines.mariadb.cluster import GaleraOps
 from verify.engines.mariadb.replication import ReplicationOps
-from verify.engines.mysql_family.ops import CONFIG_RULES, MySQLFamilyConfig, MySQLFamilyUsers
+from verify.engines.mysql_family.ops import (
+    CONFIG_RULES,
+    MySQLFamilyConfig,
+    MySQLFamilyServer,
+    MySQLFamilyUsers,
+)
 from verify.errors import EngineError
 
 REDO_LOG_MB = 16    # the 100 MB default costs every instance disk and time
 
 
-class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyUsers, MySQLFamilyConfig,
-                    CapabilityOps, Server):
+class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyServer, MySQLFamilyUsers,
+                    MySQLFamilyConfig, CapabilityOps, Server):
     engine = ENGINE
     default_port = 3306
     CONFIG_RULES = CONFIG_RULES
@@ -154,22 +158,6 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyUsers, MySQ
 
     def client(self, database: str | None = None) -> MariaDBClient:
         return connect(self.runtime.address, self.port, self.admin, database)
-
-    def query(self, sql: str, args: tuple | None = None) -> list[tuple]:
-        with self.client() as c:
-            return c.query(sql, args)
-
-    def identity(self) -> Identity:
-        with self.client() as c:
-            return c.identity()
-
-    def log_files(self) -> dict[str, Path]:
-        logs = {"error": "error.log", "general": "general.log", "slow_query": "slow.log"}
-        return {name: self.runtime.path(f"{self.base}/log/{f}") for name, f in logs.items()}
-
-    def check_started(self) -> None:
-        if not self.running():
-            raise EngineError("MariaDB is not running")
 
     def enable_log(self, name: str) -> None:
         variable = {"general": "general_log", "slow_query": "slow_query_log"}.get(name)

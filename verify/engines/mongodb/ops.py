@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from verify.engines.base import Credentials, wait_for
-from verify.engines.capabilities import Backup, ConfigRule, validate_configuration
+from verify.engines.capabilities import Backup, ConfigRule, apply_values, validate_configuration
 from verify.errors import EngineError, NotSupported
 
 FS_SNAPSHOT = "mongodb_fs_snapshot"
@@ -62,16 +62,18 @@ class ConfigOps:
     def apply_configuration(self, values: dict[str, object]) -> bool:
         self.real_only("configuration groups")
         values = validate_configuration(CONFIG_RULES, values, engine="MongoDB")
-        restart = False
-        for name, value in values.items():
+
+        def store(name: str, value: object) -> object:
             # what to go back to on detach: the server's own value before us
             self._defaults.setdefault(name, self._parameter(name))
             self.settings[name] = value
-            if CONFIG_RULES[name].dynamic:
-                with self.client() as c:
-                    c.admin("setParameter", 1, **{name: value})
-            else:
-                restart = True
+            return value
+
+        def set_online(name: str, value: object) -> None:
+            with self.client() as c:
+                c.admin("setParameter", 1, **{name: value})
+
+        restart = apply_values(CONFIG_RULES, values, store, set_online)
         if restart:
             self.restart()
         return restart

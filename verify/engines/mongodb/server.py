@@ -31,7 +31,7 @@ from verify.engines.mongodb.standin import (  # noqa: F401  (ENV_STANDIN: part o
     _standin_launcher,
     stand_in,
 )
-from verify.errors import EngineError, NotSupported
+from verify.errors import NotSupported
 
 ENGINE = "mongodb"
 ENV_MONGOD = rt.ENV_MONGOD
@@ -288,10 +288,6 @@ class MongoDBServer(ConfigOps, SnapshotOps, ReplicaSetOps, CapabilityOps, Server
         self.runtime.run([tool, *self._tool_args(), f"--archive={backup.path}/dump.archive",
                           "--gzip",
                           "--drop", "--nsExclude=admin.*"], timeout=self.timeouts.command)
-
-    def check_started(self) -> None:
-        if not self.running():
-            raise EngineError("MongoDB is not running")
 
 
 SERVER = MongoDBServer

@@ -15,12 +15,17 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from verify.engines.base import Credentials, Identity, Server, random_password, wait_for
+from verify.engines.base import Credentials, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps
 from verify.engines.mysql.client import ENGINE, MySQLClient, connect
 from verify.engines.mysql.cluster import GroupOps
 from verify.engines.mysql.replication import MySQLOps
-from verify.engines.mysql_family.ops import CONFIG_RULES, MySQLFamilyConfig, MySQLFamilyUsers
+from verify.engines.mysql_family.ops import (
+    CONFIG_RULES,
+    MySQLFamilyConfig,
+    MySQLFamilyServer,
+    MySQLFamilyUsers,
+)
 from verify.errors import EngineError
 
 ENV_MYSQLD = "TROVE_VERIFY_MYSQLD"
@@ -52,8 +57,8 @@ def host_unavailable() -> str | None:
             "through a Trove deployment with --backend trove")
 
 
-class MySQLServer(GroupOps, MySQLOps, MySQLFamilyUsers, MySQLFamilyConfig, CapabilityOps,
-                  Server):
+class MySQLServer(GroupOps, MySQLOps, MySQLFamilyServer, MySQLFamilyUsers, MySQLFamilyConfig,
+                  CapabilityOps, Server):
     engine = ENGINE
     default_port = 3306
     CONFIG_RULES = CONFIG_RULES
@@ -219,18 +224,6 @@ class MySQLServer(GroupOps, MySQLOps, MySQLFamilyUsers, MySQLFamilyConfig, Capab
 
     def client(self, database: str | None = None) -> MySQLClient:
         return connect(self.runtime.address, self.port, self.admin, database)
-
-    def identity(self) -> Identity:
-        with self.client() as c:
-            return c.identity()
-
-    def log_files(self) -> dict[str, Path]:
-        logs = {"error": "error.log", "general": "general.log", "slow_query": "slow.log"}
-        return {name: self.runtime.path(f"{self.base}/log/{f}") for name, f in logs.items()}
-
-    def query(self, sql: str, args: tuple | None = None) -> list[tuple]:
-        with self.client() as c:
-            return c.query(sql, args)
 
     # instance -------------------------------------------------------------
     def memory_setting_mb(self, memory_mb: int) -> int:

@@ -13,11 +13,10 @@ import secrets
 from pathlib import Path
 
 from verify.engines._template import pristine_dir
-from verify.engines.base import Identity, Server, wait_for
+from verify.engines.base import Server, wait_for
 from verify.engines.postgresql.client import ENGINE, PostgreSQLClient
 from verify.engines.postgresql.ops import PostgreSQLOps
 from verify.engines.postgresql.upgrade import WAL_SEGMENT_MB, UpgradeOps, bin_dir
-from verify.errors import EngineError
 
 
 class PostgreSQLServer(UpgradeOps, PostgreSQLOps, Server):
@@ -185,16 +184,8 @@ class PostgreSQLServer(UpgradeOps, PostgreSQLOps, Server):
                                 input=statement.encode(), timeout=self.timeouts.command)
         return proc.stdout.decode()
 
-    def identity(self) -> Identity:
-        with self.client() as c:
-            return c.identity()
-
     def log_files(self) -> dict[str, Path]:
         return {"general": self.runtime.path(f"{self.base}/log/postgresql.log")}
-
-    def check_started(self) -> None:
-        if not self.running():
-            raise EngineError("PostgreSQL is not running")
 
     # instance ---------------------------------------------------------------
     def memory_setting_mb(self, memory_mb: int) -> int:

@@ -15,6 +15,7 @@ from verify.engines.capabilities import (
     CapabilityOps,
     ConfigRule,
     ConfigurationRejected,
+    apply_values,
     validate_configuration,
 )
 from verify.engines.redis.client import other_users
@@ -66,14 +67,12 @@ class RedisOps(CapabilityOps):
             raise ConfigurationRejected(f"value {policy!r} is not one of "
                                         f"{', '.join(_POLICIES)}",
                                         where="configuration parameter maxmemory-policy")
-        restart = False
+        def store(name: str, value: object) -> str:
+            self.settings[name] = redis_value(value)
+            return self.settings[name]
+
         with self.client() as c:
-            for name, value in values.items():
-                self.settings[name] = redis_value(value)
-                if CONFIG_RULES[name].dynamic:
-                    c.conn.config_set(name, redis_value(value))
-                else:
-                    restart = True
+            restart = apply_values(CONFIG_RULES, values, store, c.conn.config_set)
         if restart:
             self.restart()
         return restart

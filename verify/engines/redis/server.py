@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from verify.engines.base import Credentials, Identity, Server, wait_for
+from verify.engines.base import Credentials, Server, wait_for
 from verify.engines.redis.client import ENGINE, RedisClient, acl_line, connect, other_users
 from verify.engines.redis.cluster import RedisClusterOps
 from verify.engines.redis.ops import RedisOps
@@ -125,16 +125,8 @@ class RedisServer(RedisClusterOps, RedisOps, Server):
     def client(self, database: str | None = None) -> RedisClient:
         return connect(self.runtime.address, self.port, self.admin, database)
 
-    def identity(self) -> Identity:
-        with self.client() as c:
-            return c.identity()
-
     def log_files(self) -> dict[str, Path]:
         return {"general": self.runtime.path(f"{self.base}/log/redis.log")}
-
-    def check_started(self) -> None:
-        if not self.running():
-            raise EngineError("Redis is not running")
 
     def memory_setting_mb(self, memory_mb: int) -> int:
         # maxmemory: half the flavor, the rest for forks (BGSAVE, full sync)
