@@ -15,15 +15,11 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from verify.catalog.capabilities import CAPABILITIES, STRATEGY_CAPABILITIES
 from verify.errors import ConfigError
 
 CATALOG_FILE = Path(__file__).with_name("datastores.yaml")
 
-CAPABILITIES = (
-    "instance", "databases", "users", "root", "configuration", "backup",
-    "replication", "cluster", "guest_logs", "upgrade",
-)
-STRATEGY_CAPABILITIES = ("backup", "replication", "cluster")
 TIERS = ("experimental", "technical-preview", "stable")
 
 _NAME = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]*$"}

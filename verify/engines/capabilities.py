@@ -21,6 +21,9 @@ example):
   cluster        cluster_create, cluster_grow, cluster_shrink, cluster_size
   guest_logs     Server.log_files, enable_log
 Data checks always go through Client.write_items/read_items.
+Which operations each capability requires is the registry's
+(verify/catalog/capabilities.py); tests/unit/test_capability_registry.py checks
+every engine whose datastore claims it.
 """
 
 from __future__ import annotations
