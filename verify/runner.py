@@ -145,10 +145,10 @@ def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:
         say(f"cleanup: removed {line} left by an earlier run")
 
     if options.guest is None and options.backend == "local":
-        from verify.guests import default_kind
+        from verify.guests import default_kind, host_binary_kind
         if not any(v.os for v in ds.versions):
             # no OS ships it, so no image: only a binary the user has can run
-            options.guest, note = "process", None
+            options.guest, note = host_binary_kind(), None
         else:
             options.guest, note = default_kind()
         if note:

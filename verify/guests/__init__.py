@@ -32,6 +32,11 @@ def guest_class(kind: str) -> type[Guest]:
     return lookup(GUESTS, kind, what="guest", fix=f"one of: {', '.join(KINDS)}")
 
 
+def host_binary_kind() -> str:
+    """The kind that runs this host's own binaries (a version no OS image ships)."""
+    return next(k for k in KINDS if guest_class(k).host_binaries)
+
+
 def default_kind() -> tuple[str, str | None]:
     """(kind, note): namespace when this machine allows it, else process with
     the one line saying why (never a silent switch: the caller prints it)."""
