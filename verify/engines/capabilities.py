@@ -151,6 +151,23 @@ def apply_values(rules: dict[str, ConfigRule], values: dict[str, object],
     return restart
 
 
+def remove_values(rules: dict[str, ConfigRule], names: list[str],
+                  forget: Callable[[str], bool], set_default: Callable[[str], None]) -> bool:
+    """Detach a configuration group parameter by parameter: forget(name) drops
+    it from what the next start uses (False: nothing of it to reset);
+    set_default(name) resets a dynamic one at once. True when any needs a
+    restart to take effect (the caller restarts)."""
+    restart = False
+    for name in names:
+        if not forget(name):
+            continue
+        if rules[name].dynamic:
+            set_default(name)
+        else:
+            restart = True
+    return restart
+
+
 class ClientGrants:
     """grant_access/revoke_access for engines whose client grants and revokes
     one database at a time (placed before CapabilityOps in the bases)."""

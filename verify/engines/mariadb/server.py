@@ -152,10 +152,6 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyServer, MyS
         self.runtime.run(["mariadb-upgrade", f"--defaults-file={self.config_file}"],
                          timeout=self.timeouts.command)
 
-    def ping(self) -> bool:
-        with self.client() as c:
-            return c.query("SELECT 1") == [(1,)]
-
     def client(self, database: str | None = None) -> MariaDBClient:
         return connect(self.runtime.address, self.port, self.admin, database)
 

@@ -15,7 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from verify.engines.base import Credentials, wait_for
-from verify.engines.capabilities import Backup, ConfigRule, apply_values, validate_configuration
+from verify.engines.capabilities import (
+    Backup,
+    ConfigRule,
+    apply_values,
+    remove_values,
+    validate_configuration,
+)
 from verify.errors import EngineError, NotSupported
 
 FS_SNAPSHOT = "mongodb_fs_snapshot"
@@ -79,15 +85,14 @@ class ConfigOps:
         return restart
 
     def remove_configuration(self, names: list[str]) -> bool:
-        restart = False
-        for name in names:
-            if self.settings.pop(name, None) is None or name not in CONFIG_RULES:
-                continue
-            if CONFIG_RULES[name].dynamic:
-                with self.client() as c:
-                    c.admin("setParameter", 1, **{name: self._defaults[name]})
-            else:
-                restart = True
+        def forget(name: str) -> bool:
+            return self.settings.pop(name, None) is not None and name in CONFIG_RULES
+
+        def set_default(name: str) -> None:
+            with self.client() as c:
+                c.admin("setParameter", 1, **{name: self._defaults[name]})
+
+        restart = remove_values(CONFIG_RULES, names, forget, set_default)
         if restart:
             self.restart()
         return restart

@@ -218,10 +218,6 @@ class MySQLServer(GroupOps, MySQLOps, MySQLFamilyServer, MySQLFamilyUsers, MySQL
         if bad:
             raise EngineError(f"MySQL left accounts without a password: {bad}")
 
-    def ping(self) -> bool:
-        with self.client() as c:
-            return c.query("SELECT 1") == [(1,)]
-
     def client(self, database: str | None = None) -> MySQLClient:
         return connect(self.runtime.address, self.port, self.admin, database)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from verify.engines.capabilities import ClientGrants, ConfigRule, apply_values
+from verify.engines.capabilities import ClientGrants, ConfigRule, apply_values, remove_values
 from verify.errors import EngineError
 
 # A subset of Trove's mysql/mariadb validation-rules.json: real parameters
@@ -40,6 +40,10 @@ def option_value(value: object) -> object:
 
 class MySQLFamilyServer:
     """What a MariaDB or MySQL server answers alike, through self.client()."""
+
+    def ping(self) -> bool:
+        with self.client() as c:
+            return c.query("SELECT 1") == [(1,)]
 
     def query(self, sql: str, args: tuple | None = None) -> list[tuple]:
         with self.client() as c:
@@ -85,14 +89,14 @@ class MySQLFamilyConfig:
         return restart
 
     def remove_configuration(self, names: list[str]) -> bool:
-        restart = False
+        def forget(name: str) -> bool:
+            self.settings.pop(name, None)
+            return True
+
         with self.client() as c:
-            for name in names:
-                self.settings.pop(name, None)
-                if self.CONFIG_RULES[name].dynamic:
-                    c.query(f"SET GLOBAL {variable_name(name)} = DEFAULT")
-                else:
-                    restart = True
+            restart = remove_values(
+                self.CONFIG_RULES, names, forget,
+                lambda name: c.query(f"SET GLOBAL {variable_name(name)} = DEFAULT"))
         self._settle(restart)
         return restart
 

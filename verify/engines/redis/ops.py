@@ -16,6 +16,7 @@ from verify.engines.capabilities import (
     ConfigRule,
     ConfigurationRejected,
     apply_values,
+    remove_values,
     validate_configuration,
 )
 from verify.engines.redis.client import other_users
@@ -78,18 +79,16 @@ class RedisOps(CapabilityOps):
         return restart
 
     def remove_configuration(self, names: list[str]) -> bool:
-        restart = False
+        def forget(name: str) -> bool:
+            self.settings.pop(name, None)
+            return name in CONFIG_RULES
+
+        def default(name: str) -> str:
+            return str(self.default_maxmemory()) if name == "maxmemory" else DEFAULTS[name]
+
         with self.client() as c:
-            for name in names:
-                self.settings.pop(name, None)
-                if name not in CONFIG_RULES:
-                    continue
-                if CONFIG_RULES[name].dynamic:
-                    default = (str(self.default_maxmemory()) if name == "maxmemory"
-                               else DEFAULTS[name])
-                    c.conn.config_set(name, default)
-                else:
-                    restart = True
+            restart = remove_values(CONFIG_RULES, names, forget,
+                                    lambda name: c.conn.config_set(name, default(name)))
         if restart:
             self.restart()
         return restart
