@@ -7,8 +7,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from verify.errors import ConfigError
+
+if TYPE_CHECKING:
+    from verify.engines.base import Client, Server
 
 
 @dataclass(frozen=True)
@@ -16,8 +20,8 @@ class Engine:
     """What the rest of the harness may know of one engine."""
 
     name: str
-    server: type                        # a verify.engines.base.Server subclass
-    connect: Callable                   # (host, port, credentials, database) -> Client
+    server: type[Server]
+    connect: Callable[..., Client]      # (host, port, credentials, database)
     # what its genuine servers report (Identity.name): the catalog's `engines`
     identities: tuple[str, ...]
     min_memory_mb: int = 0              # smaller flavors are refused, as Trove does
