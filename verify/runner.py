@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import testtools
 
@@ -28,6 +29,9 @@ from verify.scenarios import planner
 from verify.scenarios.base import RunContext, set_context
 from verify.settings import Timeouts, repo_root, results_dir
 from verify.state import Ledger, cleanup_stale
+
+if TYPE_CHECKING:
+    from verify.backends.base import Backend
 
 _STATUS = {"success": "pass", "fail": "fail", "skip": "skipped", "xfail": "pass",
            "uxsuccess": "fail", "exists": "fail", "inprogress": "fail"}
@@ -141,10 +145,10 @@ def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:
         say(f"cleanup: removed {line} left by an earlier run")
 
     if options.guest is None and options.backend == "local":
-        from verify.guests import default_kind
+        from verify.guests import default_kind, host_binary_kind
         if not any(v.os for v in ds.versions):
             # no OS ships it, so no image: only a binary the user has can run
-            options.guest, note = "process", None
+            options.guest, note = host_binary_kind(), None
         else:
             options.guest, note = default_kind()
         if note:
@@ -162,8 +166,8 @@ def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:
                                 options.scenarios)
         if hasattr(backend, "prepare"):     # images for namespace guests, before any scenario
             backend.prepare(ds, sorted({t.version for t in the_plan.tests}), say)
-        return _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts,
-                         run_id, say)
+        return _run_plan(PlannedRun(options, ds, tier, the_plan, backend, ledger, catalog,
+                                    timeouts, run_id, say))
     finally:
         with _signals_held():
             ledger.close()
@@ -171,7 +175,26 @@ def execute(options: RunOptions, *, say: Callable[[str], None] = print) -> dict:
             ledger.teardown()
 
 
-def _run_plan(options, ds, tier, the_plan, backend, ledger, catalog, timeouts, run_id, say):
+@dataclass(frozen=True)
+class PlannedRun:
+    """A run settled by execute(): what runs, where, and who hears of it."""
+
+    options: RunOptions
+    ds: catalog_mod.Datastore
+    tier: str
+    plan: planner.Plan
+    backend: Backend
+    ledger: Ledger
+    catalog: catalog_mod.Catalog
+    timeouts: Timeouts
+    run_id: str
+    say: Callable[[str], None]
+
+
+def _run_plan(run: PlannedRun) -> dict:
+    options, ds, tier, the_plan = run.options, run.ds, run.tier, run.plan
+    backend, ledger, catalog, timeouts = run.backend, run.ledger, run.catalog, run.timeouts
+    run_id, say = run.run_id, run.say
     bundle = Bundle.start(options.results or results_dir(), {
         "run_id": run_id,
         "harness_version": harness_version(),

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_cassandra_preview import _need_cassandra
-from verify.engines import cassandra
 from verify.engines.base import Credentials, port_in_use
+from verify.engines.cassandra import server as cassandra
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from tests.integration.preview import (  # noqa: F401  (fixture)
     run_preview,
     workdir,
 )
-from verify.engines import cassandra_runtime
+from verify.engines.cassandra import runtime as cassandra_runtime
 from verify.guests import namespace
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.integration.preview import started_on_process_guest
-from verify.engines import mongodb
-from verify.engines import mongodb_runtime as rt
 from verify.engines.base import wait_for
+from verify.engines.mongodb import runtime as rt
+from verify.engines.mongodb import server as mongodb
 
 
 def _need(version: str) -> None:

@@ -13,7 +13,7 @@ from tests.integration.preview import (  # noqa: F401  (fixture)
     run_preview,
     workdir,
 )
-from verify.engines import mongodb_runtime as rt
+from verify.engines.mongodb import runtime as rt
 
 
 def test_mongodb_technical_preview_run_on_real_mongod(results, workdir,  # noqa: F811

@@ -58,7 +58,7 @@ def test_stand_in_runs_the_code_path_and_never_classifies(results, workdir, monk
                     "pip install -r test-requirements.txt")
     monkeypatch.delenv("TROVE_VERIFY_MONGOD", raising=False)
     monkeypatch.setenv("TROVE_VERIFY_MONGODB_STANDIN", "secantusdb")
-    from verify.engines import mongodb
+    from verify.engines.mongodb import server as mongodb
     reason = mongodb.host_unavailable()
     if reason:    # e.g. this checkout lives under a directory the service user cannot enter
         pytest.skip(reason)
@@ -97,7 +97,8 @@ def test_a_private_virtualenv_is_staged_for_the_service_user(monkeypatch):
         pytest.skip("SecantusDB (the stand-in) is not installed: "
                     "pip install -r test-requirements.txt")
     from tests.integration.preview import started_on_process_guest
-    from verify.engines import mongodb, mongodb_standin
+    from verify.engines.mongodb import server as mongodb
+    from verify.engines.mongodb import standin as mongodb_standin
 
     monkeypatch.setenv("TROVE_VERIFY_MONGODB_STANDIN", "secantusdb")
     monkeypatch.setattr(mongodb_standin, "_world_usable", lambda path: False)

@@ -26,8 +26,9 @@ from tests.integration.preview import (  # noqa: F401  (fixture)
 )
 from tests.integration.rootfs_guest import SID_MYSQL_ROOTFS, RootfsGuest, rootfs_ready
 from verify import catalog
-from verify.engines import mysql
 from verify.engines.base import wait_for
+from verify.engines.mysql import client as mysql_client
+from verify.engines.mysql import server as mysql
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +65,12 @@ def servers(sid_rootfs):
 
 
 def _items(server, database="verify_db"):
-    with mysql.connect(server.runtime.address, server.port, server.admin, database) as c:
+    with mysql_client.connect(server.runtime.address, server.port, server.admin, database) as c:
         return c.read_items()
 
 
 def _write(server, items, database="verify_db"):
-    with mysql.connect(server.runtime.address, server.port, server.admin, database) as c:
+    with mysql_client.connect(server.runtime.address, server.port, server.admin, database) as c:
         c.write_items(items)
 
 

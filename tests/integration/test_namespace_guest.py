@@ -83,7 +83,7 @@ def _ledger(name):
 
 
 def test_mariadb_answers_on_the_guests_own_address_and_teardown_is_complete(images):
-    from verify.engines import mariadb
+    from verify.engines.mariadb import server as mariadb
     from verify.guests import create
 
     ledger = _ledger("ns")
@@ -130,7 +130,7 @@ def test_mariadb_answers_on_the_guests_own_address_and_teardown_is_complete(imag
 KILLED = r"""
 import os, sys
 from verify import catalog
-from verify.engines import mariadb
+from verify.engines.mariadb import server as mariadb
 from verify.guests import Images, create
 from verify.state import Ledger
 imgs = Images(); imgs.prepare(catalog.load().get("mariadb"), ["10.11"], say=lambda _: None)

@@ -14,9 +14,9 @@ from tests.integration.preview import (  # noqa: F401  (fixture)
     started_on_process_guest,
     workdir,
 )
-from verify.engines import postgresql as pg
-from verify.engines import postgresql_ops as ops
 from verify.engines.base import wait_for
+from verify.engines.postgresql import ops
+from verify.engines.postgresql import server as pg
 from verify.guests.process import ProcessGuest
 from verify.state import Ledger
 

@@ -14,8 +14,9 @@ from tests.integration.preview import (  # noqa: F401  (fixture)
     started_on_process_guest,
     workdir,
 )
-from verify.engines import redis as rd
-from verify.engines import redis_ops as ops
+from verify.engines.redis import client as rc
+from verify.engines.redis import ops
+from verify.engines.redis import server as rd
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def test_rules_name_real_parameters_and_dynamic_ones_apply_online(server):
 
 def test_no_login_without_the_admin_password(server):
     anonymous = redis_py.Redis(host=server.runtime.address, port=server.port,
-                               socket_timeout=5, retry=rd.NO_RETRY)
+                               socket_timeout=5, retry=rc.NO_RETRY)
     with pytest.raises(redis_py.AuthenticationError):
         anonymous.set("k", "v")
     anonymous.close()

@@ -18,8 +18,8 @@ import pytest
 
 from verify import catalog
 from verify.backends.local import LocalBackend
-from verify.engines import cassandra_runtime
 from verify.engines.base import Credentials, random_password, wait_for
+from verify.engines.cassandra import runtime as cassandra_runtime
 from verify.settings import Timeouts
 from verify.state import Ledger
 

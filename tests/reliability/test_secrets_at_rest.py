@@ -49,7 +49,7 @@ def namespace_mariadb(workdir, monkeypatch):
         imgs.prepare(catalog.load().get("mariadb"), ["10.11"], say=lambda _: None)
     except Exception as exc:  # cannot build here: say why instead of passing
         pytest.skip(f"mariadb image unavailable: {exc}")
-    from verify.engines import mariadb
+    from verify.engines.mariadb import server as mariadb
 
     ledger = Ledger("secrets-at-rest", workdir / "state")
     guest = create("namespace", f"sar{os.getpid()}", ledger, images=imgs, version="10.11",
@@ -83,8 +83,8 @@ def test_nobody_reads_no_secret_from_a_live_namespace_guest(namespace_mariadb, w
 
 def test_files_an_engine_rewrites_stay_private():
     need("redis-server")
-    from verify.engines import postgresql as pg
-    from verify.engines import redis
+    from verify.engines.postgresql import server as pg
+    from verify.engines.redis import server as redis
 
     with started_on_process_guest("sar-redis",
                                   lambda g: redis.SERVER(g, version="7.0",

@@ -81,7 +81,7 @@ def test_missing_engine_module_is_inconsistent(tmp_path):
     data["datastores"]["vertica"]["engine_module"] = "vertica"
     with pytest.raises(ConfigError) as err:
         catalog.load(_write(tmp_path, data))
-    assert "verify/engines/vertica.py" in str(err.value)
+    assert "verify/engines/vertica/" in str(err.value)
 
 
 def test_cli_reports_bad_catalog_in_one_line_without_traceback(tmp_path):

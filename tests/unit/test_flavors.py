@@ -20,7 +20,7 @@ def backend(monkeypatch, tmp_path):
 
 def test_flavors_are_smallest_first_and_respect_the_engine_floor(backend):
     assert backend.flavors("mariadb") == ["tiny", "small", "medium", "large"]
-    floor = cassandra.SERVER.min_memory_mb
+    floor = cassandra.ENGINE.min_memory_mb
     allowed = backend.flavors("cassandra")
     assert allowed and all(FLAVORS[f].memory_mb >= floor for f in allowed)
     assert "tiny" not in allowed

@@ -11,7 +11,9 @@ from tests.unit.history_factory import FIXTURE_TREE
 from verify import catalog, inspect, policy
 from verify.backends.local import LocalBackend
 from verify.classify import classify
-from verify.engines import mongodb, mysql
+from verify.engines.mongodb import server as mongodb
+from verify.engines.mysql import client as mysql_client
+from verify.engines.mysql import server as mysql
 from verify.evidence import scan
 from verify.runner import RunOptions, _provenance
 from verify.state import Ledger
@@ -78,7 +80,7 @@ def test_the_same_run_from_mysql_itself_counts(tmp_path):
     ("8.0.36-28", "Percona Server (GPL), Release 28", "percona-server"),
 ])
 def test_mysql_identity_comes_from_what_the_server_says(version, comment, name):
-    ident = mysql.identity_from(version, comment)
+    ident = mysql_client.identity_from(version, comment)
     assert ident.name == name
     assert ident.version == version.split("-")[0]
 

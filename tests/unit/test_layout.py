@@ -1,12 +1,13 @@
-"""Adding a datastore = one engine module + one elements folder + one catalog
+"""Adding a datastore = one engine package + one elements folder + one catalog
 entry. These tests fail when the three disagree."""
 
-import importlib
+import ast
 import subprocess
 import sys
 
 from tests.conftest import REPO
-from verify import catalog
+from verify import catalog, engines
+from verify.backends.base import FLAVORS
 
 ELEMENTS = REPO / "elements"
 ENGINES = REPO / "verify" / "engines"
@@ -29,17 +30,69 @@ def test_every_element_is_used_by_the_catalog():
             assert path.name in used, f"elements/{path.name} is named by no catalog entry"
 
 
-def test_every_engine_module_is_named_by_the_catalog_and_complete():
+def test_every_engine_package_is_named_by_the_catalog_and_complete():
     named = {ds.engine_module for ds in catalog.load()} - {None}
-    modules = {p.stem for p in ENGINES.glob("*.py")} - {"__init__", "base", "capabilities"}
-    # <engine_module>_<topic>.py are helper modules an engine module splits into
-    modules = {m for m in modules if not m.startswith("_")
-               and not any(m.startswith(f"{n}_") for n in named)}
-    assert modules <= named, f"engine modules no catalog entry uses: {modules - named}"
+    # mysql_family is code the MySQL-family engines share, not an engine
+    packages = {p.parent.name for p in ENGINES.glob("*/__init__.py")} - {"mysql_family"}
+    assert packages <= named, f"engine packages no catalog entry uses: {packages - named}"
     for name in named:
-        module = importlib.import_module(f"verify.engines.{name}")
-        for attr in ("ENGINE", "SERVER", "connect"):
-            assert hasattr(module, attr), f"verify/engines/{name}.py lacks {attr}"
+        assert (ENGINES / name / "server.py").is_file(), f"verify/engines/{name}/ lacks server.py"
+        assert (ENGINES / name / "client.py").is_file(), f"verify/engines/{name}/ lacks client.py"
+        engine = engines.load(name)
+        assert engine.name == name, f"verify/engines/{name}/ describes {engine.name}"
+        assert engine.default_port > 0, f"{name}: no default port"
+        assert callable(engine.connect), f"{name}: no client"
+
+
+def test_engines_accept_what_the_catalog_accepts():
+    for ds in catalog.load():
+        if ds.engine_module is None:
+            continue
+        engine = engines.load(ds.engine_module)
+        assert set(engine.identities) == set(ds.engines), \
+            f"{ds.name}: the catalog accepts {ds.engines}, the engine reports {engine.identities}"
+        assert engine.cluster_flavor in FLAVORS, f"{ds.name}: unknown {engine.cluster_flavor}"
+
+
+def test_no_flat_modules_left_in_engines():
+    # shared infrastructure only; everything a datastore needs is in its package
+    shared = {"__init__", "base", "capabilities", "_staging", "_template"}
+    flat = {p.stem for p in ENGINES.glob("*.py")} - shared
+    assert not flat, f"move into verify/engines/<datastore>/: {sorted(flat)}"
+
+
+def _engine_imports(path):
+    """verify.engines.* modules path imports, at any depth (lazy ones too)."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and \
+                node.module.startswith("verify.engines"):
+            yield node.module
+            for alias in node.names:
+                yield f"{node.module}.{alias.name}"
+
+
+def test_engine_modules_import_no_circle():
+    modules = {".".join(p.relative_to(REPO).with_suffix("").parts): p
+               for p in ENGINES.rglob("*.py")}
+    modules = {m.removesuffix(".__init__"): p for m, p in modules.items()}
+    # a package's __init__ describes the engine from its modules; they never import it
+    graph = {m: {i for i in _engine_imports(p) if i in modules and i != m}
+             for m, p in modules.items()}
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, f"import circle: {' -> '.join(path + (module,))}"
+        if module in done:
+            return
+        for dep in graph[module]:
+            if module.startswith(dep + "."):    # a module importing its own package's names
+                continue
+            visit(dep, path + (module,))
+        done.add(module)
+
+    for module in graph:
+        visit(module, ())
 
 
 def test_elements_follow_dib_layout():

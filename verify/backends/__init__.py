@@ -9,10 +9,9 @@ module plus one line here.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-from verify.errors import UsageError
+from verify.registry import lookup
 
 if TYPE_CHECKING:
     from verify.backends.base import Backend
@@ -26,10 +25,7 @@ NAMES = tuple(BACKENDS)
 
 
 def backend_class(name: str) -> type[Backend]:
-    if name not in BACKENDS:
-        raise UsageError(f"unknown backend {name!r}", fix=f"use --backend {'|'.join(NAMES)}")
-    module, _, cls = BACKENDS[name].partition(":")
-    return getattr(importlib.import_module(module), cls)
+    return lookup(BACKENDS, name, what="backend", fix=f"use --backend {'|'.join(NAMES)}")
 
 
 def make(name: str, options, *, catalog, ledger, timeouts) -> Backend:

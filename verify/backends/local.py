@@ -50,7 +50,7 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
         """The stand-in engine this backend knowingly launches for ds, if any."""
         if ds.engine_module is None:
             return None
-        probe = getattr(engines.load(ds.engine_module), "stand_in", None)
+        probe = engines.load(ds.engine_module).stand_in
         return probe() if probe is not None else None
 
     # what can run here ------------------------------------------------------
@@ -66,7 +66,7 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
 
     def flavors(self, datastore: str) -> list[str]:
         ds = self.catalog.get(datastore)
-        floor = engines.load(ds.engine_module).SERVER.min_memory_mb if ds.engine_module else 0
+        floor = engines.load(ds.engine_module).min_memory_mb if ds.engine_module else 0
         return [f for f in super().flavors(datastore) if FLAVORS[f].memory_mb >= floor]
 
     # instances ------------------------------------------------------------
@@ -82,18 +82,18 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
         if flavor not in self.flavors(datastore):
             raise UsageError(f"flavor {flavor} ({FLAVORS[flavor].memory_mb} MB) is too small "
                              f"for {datastore}", fix=f"one of {self.flavors(datastore)}")
-        module = engines.load(ds.engine_module)
+        engine = engines.load(ds.engine_module)
         instance_id = f"{datastore}-{uuid.uuid4().hex[:8]}"
         # the guest boot waits at most the scenario's time left (deadline.bound)
         guest = guests.create(self.guest, instance_id, self.ledger, images=self.images,
                               version=version, memory_mb=FLAVORS[flavor].memory_mb,
                               volume_gb=volume_gb)
-        server = module.SERVER(guest, version=version, memory_mb=FLAVORS[flavor].memory_mb,
+        server = engine.server(guest, version=version, memory_mb=FLAVORS[flavor].memory_mb,
                                timeouts=self.timeouts)
         inst = Instance(id=instance_id, name=name, datastore=datastore, version=version,
                         flavor=FLAVORS[flavor], volume_gb=volume_gb, guest=self.guest,
                         image=guest.image,
-                        extra={"guest": guest, "server": server, "module": module})
+                        extra={"guest": guest, "server": server, "engine": engine})
         with self._lock:
             self._live[inst.id] = inst
         deadline.watch(inst)    # the scenario's watchdog may tear it down mid-creation
@@ -212,7 +212,7 @@ class LocalBackend(LocalOps, LocalFaults, Backend):
 
     def connect(self, instance: Instance, creds: Credentials,
                 database: str | None = None) -> Client:
-        return instance.extra["module"].connect(instance.address, instance.port, creds,
+        return instance.extra["engine"].connect(instance.address, instance.port, creds,
                                                 database)
 
     def identity(self, instance: Instance) -> Identity:

@@ -125,17 +125,17 @@ class LocalOps:
         _server(instance).disable_root()
 
     # configuration groups -----------------------------------------------------
-    def _engine_class(self, datastore: str):
+    def _engine(self, datastore: str):
         from verify import engines
         ds = self.catalog.get(datastore)
         if ds.engine_module is None:
             raise NotSupported(f"no local engine for {datastore}")
-        return engines.load(ds.engine_module).SERVER
+        return engines.load(ds.engine_module)
 
     def list_configuration_parameters(self, datastore: str,
                                       version: str) -> dict[str, ConfigRule]:
         self.catalog.get(datastore).version(version)
-        rules = getattr(self._engine_class(datastore), "CONFIG_RULES", None)
+        rules = getattr(self._engine(datastore).server, "CONFIG_RULES", None)
         if not rules:
             raise NotSupported(f"the {datastore} engine defines no configuration parameters")
         return dict(rules)
@@ -311,7 +311,7 @@ class LocalOps:
         try:
             # an engine may need more than the default flavor per node (as a
             # Trove user picks the cluster's flavor): MySQL Group Replication
-            flavor = getattr(self._engine_class(datastore), "CLUSTER_FLAVOR", "small")
+            flavor = self._engine(datastore).cluster_flavor
             for i in range(size):
                 cluster.instances.append(self._new_instance(datastore, version,
                                                             name=f"{name}-{i}",

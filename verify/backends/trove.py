@@ -26,11 +26,6 @@ from verify.engines.capabilities import Backup
 from verify.errors import ConfigError, EngineError, UsageError, WaitTimeout
 from verify.settings import Timeouts
 
-# Where a datastore listens inside its guest, and which engine module speaks
-# its protocol when the catalog has none of its own (MySQL: PyMySQL).
-PORTS = {"mysql": 3306, "mariadb": 3306, "postgresql": 5432, "redis": 6379,
-         "cassandra": 9042, "mongodb": 27017}
-CLIENT_MODULES = {"mysql": "mariadb"}
 READY = {"ACTIVE", "HEALTHY"}
 FAILED = {"ERROR", "FAILED", "FAILED_TIMEOUT_GUESTAGENT"}
 DELETE_GRACE = 5.0   # seconds a deletion waits even after the scenario's deadline
@@ -286,7 +281,9 @@ class TroveBackend(TroveOps, Backend):
         ips = public + others + list(record.get("ip") or [])
         if ips:
             inst.address = ips[0]
-        inst.port = PORTS.get(inst.datastore, 0)
+        # where the datastore listens inside its guest: its engine's default port
+        ds = self.catalog.get(inst.datastore)
+        inst.port = engines.load(ds.engine_module).default_port if ds.engine_module else 0
 
     def get_instance(self, instance: Instance) -> dict:
         return self.trove.instances.get(instance.id)._info
@@ -369,17 +366,16 @@ class TroveBackend(TroveOps, Backend):
             raise EngineError(f"Trove reports no address for instance {instance.id}")
         return instance.address, instance.port
 
-    def _engine_module(self, datastore: str):
+    def _engine(self, datastore: str):
         ds = self.catalog.get(datastore)
-        module = ds.engine_module or CLIENT_MODULES.get(datastore)
-        if module is None:
+        if ds.engine_module is None:
             raise EngineError(f"no engine client for {datastore} in this harness")
-        return engines.load(module)
+        return engines.load(ds.engine_module)
 
     def connect(self, instance: Instance, creds: Credentials,
                 database: str | None = None) -> Client:
         host, port = self.address_of(instance)
-        return self._engine_module(instance.datastore).connect(host, port, creds, database)
+        return self._engine(instance.datastore).connect(host, port, creds, database)
 
     def identity_credentials(self, instance: Instance) -> tuple[Credentials, callable]:
         """A throwaway user made through Trove to ask the server who it is."""

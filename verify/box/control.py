@@ -120,7 +120,7 @@ class ControlPlane:
 
     # Trove's database ---------------------------------------------------------
     def start_database(self) -> None:
-        from verify.engines import mariadb
+        from verify.engines.mariadb import server as mariadb
         from verify.guests.process import ProcessGuest
 
         guest = ProcessGuest(f"box-db-{uuid.uuid4().hex[:6]}", self.ledger)

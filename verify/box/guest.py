@@ -33,7 +33,7 @@ from verify.box import containers
 from verify.errors import EngineError, InfraError, UsageError, WaitTimeout
 from verify.guests.namespace import NamespaceGuest
 from verify.guests.nshost import cgroup_base, sh
-from verify.guests.process import SAFE_ENV
+from verify.guests.process import SAFE_ENV, wait_or_kill
 from verify.images import Image
 from verify.settings import work_dir
 from verify.state import Ledger
@@ -281,11 +281,7 @@ class TroveGuest(NamespaceGuest):
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        wait_or_kill(proc, grace)
 
 
 def _children(pid: int) -> list[int]:

@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
-from verify.engines.base import free_port, random_password
+from verify.engines.base import free_port, port_bindable, random_password, wait_for
 from verify.errors import EngineError, PermissionNeeded, WaitTimeout
 from verify.guests.process import SAFE_ENV, check_traversable, service_account
 from verify.settings import work_dir
@@ -140,7 +140,7 @@ class RabbitMQ:
         # one port number that is free on every address it will listen on
         for _ in range(50):
             port = free_port(hosts[0])
-            if all(_bindable(h, port) for h in hosts[1:]):
+            if all(port_bindable(h, port) for h in hosts[1:]):
                 return port
         raise EngineError(f"rabbitmq: no port free on all of {', '.join(hosts)}")
 
@@ -200,17 +200,17 @@ class RabbitMQ:
     def _await_ready(self) -> None:
         deadline = time.monotonic() + self.timeout
         hosts = ["127.0.0.1"] + ([self.guest_address] if self.guest_address else [])
-        while True:
-            if self.server.poll() is not None:
-                raise EngineError(f"rabbitmq could not start (exited {self.server.returncode}); "
-                                  f"see its log {self.log_path} and "
-                                  f"{self.log_dir / 'startup.log'}")
-            if all(amqp_answers(h, self.port) for h in hosts):
-                break
-            if time.monotonic() > deadline:
-                raise WaitTimeout(f"rabbitmq did not answer AMQP on port {self.port} within "
-                                  f"{self.timeout:.0f}s; see its log {self.log_path}")
-            time.sleep(0.5)
+        try:
+            wait_for(lambda: all(amqp_answers(h, self.port) for h in hosts),
+                     timeout=self.timeout, what="rabbitmq", interval=0.5,
+                     alive=lambda: self.server.poll() is None)
+        except EngineError:
+            raise EngineError(f"rabbitmq could not start (exited {self.server.returncode}); "
+                              f"see its log {self.log_path} and "
+                              f"{self.log_dir / 'startup.log'}") from None
+        except WaitTimeout:
+            raise WaitTimeout(f"rabbitmq did not answer AMQP on port {self.port} within "
+                              f"{self.timeout:.0f}s; see its log {self.log_path}") from None
         left = max(5.0, deadline - time.monotonic())
         self.ctl("await_startup", "--timeout", str(int(left)), timeout=left + 10)
 
@@ -256,12 +256,3 @@ class RabbitMQ:
         for entry in self._entries:
             self.ledger.forget(entry)
         self._entries, self._procs = [], []
-
-
-def _bindable(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-            return True
-        except OSError:
-            return False

@@ -15,15 +15,11 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from verify.catalog.capabilities import CAPABILITIES, STRATEGY_CAPABILITIES
 from verify.errors import ConfigError
 
 CATALOG_FILE = Path(__file__).with_name("datastores.yaml")
 
-CAPABILITIES = (
-    "instance", "databases", "users", "root", "configuration", "backup",
-    "replication", "cluster", "guest_logs", "upgrade",
-)
-STRATEGY_CAPABILITIES = ("backup", "replication", "cluster")
 TIERS = ("experimental", "technical-preview", "stable")
 
 _NAME = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]*$"}
@@ -211,8 +207,8 @@ def _check_consistency(data: dict, source: str) -> None:
                      "which the datastore does not claim",
                      fix="add the capability or remove the strategy")
         module = entry["engine_module"]
-        if module is not None and not (engines_dir / f"{module}.py").is_file():
-            fail("engine_module", f"no engine module verify/engines/{module}.py")
+        if module is not None and not (engines_dir / module / "__init__.py").is_file():
+            fail("engine_module", f"no engine package verify/engines/{module}/")
 
 
 def load(path: Path | str | None = None) -> Catalog:

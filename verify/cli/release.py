@@ -30,7 +30,9 @@ def add_parser(sub) -> None:
                    help="--run only this datastore (repeatable; default: the whole catalog)")
     p.add_argument("--jobs", type=int,
                    help="--run: runs at once (default: what the cores and memory hold)")
-    p.add_argument("--guest", choices=["namespace", "process"],
+    from verify import guests  # the registry names the choices
+
+    p.add_argument("--guest", choices=guests.KINDS,
                    help="--run: passed to each run (default: run's own choice)")
     p.add_argument("--output", "-o", help="--via zuul: the YAML file "
                    "(default: results/releases/CYCLE.zuul.yaml)")

@@ -185,11 +185,7 @@ class Server(abc.ABC):
     """One engine server in one runtime: configure, launch, probe, stop."""
 
     engine: str = ""
-    default_port: int = 0
-    # the least memory a guest of this engine can run in; smaller flavors are
-    # refused at create, as Trove refuses a flavor not associated with the
-    # datastore version
-    min_memory_mb: int = 0
+    default_port: int = 0      # where it listens when the runtime picks no port
 
     def __init__(self, runtime: Runtime, *, version: str, memory_mb: int = 512,
                  timeouts: Timeouts | None = None, settings: dict | None = None):
@@ -226,7 +222,13 @@ class Server(abc.ABC):
         return self.process is not None and self.process.poll() is None
 
     @abc.abstractmethod
-    def identity(self) -> Identity: ...
+    def client(self, database: str | None = None) -> Client:
+        """A connection as the admin through the engine's own client library."""
+
+    def identity(self) -> Identity:
+        """The engine as the running server reports itself, asked through its client."""
+        with self.client() as c:
+            return c.identity()
 
     @abc.abstractmethod
     def log_files(self) -> dict[str, Path]:

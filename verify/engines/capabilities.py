@@ -5,7 +5,7 @@ what its datastore claims and a scenario for anything else is skipped with
 the reason instead of passing. Semantics follow Trove's guest agent.
 
 What each scenario module needs from an engine (LocalBackend delegates the
-Trove verb to the method named here; verify/engines/mariadb*.py is a full
+Trove verb to the method named here; verify/engines/mariadb/ is a full
 example):
 
   instance       boot_id, memory_setting_mb + memory_in_effect_mb (resize reads
@@ -21,11 +21,14 @@ example):
   cluster        cluster_create, cluster_grow, cluster_shrink, cluster_size
   guest_logs     Server.log_files, enable_log
 Data checks always go through Client.write_items/read_items.
+Which operations each capability requires is the registry's
+(verify/catalog/capabilities.py); tests/unit/test_capability_registry.py checks
+every engine whose datastore claims it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,6 +132,40 @@ def validate_configuration(rules: dict[str, ConfigRule], values: dict[str, objec
                 fix=f"use one of: {', '.join(sorted(rules))}")
         out[name] = validate_value(rule, value)
     return out
+
+
+def apply_values(rules: dict[str, ConfigRule], values: dict[str, object],
+                 store: Callable[[str, object], object],
+                 set_online: Callable[[str, object], None]) -> bool:
+    """Apply a configuration group parameter by parameter, in order: store(name,
+    value) keeps it for the next start and returns it as the engine takes it;
+    set_online(name, value) applies a dynamic one at once. True when any needs
+    a restart to take effect (the caller restarts)."""
+    restart = False
+    for name, value in values.items():
+        value = store(name, value)
+        if rules[name].dynamic:
+            set_online(name, value)
+        else:
+            restart = True
+    return restart
+
+
+def remove_values(rules: dict[str, ConfigRule], names: list[str],
+                  forget: Callable[[str], bool], set_default: Callable[[str], None]) -> bool:
+    """Detach a configuration group parameter by parameter: forget(name) drops
+    it from what the next start uses (False: nothing of it to reset);
+    set_default(name) resets a dynamic one at once. True when any needs a
+    restart to take effect (the caller restarts)."""
+    restart = False
+    for name in names:
+        if not forget(name):
+            continue
+        if rules[name].dynamic:
+            set_default(name)
+        else:
+            restart = True
+    return restart
 
 
 class ClientGrants:

@@ -9,12 +9,12 @@ guest.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from verify.errors import CannotRunHere, UsageError
+from verify.errors import CannotRunHere
 from verify.guests.base import Guest
+from verify.registry import lookup
 
 if TYPE_CHECKING:      # the CLI reads KINDS at start-up: keep this import cheap
     from verify.catalog import Datastore
@@ -29,10 +29,12 @@ KINDS = tuple(GUESTS)
 
 
 def guest_class(kind: str) -> type[Guest]:
-    if kind not in GUESTS:
-        raise UsageError(f"unknown guest {kind!r}", fix=f"one of: {', '.join(KINDS)}")
-    module, _, name = GUESTS[kind].partition(":")
-    return getattr(importlib.import_module(module), name)
+    return lookup(GUESTS, kind, what="guest", fix=f"one of: {', '.join(KINDS)}")
+
+
+def host_binary_kind() -> str:
+    """The kind that runs this host's own binaries (a version no OS image ships)."""
+    return next(k for k in KINDS if guest_class(k).host_binaries)
 
 
 def default_kind() -> tuple[str, str | None]:

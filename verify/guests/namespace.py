@@ -86,8 +86,8 @@ class NamespaceGuest(NamespaceFaults, NamespaceVolume, Guest):
         from verify.guests import image_os
         from verify.images import spec_for
 
-        module = engines.load(ds.engine_module) if ds.engine_module else None
-        own = getattr(module, "host_unavailable", None)
+        engine = engines.load(ds.engine_module) if ds.engine_module else None
+        own = engine.host_unavailable if engine is not None else None
         if own is not None and not ds.version(version).os:
             # no OS ships it: no image to build, only a binary the user has
             return own() or (f"cannot launch {ds.name} {version} on a {cls.kind} "

@@ -17,22 +17,27 @@ from verify.state import releaser
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
-@releaser("netns")
-def release_netns(entry: dict, root: Path | None) -> list[str]:
-    value = entry["value"]
-    if Path(f"/run/netns/{value}").exists():
-        subprocess.run(["ip", "netns", "delete", value], capture_output=True, timeout=60)
-        return [f"netns {value}"]
-    return []
+# kinds named by a device the kernel shows while it exists: where it shows,
+# and the command that removes it
+_NAMED = {
+    "netns": ("/run/netns/{}", ("ip", "netns", "delete")),
+    "veth": ("/sys/class/net/{}", ("ip", "link", "delete")),
+}
 
 
-@releaser("veth")
-def release_veth(entry: dict, root: Path | None) -> list[str]:
-    value = entry["value"]
-    if Path(f"/sys/class/net/{value}").exists():
-        subprocess.run(["ip", "link", "delete", value], capture_output=True, timeout=60)
-        return [f"veth {value}"]
-    return []
+def _named_releaser(kind: str, shown_at: str, remove: tuple[str, ...]):
+    def release(entry: dict, root: Path | None) -> list[str]:
+        value = entry["value"]
+        if Path(shown_at.format(value)).exists():
+            subprocess.run([*remove, value], capture_output=True, timeout=60)
+            return [f"{kind} {value}"]
+        return []
+    release.__name__ = f"release_{kind}"
+    return release
+
+
+for _kind, (_shown_at, _remove) in _NAMED.items():
+    releaser(_kind)(_named_releaser(_kind, _shown_at, _remove))
 
 
 @releaser("cgroup")

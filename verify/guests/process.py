@@ -71,6 +71,15 @@ def check_traversable(path: Path, account: tuple[int, int] | None) -> None:
                 fix="set TROVE_VERIFY_WORKDIR to a directory under a world-traversable path")
 
 
+def wait_or_kill(proc: subprocess.Popen, timeout: float) -> None:
+    """Wait for proc to exit; after timeout SIGKILL its process group."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
 class ProcessGuest(Guest):
     kind = name = "process"
     host_binaries = True
@@ -83,8 +92,8 @@ class ProcessGuest(Guest):
         find a binary the user has (TROVE_VERIFY_MYSQLD ...)."""
         from verify import engines
 
-        module = engines.load(ds.engine_module) if ds.engine_module else None
-        own = getattr(module, "host_unavailable", None)
+        engine = engines.load(ds.engine_module) if ds.engine_module else None
+        own = engine.host_unavailable if engine is not None else None
         family, release = host_release()
         shipped = [ds.os(o) for o in ds.version(version).os]
         if own is not None and not any(o.family == family and o.release == release
@@ -96,7 +105,7 @@ class ProcessGuest(Guest):
                     f"{family} {release} and the version ships in {where}")
         # an engine whose runtime comes from elsewhere than the OS archive
         # (Cassandra's jars) says what is missing here, if anything
-        missing = getattr(module, "missing_here", None)
+        missing = engine.missing_here if engine is not None else None
         return missing(version) if missing else None
 
     @classmethod
@@ -223,11 +232,7 @@ class ProcessGuest(Guest):
             os.killpg(proc.pid, signal.SIGCONT)  # a paused server must see the SIGTERM
         except ProcessLookupError:
             pass
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        wait_or_kill(proc, timeout)
         # children that left the group are still in the session; sweep it
         _, entry = self._procs.pop(proc.pid, (None, None))
         if entry:

@@ -258,3 +258,10 @@ class ScenarioTest(testscenarios.WithScenarios, testtools.TestCase):
             got = self.read(inst, creds, database)
             return all(got.get(k) == v for k, v in expected.items())
         wait_for(holds, timeout=self.ctx.timeouts.replication, what=what, interval=0.1)
+
+    def eventually_everywhere(self, instances: list[Instance], creds: Credentials,
+                              database: str | None, expected: dict[str, str],
+                              what: str) -> None:
+        """eventually_items on every instance (a cluster's members after a fault)."""
+        for inst in instances:
+            self.eventually_items(inst, creds, database, expected, f"{what} on {inst.id}")

@@ -192,10 +192,8 @@ class NemesisTest(ScenarioTest):
         self.assertEqual([], lost, f"{len(lost)} acknowledged writes lost on failover")
         self.assertTrue(self.can_use(new, creds, database), "the new primary is not writable")
         self.supported(self.backend.restart_instance, primary)   # the heal
-        expected = {k: k for k in acked}
-        for inst in cluster.instances:
-            self.eventually_items(inst, creds, database, expected,
-                                  f"every acknowledged write on {inst.id}")
+        self.eventually_everywhere(cluster.instances, creds, database,
+                                   {k: k for k in acked}, "every acknowledged write")
 
     @scenario(id="nemesis.partition_cluster_member", capability="cluster", tier="stable",
               strategies="cluster", cost=10)
@@ -211,9 +209,8 @@ class NemesisTest(ScenarioTest):
         during = self.sample_items(tag="partitioned")
         self.write(primary, creds, database, during)
         self.backend.heal_network(member)
-        for inst in cluster.instances:
-            self.eventually_items(inst, creds, database, during,
-                                  f"writes made during the partition on {inst.id}")
+        self.eventually_everywhere(cluster.instances, creds, database, during,
+                                   "writes made during the partition")
 
     @scenario(id="nemesis.pause_cluster_node", capability="cluster", tier="stable",
               strategies="cluster", cost=10)
@@ -238,10 +235,8 @@ class NemesisTest(ScenarioTest):
         resumed = len(writer.acked)
         writer.wait_for_rows(resumed + 20, self.ctx.timeouts.cluster)
         acked = writer.stop(self.ctx.timeouts.command)
-        expected = {k: k for k in acked}
-        for inst in cluster.instances:
-            self.eventually_items(inst, creds, database, expected,
-                                  f"every acknowledged write on {inst.id}")
+        self.eventually_everywhere(cluster.instances, creds, database,
+                                   {k: k for k in acked}, "every acknowledged write")
         self.note(nemesis={"fault": f"SIGSTOP one of 3 nodes for {pause_s:.0f}s",
                            "acknowledged": len(acked), "acknowledged_while_paused": during,
                            "lost": 0, "writer_error": str(writer.error or "") or None})

@@ -103,48 +103,53 @@ def plan(ds: Datastore, tier: str, unavailable, versions: list[str] | None = Non
     for cls, method, info in methods:
         if not ds.claims(info.capability) or tier_rank(info.tier) > tier_rank(tier):
             continue
-        if only is not None and info.id not in only:
-            covered.add(info.capability)    # deselected, not missing
-            continue
         covered.add(info.capability)
-        strategies: list[str | None] = [None]
-        if info.strategy_capability:
-            strategies = [s.name for s in ds.strategies_for(info.strategy_capability)]
-            if not strategies:
-                for v in wanted:
-                    result.skipped.append(Skipped(info.id, info.capability, v,
-                                                  f"{ds.name} names no "
-                                                  f"{info.strategy_capability} strategy"))
-                continue
-        for v in wanted:
-            reason = unavailable(ds, v)
-            for strategy in strategies:
-                if reason:
-                    result.skipped.append(Skipped(info.id, info.capability, v, reason,
-                                                  strategy))
-                    continue
-                label = f"{ds.name}-{v}" + (f"-{strategy}" if strategy else "")
-                params = {"datastore": ds.name, "version": v, "strategy": strategy}
-                result.tests.extend(testscenarios.apply_scenarios(
-                    [(label, params)], cls(method)))
+        if only is not None and info.id not in only:
+            continue    # deselected, not missing
+        _add_scenario(result, ds, cls, method, info, unavailable)
     for capability in ds.capabilities:
-        if capability in covered:
-            continue
-        # a capability without scenarios belongs to technical preview, except
-        # instance create/delete, which experimental needs
-        fallback = "experimental" if capability == "instance" else "technical-preview"
-        lowest = min((tier_rank(i.tier) for _, _, i in methods if i.capability == capability),
-                     default=tier_rank(fallback))
-        if not any(i.capability == capability for _, _, i in methods):
-            if lowest > tier_rank(tier):
-                continue
-            reason = f"no scenario for {capability} exists in this harness yet"
-        elif lowest > tier_rank(tier):
-            continue  # above the requested tier: not part of this suite
-        else:
-            reason = f"no scenario for {capability} at tier {tier}"
-        for v in wanted:
-            result.skipped.append(Skipped(f"{capability}.*", capability, v, reason))
+        if capability not in covered:
+            result.skipped += _uncovered(ds, capability, tier, methods, wanted)
     if only is not None:    # a selection says nothing about the capabilities left out
         result.skipped = [s for s in result.skipped if s.id in only]
     return result
+
+
+def _add_scenario(result: Plan, ds: Datastore, cls, method: str, info: ScenarioInfo,
+                  unavailable) -> None:
+    """The scenario once per version (and strategy), or skipped with the reason."""
+    strategies: list[str | None] = [None]
+    if info.strategy_capability:
+        strategies = [s.name for s in ds.strategies_for(info.strategy_capability)]
+        if not strategies:
+            result.skipped += [Skipped(info.id, info.capability, v,
+                                       f"{ds.name} names no {info.strategy_capability} "
+                                       "strategy") for v in result.versions]
+            return
+    for v in result.versions:
+        reason = unavailable(ds, v)
+        for strategy in strategies:
+            if reason:
+                result.skipped.append(Skipped(info.id, info.capability, v, reason, strategy))
+                continue
+            label = f"{ds.name}-{v}" + (f"-{strategy}" if strategy else "")
+            params = {"datastore": ds.name, "version": v, "strategy": strategy}
+            result.tests.extend(testscenarios.apply_scenarios([(label, params)], cls(method)))
+
+
+def _uncovered(ds: Datastore, capability: str, tier: str, methods,
+               wanted: list[str]) -> list[Skipped]:
+    """A claimed capability no scenario at this tier covers: skipped with why,
+    unless its scenarios all sit above the requested tier."""
+    # a capability without scenarios belongs to technical preview, except
+    # instance create/delete, which experimental needs
+    fallback = "experimental" if capability == "instance" else "technical-preview"
+    lowest = min((tier_rank(i.tier) for _, _, i in methods if i.capability == capability),
+                 default=tier_rank(fallback))
+    if lowest > tier_rank(tier):
+        return []   # above the requested tier: not part of this suite
+    if not any(i.capability == capability for _, _, i in methods):
+        reason = f"no scenario for {capability} exists in this harness yet"
+    else:
+        reason = f"no scenario for {capability} at tier {tier}"
+    return [Skipped(f"{capability}.*", capability, v, reason) for v in wanted]

@@ -2,8 +2,8 @@
 
 Launch: ``mysqld --initialize-insecure``, then the first start runs an
 init-file that sets every account's password before the server listens;
-probe and operate through PyMySQL (the client of the mariadb module).
-Backup, replication and configuration live in verify/engines/mysql_ops.py.
+probe and operate through PyMySQL (the MySQL family's client).
+Backup and replication live in replication.py, Group Replication in cluster.py.
 """
 
 from __future__ import annotations
@@ -15,41 +15,21 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from verify.engines._mysql_family import CONFIG_RULES, MySQLFamilyConfig, MySQLFamilyUsers
-from verify.engines.base import Credentials, Identity, Server, random_password, wait_for
+from verify.engines.base import Credentials, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps
-from verify.engines.mariadb import ITEMS_TABLE, MariaDBClient
-from verify.engines.mysql_group import GroupOps
-from verify.engines.mysql_ops import MySQLOps
+from verify.engines.mysql.client import ENGINE, MySQLClient, connect
+from verify.engines.mysql.cluster import GroupOps
+from verify.engines.mysql.replication import MySQLOps
+from verify.engines.mysql_family.ops import (
+    CONFIG_RULES,
+    MySQLFamilyConfig,
+    MySQLFamilyServer,
+    MySQLFamilyUsers,
+)
 from verify.errors import EngineError
 
-ENGINE = "mysql"
 ENV_MYSQLD = "TROVE_VERIFY_MYSQLD"
 GUEST_MYSQLD = "/usr/sbin/mysqld"      # where the debian-mysql element puts it
-
-__all__ = ["ENGINE", "ITEMS_TABLE", "SERVER", "connect", "identity_from"]
-
-
-def identity_from(version: str, comment: str) -> Identity:
-    """MariaDB and Percona answer VERSION() too; only Oracle MySQL is mysql."""
-    text = f"{version} {comment}".lower()
-    name = ("mariadb" if "mariadb" in text else
-            "percona-server" if "percona" in text else "mysql")
-    return Identity(name=name, version=version.split("-")[0], distribution=comment.strip("()"))
-
-
-class MySQLClient(MariaDBClient):
-    """PyMySQL speaks caching_sha2_password (MySQL's default) over TCP."""
-
-    def identity(self) -> Identity:
-        (version, comment), = self.query("SELECT VERSION(), @@version_comment")
-        return identity_from(version, comment)
-
-
-def connect(host: str, port: int, creds: Credentials, database: str | None = None,
-            timeout: float = 10.0) -> MySQLClient:
-    return MySQLClient(host, port, creds, database, timeout)
-
 
 def host_mysqld() -> tuple[str | None, str]:
     """(path, why-not) of an Oracle MySQL mysqld on this host, for process guests."""
@@ -77,8 +57,8 @@ def host_unavailable() -> str | None:
             "through a Trove deployment with --backend trove")
 
 
-class MySQLServer(GroupOps, MySQLOps, MySQLFamilyUsers, MySQLFamilyConfig, CapabilityOps,
-                  Server):
+class MySQLServer(GroupOps, MySQLOps, MySQLFamilyServer, MySQLFamilyUsers, MySQLFamilyConfig,
+                  CapabilityOps, Server):
     engine = ENGINE
     default_port = 3306
     CONFIG_RULES = CONFIG_RULES
@@ -238,24 +218,8 @@ class MySQLServer(GroupOps, MySQLOps, MySQLFamilyUsers, MySQLFamilyConfig, Capab
         if bad:
             raise EngineError(f"MySQL left accounts without a password: {bad}")
 
-    def ping(self) -> bool:
-        with self.client() as c:
-            return c.query("SELECT 1") == [(1,)]
-
     def client(self, database: str | None = None) -> MySQLClient:
         return connect(self.runtime.address, self.port, self.admin, database)
-
-    def identity(self) -> Identity:
-        with self.client() as c:
-            return c.identity()
-
-    def log_files(self) -> dict[str, Path]:
-        logs = {"error": "error.log", "general": "general.log", "slow_query": "slow.log"}
-        return {name: self.runtime.path(f"{self.base}/log/{f}") for name, f in logs.items()}
-
-    def query(self, sql: str, args: tuple | None = None) -> list[tuple]:
-        with self.client() as c:
-            return c.query(sql, args)
 
     # instance -------------------------------------------------------------
     def memory_setting_mb(self, memory_mb: int) -> int:

@@ -4,104 +4,27 @@ from __future__ import annotations
 
 import secrets
 import shutil
-from pathlib import Path
 
-import pymysql
-
-from verify.engines._mysql_family import CONFIG_RULES, MySQLFamilyConfig, MySQLFamilyUsers
 from verify.engines._template import pristine_dir
-from verify.engines.base import Client, Credentials, Identity, Server, random_password, wait_for
+from verify.engines.base import Credentials, Server, random_password, wait_for
 from verify.engines.capabilities import CapabilityOps
-from verify.engines.mariadb_backup import BackupOps
-from verify.engines.mariadb_galera import GaleraOps
-from verify.engines.mariadb_replication import ReplicationOps
+from verify.engines.mariadb.backup import BackupOps
+from verify.engines.mariadb.client import ENGINE, MariaDBClient, connect
+from verify.engines.mariadb.cluster import GaleraOps
+from verify.engines.mariadb.replication import ReplicationOps
+from verify.engines.mysql_family.ops import (
+    CONFIG_RULES,
+    MySQLFamilyConfig,
+    MySQLFamilyServer,
+    MySQLFamilyUsers,
+)
 from verify.errors import EngineError
-
-ENGINE = "mariadb"
-ITEMS_TABLE = "verify_items"
-
-
-
-def identity_from(version: str, comment: str) -> Identity:
-    """MariaDB and MySQL both answer VERSION(); only MariaDB says so in it."""
-    name = "mariadb" if "mariadb" in version.lower() else "mysql"
-    return Identity(name=name, version=version.split("-")[0], distribution=comment)
-
-
-class MariaDBClient(Client):
-    def __init__(self, host: str, port: int, creds: Credentials, database: str | None = None,
-                 timeout: float = 10.0):
-        self.conn = pymysql.connect(host=host, port=port, user=creds.user,
-                                    password=creds.password, database=database,
-                                    connect_timeout=timeout, read_timeout=timeout * 6,
-                                    write_timeout=timeout * 6, autocommit=True)
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def query(self, sql: str, args: tuple | None = None) -> list[tuple]:
-        with self.conn.cursor() as cur:
-            cur.execute(sql, args)
-            return list(cur.fetchall())
-
-    def identity(self) -> Identity:
-        (version, comment), = self.query("SELECT VERSION(), @@version_comment")
-        return identity_from(version, comment)
-
-    # databases ------------------------------------------------------------
-    def create_database(self, name: str) -> None:
-        self.query(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-
-    def list_databases(self) -> list[str]:
-        system = {"information_schema", "mysql", "performance_schema", "sys"}
-        return sorted(r[0] for r in self.query("SHOW DATABASES") if r[0] not in system)
-
-    def delete_database(self, name: str) -> None:
-        self.query(f"DROP DATABASE `{name}`")
-
-    # users ----------------------------------------------------------------
-    def create_user(self, name: str, password: str, databases: list[str],
-                    host: str = "%") -> None:
-        self.query("CREATE USER %s@%s IDENTIFIED BY %s", (name, host, password))
-        for db in databases:
-            self.grant(name, db, host)
-
-    def grant(self, name: str, database: str, host: str = "%") -> None:
-        self.query(f"GRANT ALL PRIVILEGES ON `{database}`.* TO %s@%s", (name, host))
-
-    def revoke(self, name: str, database: str, host: str = "%") -> None:
-        self.query(f"REVOKE ALL PRIVILEGES ON `{database}`.* FROM %s@%s", (name, host))
-
-    def list_users(self) -> list[str]:
-        hidden = {"root", "os_admin", "mariadb.sys", "mysql.sys", "mysql.session",
-                  "mysql.infoschema", "replicator"}
-        return sorted({r[0] for r in self.query("SELECT User FROM mysql.user")} - hidden)
-
-    def delete_user(self, name: str, host: str = "%") -> None:
-        self.query("DROP USER %s@%s", (name, host))
-
-    # data -----------------------------------------------------------------
-    def write_items(self, items: dict[str, str]) -> None:
-        self.query(f"CREATE TABLE IF NOT EXISTS {ITEMS_TABLE} "
-                   "(k VARCHAR(64) PRIMARY KEY, v TEXT NOT NULL) ENGINE=InnoDB")
-        with self.conn.cursor() as cur:
-            cur.executemany(f"REPLACE INTO {ITEMS_TABLE} (k, v) VALUES (%s, %s)",
-                            list(items.items()))
-
-    def read_items(self) -> dict[str, str]:
-        return dict(self.query(f"SELECT k, v FROM {ITEMS_TABLE} ORDER BY k"))
-
-
-def connect(host: str, port: int, creds: Credentials, database: str | None = None,
-            timeout: float = 10.0) -> MariaDBClient:
-    return MariaDBClient(host, port, creds, database, timeout)
-
 
 REDO_LOG_MB = 16    # the 100 MB default costs every instance disk and time
 
 
-class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyUsers, MySQLFamilyConfig,
-                    CapabilityOps, Server):
+class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyServer, MySQLFamilyUsers,
+                    MySQLFamilyConfig, CapabilityOps, Server):
     engine = ENGINE
     default_port = 3306
     CONFIG_RULES = CONFIG_RULES
@@ -229,28 +152,8 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyUsers, MySQ
         self.runtime.run(["mariadb-upgrade", f"--defaults-file={self.config_file}"],
                          timeout=self.timeouts.command)
 
-    def ping(self) -> bool:
-        with self.client() as c:
-            return c.query("SELECT 1") == [(1,)]
-
     def client(self, database: str | None = None) -> MariaDBClient:
         return connect(self.runtime.address, self.port, self.admin, database)
-
-    def query(self, sql: str, args: tuple | None = None) -> list[tuple]:
-        with self.client() as c:
-            return c.query(sql, args)
-
-    def identity(self) -> Identity:
-        with self.client() as c:
-            return c.identity()
-
-    def log_files(self) -> dict[str, Path]:
-        logs = {"error": "error.log", "general": "general.log", "slow_query": "slow.log"}
-        return {name: self.runtime.path(f"{self.base}/log/{f}") for name, f in logs.items()}
-
-    def check_started(self) -> None:
-        if not self.running():
-            raise EngineError("MariaDB is not running")
 
     def enable_log(self, name: str) -> None:
         variable = {"general": "general_log", "slow_query": "slow_query_log"}.get(name)

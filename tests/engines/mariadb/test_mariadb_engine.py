@@ -6,10 +6,10 @@ import itertools
 
 import pytest
 
-from verify.engines import mariadb
 from verify.engines.capabilities import Backup, validate_configuration
-from verify.engines.mariadb_backup import gtid_from
-from verify.engines.mariadb_replication import gtid_sequence
+from verify.engines.mariadb import server as mariadb
+from verify.engines.mariadb.backup import gtid_from
+from verify.engines.mariadb.replication import gtid_sequence
 from verify.errors import NotSupported
 
 
@@ -97,7 +97,7 @@ def test_unknown_strategies_are_not_supported(tmp_path):
 
 
 def test_gtid_found_under_either_mariabackup_file_name(tmp_path):
-    from verify.engines.mariadb_backup import gtid_in
+    from verify.engines.mariadb.backup import gtid_in
     assert gtid_in(tmp_path) == ""
     (tmp_path / "mariadb_backup_binlog_info").write_text("mariadb-bin.000002\t342\t0-1-9\n")
     assert gtid_in(tmp_path) == "0-1-9"       # MariaDB 11.x

@@ -5,8 +5,9 @@ written twice."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from verify.engines.capabilities import ClientGrants, ConfigRule
+from verify.engines.capabilities import ClientGrants, ConfigRule, apply_values, remove_values
 from verify.errors import EngineError
 
 # A subset of Trove's mysql/mariadb validation-rules.json: real parameters
@@ -37,8 +38,24 @@ def option_value(value: object) -> object:
     return value
 
 
+class MySQLFamilyServer:
+    """What a MariaDB or MySQL server answers alike, through self.client()."""
+
+    def ping(self) -> bool:
+        with self.client() as c:
+            return c.query("SELECT 1") == [(1,)]
+
+    def query(self, sql: str, args: tuple | None = None) -> list[tuple]:
+        with self.client() as c:
+            return c.query(sql, args)
+
+    def log_files(self) -> dict[str, Path]:
+        logs = {"error": "error.log", "general": "general.log", "slow_query": "slow.log"}
+        return {name: self.runtime.path(f"{self.base}/log/{f}") for name, f in logs.items()}
+
+
 class MySQLFamilyUsers(ClientGrants):
-    """Needs from the server: query() and client() (a MariaDBClient)."""
+    """Needs from the server: query() and client() (a MySQLFamilyClient)."""
 
     def change_password(self, user: str, password: str) -> None:
         self.query("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
@@ -60,26 +77,26 @@ class MySQLFamilyConfig:
     def apply_configuration(self, values: dict[str, object]) -> bool:
         """values were validated against CONFIG_RULES by the caller; True when
         a non-dynamic one needed a restart."""
-        restart = False
+        def store(name: str, value: object) -> object:
+            value = self.settings[name] = option_value(value)
+            return value
+
         with self.client() as c:
-            for name, value in values.items():
-                value = self.settings[name] = option_value(value)
-                if self.CONFIG_RULES[name].dynamic:
-                    c.query(f"SET GLOBAL {variable_name(name)} = %s", (value,))
-                else:
-                    restart = True
+            restart = apply_values(
+                self.CONFIG_RULES, values, store,
+                lambda name, value: c.query(f"SET GLOBAL {variable_name(name)} = %s", (value,)))
         self._settle(restart)
         return restart
 
     def remove_configuration(self, names: list[str]) -> bool:
-        restart = False
+        def forget(name: str) -> bool:
+            self.settings.pop(name, None)
+            return True
+
         with self.client() as c:
-            for name in names:
-                self.settings.pop(name, None)
-                if self.CONFIG_RULES[name].dynamic:
-                    c.query(f"SET GLOBAL {variable_name(name)} = DEFAULT")
-                else:
-                    restart = True
+            restart = remove_values(
+                self.CONFIG_RULES, names, forget,
+                lambda name: c.query(f"SET GLOBAL {variable_name(name)} = DEFAULT"))
         self._settle(restart)
         return restart
 

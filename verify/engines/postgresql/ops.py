@@ -1,7 +1,7 @@
 """PostgreSQL configuration groups, backups and streaming replication.
 
-Mixed into verify.engines.postgresql.PostgreSQLServer (kept apart to keep
-each module small); backups are in postgresql_backup.
+Mixed into verify.engines.postgresql.server.PostgreSQLServer (kept apart to keep
+each module small); backups are in backup.py.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from verify.engines.capabilities import (
     ConfigRule,
     validate_configuration,
 )
-from verify.engines.postgresql_backup import FULL_PHYSICAL, PHYSICAL, PostgreSQLBackupOps
+from verify.engines.postgresql.backup import FULL_PHYSICAL, PHYSICAL, PostgreSQLBackupOps
+from verify.engines.postgresql.client import ROOT_USER
 from verify.errors import EngineError, NotSupported
 
 STREAMING = "postgresql_streaming"
-ROOT_USER = "postgres"          # Trove's PostgreSQL root user
 
 _INT = 2147483647
 # Parameters a configuration group may set, as in Trove's validation rules for

@@ -1,6 +1,6 @@
 """Redis configuration groups, RDB backups and sync replication.
 
-Mixed into verify.engines.redis.RedisServer (kept apart to keep each module
+Mixed into verify.engines.redis.server.RedisServer (kept apart to keep each module
 small). Strategies: redis_rdb (BGSAVE, then the RDB file and the ACL file:
 users are not in the RDB), redis_sync (REPLICAOF with an ACL replication user).
 """
@@ -15,8 +15,11 @@ from verify.engines.capabilities import (
     CapabilityOps,
     ConfigRule,
     ConfigurationRejected,
+    apply_values,
+    remove_values,
     validate_configuration,
 )
+from verify.engines.redis.client import other_users
 from verify.errors import EngineError, NotSupported
 
 RDB, SYNC = "redis_rdb", "redis_sync"
@@ -65,31 +68,27 @@ class RedisOps(CapabilityOps):
             raise ConfigurationRejected(f"value {policy!r} is not one of "
                                         f"{', '.join(_POLICIES)}",
                                         where="configuration parameter maxmemory-policy")
-        restart = False
+        def store(name: str, value: object) -> str:
+            self.settings[name] = redis_value(value)
+            return self.settings[name]
+
         with self.client() as c:
-            for name, value in values.items():
-                self.settings[name] = redis_value(value)
-                if CONFIG_RULES[name].dynamic:
-                    c.conn.config_set(name, redis_value(value))
-                else:
-                    restart = True
+            restart = apply_values(CONFIG_RULES, values, store, c.conn.config_set)
         if restart:
             self.restart()
         return restart
 
     def remove_configuration(self, names: list[str]) -> bool:
-        restart = False
+        def forget(name: str) -> bool:
+            self.settings.pop(name, None)
+            return name in CONFIG_RULES
+
+        def default(name: str) -> str:
+            return str(self.default_maxmemory()) if name == "maxmemory" else DEFAULTS[name]
+
         with self.client() as c:
-            for name in names:
-                self.settings.pop(name, None)
-                if name not in CONFIG_RULES:
-                    continue
-                if CONFIG_RULES[name].dynamic:
-                    default = (str(self.default_maxmemory()) if name == "maxmemory"
-                               else DEFAULTS[name])
-                    c.conn.config_set(name, default)
-                else:
-                    restart = True
+            restart = remove_values(CONFIG_RULES, names, forget,
+                                    lambda name: c.conn.config_set(name, default(name)))
         if restart:
             self.restart()
         return restart
@@ -141,7 +140,6 @@ class RedisOps(CapabilityOps):
         self._as_root(["cp", str(backup.path / "dump.rdb"), target])
         self._as_root(["chown", f"--reference={self.data}", target])
         # keep the backup's own users; this server has its own admin
-        from verify.engines.redis import other_users
         if isinstance(backup.meta.get("admin"), Credentials):
             self.admin = backup.meta["admin"]
         acl = self.runtime.path(str(backup.path / "users.acl")).read_text()

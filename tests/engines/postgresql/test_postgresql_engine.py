@@ -3,23 +3,24 @@ positions, the globals filter, configuration rules."""
 
 import pytest
 
-from verify.engines import postgresql as pg
-from verify.engines import postgresql_backup as backup_ops
-from verify.engines import postgresql_ops as ops
 from verify.engines.capabilities import ConfigurationRejected, validate_configuration
+from verify.engines.postgresql import backup as backup_ops
+from verify.engines.postgresql import client as pgc
+from verify.engines.postgresql import ops
+from verify.engines.postgresql import server as pg
 
 
 def test_identity_from_debian_postgresql():
-    ident = pg.identity_from("15.18 (Debian 15.18-0+deb12u1)",
+    ident = pgc.identity_from("15.18 (Debian 15.18-0+deb12u1)",
                              "PostgreSQL 15.18 (Debian 15.18-0+deb12u1) on x86_64-pc-linux-gnu")
     assert (ident.name, ident.version, ident.distribution) == \
         ("postgresql", "15.18", "Debian 15.18-0+deb12u1")
 
 
 def test_identity_of_something_else_is_not_postgresql():
-    ident = pg.identity_from("13.0", "CockroachDB CCL v23.1 (x86_64-pc-linux-gnu)")
+    ident = pgc.identity_from("13.0", "CockroachDB CCL v23.1 (x86_64-pc-linux-gnu)")
     assert ident.name == "cockroachdb"
-    assert pg.identity_from("16beta1", "PostgreSQL 16beta1").version == "16"
+    assert pgc.identity_from("16beta1", "PostgreSQL 16beta1").version == "16"
 
 
 def test_bin_dir_follows_the_major_version():

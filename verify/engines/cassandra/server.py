@@ -11,10 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from verify.engines import cassandra_runtime as rt
 from verify.engines.base import (
     Credentials,
-    Identity,
     Server,
     free_port,
     port_bindable,
@@ -22,8 +20,9 @@ from verify.engines.base import (
     wait_for,
 )
 from verify.engines.capabilities import CapabilityOps, ClientGrants, ConfigRule
-from verify.engines.cassandra_client import ENGINE, CassandraClient, connect, cql_name
-from verify.engines.cassandra_ops import ClusterOps, SnapshotOps
+from verify.engines.cassandra import runtime as rt
+from verify.engines.cassandra.client import ENGINE, CassandraClient, connect, cql_name
+from verify.engines.cassandra.ops import ClusterOps, SnapshotOps
 from verify.errors import EngineError
 
 # Process guests share the host's loopback; nodes of one cluster need distinct
@@ -65,13 +64,6 @@ CONFIG_RULES = {r.name: r for r in (
 class CassandraServer(SnapshotOps, ClusterOps, Server, ClientGrants, CapabilityOps):
     engine = ENGINE
     default_port = 9042
-    # a 256 MB heap plus direct memory, code cache and metaspace: measured
-    # OOM-killed in a 256 MB memory cgroup, at home in 512 MB
-    min_memory_mb = 512
-    # cluster members repair system_auth before the ring changes; a repair's
-    # merkle trees and streams took a 512 MB member past its memory cgroup
-    # (OOM-killed at 440 MB anon RSS in CI), so cluster members get 1 GB
-    CLUSTER_FLAVOR = "medium"
     CONFIG_RULES = CONFIG_RULES
 
     def __init__(self, runtime, **kwargs):
@@ -212,10 +204,6 @@ class CassandraServer(SnapshotOps, ClusterOps, Server, ClientGrants, CapabilityO
 
     def client(self, database: str | None = None) -> CassandraClient:
         return connect(self.runtime.address, self.port, self.admin, database)
-
-    def identity(self) -> Identity:
-        with self.client() as c:
-            return c.identity()
 
     def boot_id(self) -> str:
         with self.client() as c:

@@ -15,7 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from verify.engines.base import Credentials, wait_for
-from verify.engines.capabilities import Backup, ConfigRule, validate_configuration
+from verify.engines.capabilities import (
+    Backup,
+    ConfigRule,
+    apply_values,
+    remove_values,
+    validate_configuration,
+)
 from verify.errors import EngineError, NotSupported
 
 FS_SNAPSHOT = "mongodb_fs_snapshot"
@@ -41,7 +47,7 @@ class _RulesUnlessStandIn:
     configuration scenarios skip there instead of failing."""
 
     def __get__(self, obj, owner) -> dict[str, ConfigRule]:
-        from verify.engines.mongodb_standin import stand_in
+        from verify.engines.mongodb.standin import stand_in
         return {} if stand_in() else CONFIG_RULES
 
 
@@ -62,30 +68,31 @@ class ConfigOps:
     def apply_configuration(self, values: dict[str, object]) -> bool:
         self.real_only("configuration groups")
         values = validate_configuration(CONFIG_RULES, values, engine="MongoDB")
-        restart = False
-        for name, value in values.items():
+
+        def store(name: str, value: object) -> object:
             # what to go back to on detach: the server's own value before us
             self._defaults.setdefault(name, self._parameter(name))
             self.settings[name] = value
-            if CONFIG_RULES[name].dynamic:
-                with self.client() as c:
-                    c.admin("setParameter", 1, **{name: value})
-            else:
-                restart = True
+            return value
+
+        def set_online(name: str, value: object) -> None:
+            with self.client() as c:
+                c.admin("setParameter", 1, **{name: value})
+
+        restart = apply_values(CONFIG_RULES, values, store, set_online)
         if restart:
             self.restart()
         return restart
 
     def remove_configuration(self, names: list[str]) -> bool:
-        restart = False
-        for name in names:
-            if self.settings.pop(name, None) is None or name not in CONFIG_RULES:
-                continue
-            if CONFIG_RULES[name].dynamic:
-                with self.client() as c:
-                    c.admin("setParameter", 1, **{name: self._defaults[name]})
-            else:
-                restart = True
+        def forget(name: str) -> bool:
+            return self.settings.pop(name, None) is not None and name in CONFIG_RULES
+
+        def set_default(name: str) -> None:
+            with self.client() as c:
+                c.admin("setParameter", 1, **{name: self._defaults[name]})
+
+        restart = remove_values(CONFIG_RULES, names, forget, set_default)
         if restart:
             self.restart()
         return restart

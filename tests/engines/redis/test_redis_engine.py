@@ -5,24 +5,24 @@ import hashlib
 
 import pytest
 
-from verify.engines import redis as rd
-from verify.engines import redis_ops as ops
 from verify.engines.capabilities import ConfigurationRejected, validate_configuration
+from verify.engines.redis import client as rc
+from verify.engines.redis import ops
 
 
 def test_identity_from_redis_info():
-    ident = rd.identity_from({"redis_version": "7.0.15", "redis_build_id": "ae4d7c971a948f0"})
+    ident = rc.identity_from({"redis_version": "7.0.15", "redis_build_id": "ae4d7c971a948f0"})
     assert (ident.name, ident.version) == ("redis", "7.0.15")
     assert "ae4d7c971a948f0" in ident.distribution
 
 
 def test_valkey_names_itself_even_with_redis_fields():
     info = {"redis_version": "7.2.4", "server_name": "valkey", "valkey_version": "8.1.1"}
-    assert (rd.identity_from(info).name, rd.identity_from(info).version) == ("valkey", "8.1.1")
+    assert (rc.identity_from(info).name, rc.identity_from(info).version) == ("valkey", "8.1.1")
 
 
 def test_acl_line_keeps_only_a_hash_of_the_password():
-    line = rd.acl_line("os_admin", "s3cret-pass")
+    line = rc.acl_line("os_admin", "s3cret-pass")
     assert "s3cret-pass" not in line
     assert f"#{hashlib.sha256(b's3cret-pass').hexdigest()}" in line
     assert line.startswith("user os_admin on ")
@@ -32,7 +32,7 @@ def test_other_users_drops_builtin_users_and_keeps_the_last_definition():
     lines = ["user default off -@all", "user os_admin on #ab ~* +@all",
              "user replicator on #cd +psync", "user app on #01 ~* +@all",
              "user app on #02 ~app:* +@read", "# comment"]
-    assert rd.other_users(lines, "os_admin") == ["user app on #02 ~app:* +@read"]
+    assert rc.other_users(lines, "os_admin") == ["user app on #02 ~app:* +@read"]
 
 
 @pytest.mark.parametrize("given,expected", [(True, "yes"), (False, "no"), ("on", "yes"),
@@ -82,7 +82,7 @@ class _Node:
 
 
 def test_nodes_seen_counts_healthy_members_only():
-    from verify.engines import redis_cluster
+    from verify.engines.redis import cluster as redis_cluster
     reply = "\n".join([
         "a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460",
         "b2 127.0.0.1:7002@17002 master - 0 0 2 connected 5461-10922",

@@ -27,8 +27,6 @@ class GroupOps:
     """`self` is a MySQLServer; self.group is None outside a cluster."""
 
     group: dict | None = None
-    # XCom and performance_schema do not fit a 512 MB guest
-    CLUSTER_FLAVOR = "medium"
 
     def _group_lines(self) -> list[str]:
         if self.group is None:

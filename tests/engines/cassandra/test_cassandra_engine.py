@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from verify.engines import cassandra, cassandra_ops, cassandra_runtime
+from verify.engines.cassandra import ops as cassandra_ops
+from verify.engines.cassandra import runtime as cassandra_runtime
+from verify.engines.cassandra import server as cassandra
 from verify.errors import EngineError
 
 
@@ -132,7 +134,7 @@ def test_balanced_tokens_interleave_without_collisions():
 
 
 def test_a_repair_whose_jmx_connection_drops_is_run_again_then_fails_in_nodetools_words():
-    from verify.engines import cassandra_ops
+    from verify.engines.cassandra import ops as cassandra_ops
     from verify.errors import EngineError
 
     class Node:

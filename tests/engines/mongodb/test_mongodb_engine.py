@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from verify.engines import mongodb
-from verify.engines import mongodb_ops as ops
-from verify.engines import mongodb_runtime as rt
 from verify.engines.capabilities import ConfigurationRejected, validate_configuration
+from verify.engines.mongodb import ops
+from verify.engines.mongodb import runtime as rt
+from verify.engines.mongodb import server as mongodb
 from verify.errors import EngineError, NotSupported
 
 

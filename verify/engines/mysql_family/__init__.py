@@ -1,0 +1,1 @@
+"""Code the MySQL-family engines (MariaDB, MySQL) share."""
