@@ -19,6 +19,7 @@ from pathlib import Path
 from verify import deadline, engines, redact
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
+from verify.backends.trove_data import TroveData
 from verify.backends.trove_ops import TroveOps
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Client, Credentials, Identity, random_password
@@ -53,7 +54,7 @@ _NOT_READ = ("the harness reads this from the engine's server on its own guests;
              "does not read it through Trove yet")
 
 
-class TroveBackend(TroveOps, Backend):
+class TroveBackend(TroveData, TroveOps, Backend):
     name = "trove"
     NOT_SUPPORTED = {
         "change_password": _NOT_WIRED.format(call="users.change_passwords"),
@@ -336,32 +337,6 @@ class TroveBackend(TroveOps, Backend):
         except tc_exc.NotFound:
             return []
         return [f"Trove still lists instance {instance.id} ({left.status})"]
-
-    # databases and users (Trove API) ---------------------------------------
-    def create_database(self, instance: Instance, name: str) -> None:
-        with self._trove_errors(f"create database {name}"):
-            self.trove.databases.create(instance.id, [{"name": name}])
-
-    def list_databases(self, instance: Instance) -> list[str]:
-        return sorted(d.name for d in self.trove.databases.list(instance.id))
-
-    def delete_database(self, instance: Instance, name: str) -> None:
-        with self._trove_errors(f"delete database {name}"):
-            self.trove.databases.delete(instance.id, name)
-
-    def create_user(self, instance: Instance, name: str, password: str,
-                    databases: list[str]) -> None:
-        with self._trove_errors(f"create user {name}"):
-            self.trove.users.create(instance.id, [{
-                "name": name, "password": password,
-                "databases": [{"name": d} for d in databases]}])
-
-    def list_users(self, instance: Instance) -> list[str]:
-        return sorted(u.name for u in self.trove.users.list(instance.id))
-
-    def delete_user(self, instance: Instance, name: str) -> None:
-        with self._trove_errors(f"delete user {name}"):
-            self.trove.users.delete(instance.id, name)
 
     # data checks: the engine's own client at Trove's address --------------
     def address_of(self, instance: Instance) -> tuple[str, int]:
