@@ -83,6 +83,7 @@ class RabbitMQ:
         try:
             self._prepare()
             self._spawn_epmd()
+            self._await_epmd()
             self._spawn_server()
             self._await_ready()
             self._drop_guest()
@@ -150,6 +151,9 @@ class RabbitMQ:
                     RABBITMQ_NODENAME=self.node, RABBITMQ_USE_LONGNAME="false",
                     RABBITMQ_NODE_PORT=str(self.port), RABBITMQ_DIST_PORT=str(self.dist_port),
                     ERL_EPMD_PORT=str(self.epmd_port), ERL_EPMD_ADDRESS="127.0.0.1",
+                    # an erl that finds no epmd would start a daemonised one
+                    # (no ledger entry, outlives the box): the box's own only
+                    ERL_FLAGS="-start_epmd false",
                     RABBITMQ_CONFIG_FILE=str(d / "rabbitmq.conf"),
                     RABBITMQ_ADVANCED_CONFIG_FILE=str(d / "advanced.config"),
                     RABBITMQ_CONF_ENV_FILE=str(d / "rabbitmq-env.conf"),
@@ -174,6 +178,19 @@ class RabbitMQ:
     def _spawn_epmd(self) -> None:
         self.epmd = self._popen([shutil.which(EPMD) or EPMD, "-port", str(self.epmd_port),
                                  "-address", "127.0.0.1"], self.log_dir / "epmd.log")
+
+    def _await_epmd(self, timeout: float = 30.0) -> None:
+        # the node and its CLI tools never start an epmd of their own
+        # (-start_epmd false): ours must answer before the node starts
+        deadline = time.monotonic() + timeout
+        while _bindable("127.0.0.1", self.epmd_port):
+            if self.epmd.poll() is not None:
+                raise EngineError(f"rabbitmq: epmd exited {self.epmd.returncode}",
+                                  where=str(self.log_dir / "epmd.log"))
+            if time.monotonic() > deadline:
+                raise WaitTimeout(f"rabbitmq: epmd not listening within {timeout:.0f}s "
+                                  f"(log: {self.log_dir / 'epmd.log'})")
+            time.sleep(0.05)
 
     def _spawn_server(self) -> None:
         self.server = self._popen([str(RABBIT_BIN / "rabbitmq-server")],
