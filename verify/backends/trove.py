@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -94,10 +95,12 @@ class TroveBackend(TroveData, TroveOps, Backend):
         self.flavor_map = flavor_map if flavor_map is not None else flavors_from_env()
         self._lock = threading.Lock()
         self._live: dict[str, Instance] = {}
+        self.ledger = None      # from_run's: where a failed create's logs are salvaged
 
     @classmethod
     def from_run(cls, options, *, catalog, ledger, timeouts) -> TroveBackend:
         backend = cls(catalog, cloud=options.cloud, region=options.region, timeouts=timeouts)
+        backend.ledger = ledger
         if options.provenance is None:
             options.provenance = backend.provenance
         return backend
@@ -229,10 +232,27 @@ class TroveBackend(TroveData, TroveOps, Backend):
         deadline.watch(inst)
         try:
             self.wait_ready(inst, self.timeouts.trove_create, "create")
-        except BaseException:
-            self.delete_instance(inst)     # nothing left running on failure
+        except BaseException as exc:
+            try:
+                self.delete_instance(inst)     # nothing left running on failure
+            finally:
+                self._salvage(inst, exc)
             raise
         return inst
+
+    def _salvage(self, inst: Instance, exc: BaseException) -> None:
+        """A failed create's logs (the box keeps the guest agent's and the
+        datastore container's after the guest is gone) go with the failure:
+        the scenario copies exc.salvaged_logs into the bundle."""
+        if self.ledger is None:
+            return
+        dest = Path(tempfile.mkdtemp(prefix="salvage-", dir=self.ledger.dir))
+        self.ledger.add("dir", str(dest))
+        try:
+            exc.salvaged_logs = [*getattr(exc, "salvaged_logs", []),
+                                 *self.collect_logs(inst, dest)]
+        except Exception:   # logs are a courtesy; the failure itself is reported
+            pass
 
     def wait_ready(self, inst: Instance, timeout: float, what: str) -> dict:
         """Poll until ACTIVE; ERROR fails at once with the fault and guest log.
@@ -278,7 +298,8 @@ class TroveBackend(TroveData, TroveOps, Backend):
                     text += (f"\nguest agent log {path} (last lines):\n"
                              + redact.redact("\n".join(tail)))
         inst.extra["fault"] = fault
-        return text
+        # the last line is what a run prints for the failure: the fault, not a log line
+        return text + (f"\n{text.splitlines()[0]}" if "\n" in text else "")
 
     def _learn_address(self, inst: Instance, record: dict) -> None:
         addresses = record.get("addresses") or []

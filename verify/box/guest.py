@@ -267,10 +267,22 @@ class TroveGuest(NamespaceGuest):
         if self.dockerd is not None and self.dockerd.poll() is None and self.init_alive():
             ids = self.run(["docker", "ps", "-aq"], timeout=30, check=False, as_root=True)
             if ids.returncode == 0 and ids.stdout.split():
+                self._save_container_logs(ids.stdout.decode().split())
                 self.run(["docker", "rm", "-f", *ids.stdout.decode().split()], timeout=timeout,
                          check=False, as_root=True)
             self._terminate(self.dockerd, 20)
         self.destroy()
+
+    def _save_container_logs(self, ids: list[str]) -> None:
+        """The datastore's own log (its container's output) outlives the guest:
+        a server that refuses Trove's configuration says why only there."""
+        for cid in ids:
+            out = self.run(["docker", "logs", "--timestamps", cid], timeout=30, check=False,
+                           as_root=True)
+            name = self.run(["docker", "inspect", "--format", "{{.Name}}", cid], timeout=30,
+                            check=False, as_root=True).stdout.decode().strip().lstrip("/")
+            with open(self.log_dir / f"container-{name or cid}.log", "ab") as fh:
+                fh.write(out.stdout + (out.stderr or b""))
 
     def init_alive(self) -> bool:
         return self.init is not None and self.init.poll() is None
