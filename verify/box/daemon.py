@@ -147,9 +147,14 @@ class Box:
         # where a backend finds this instance's guest agent log (client.instance_logs)
         index = self.paths.logs / "instances"
         index.mkdir(exist_ok=True)
+        timings = {k: round(v, 1) for k, v in guest.timings.items()}
         write_json(index / f"{info.get('guest_id', server.id)}.json",
                    {"server_id": server.id, "address": guest.address,
-                    "logs": [str(p) for p in guest.log_paths().values()]})
+                    "logs": [str(p) for p in guest.log_paths().values()],
+                    "boot_timings_s": timings})
+        # where create->ACTIVE goes (bench/box.sh prints it)
+        logging.info("guest %s booted: %s", server.id,
+                     ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
         return guest
 
     def serve(self) -> None:

@@ -317,14 +317,16 @@ def boot(spec: TroveGuestSpec, ledger: Ledger, *, image: Image | None = None,
     images to load (default: built or taken from the cache for
     spec.docker_images). On any failure everything started is stopped and
     InfraError names the guest's log directory."""
+    started = time.monotonic()
     if image is None:
         from verify.images import trove_guest
 
         image, _ = trove_guest.build(say=say)
     archives = archives if archives is not None else [
         archive_for(name, say) for name in spec.docker_images]
-    started = time.monotonic()
+    found = time.monotonic() - started      # images looked up (cache hits)
     guest = TroveGuest(spec, ledger, image=image)
+    guest.timings["images_found_s"] = found
     try:
         guest.timings["namespace_s"] = time.monotonic() - started
         guest.write_files(spec.files)
