@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
 from verify.backends.trove_data import TroveData
 from verify.backends.trove_ops import TroveOps
+from verify.backends.trove_salvage import salvage
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Client, Credentials, Identity, random_password
 from verify.engines.capabilities import Backup
@@ -236,23 +236,9 @@ class TroveBackend(TroveData, TroveOps, Backend):
             try:
                 self.delete_instance(inst)     # nothing left running on failure
             finally:
-                self._salvage(inst, exc)
+                salvage(self, inst, exc)
             raise
         return inst
-
-    def _salvage(self, inst: Instance, exc: BaseException) -> None:
-        """A failed create's logs (the box keeps the guest agent's and the
-        datastore container's after the guest is gone) go with the failure:
-        the scenario copies exc.salvaged_logs into the bundle."""
-        if self.ledger is None:
-            return
-        dest = Path(tempfile.mkdtemp(prefix="salvage-", dir=self.ledger.dir))
-        self.ledger.add("dir", str(dest))
-        try:
-            exc.salvaged_logs = [*getattr(exc, "salvaged_logs", []),
-                                 *self.collect_logs(inst, dest)]
-        except Exception:   # logs are a courtesy; the failure itself is reported
-            pass
 
     def wait_ready(self, inst: Instance, timeout: float, what: str) -> dict:
         """Poll until ACTIVE; ERROR fails at once with the fault and guest log.
