@@ -151,9 +151,6 @@ class RabbitMQ:
                     RABBITMQ_NODENAME=self.node, RABBITMQ_USE_LONGNAME="false",
                     RABBITMQ_NODE_PORT=str(self.port), RABBITMQ_DIST_PORT=str(self.dist_port),
                     ERL_EPMD_PORT=str(self.epmd_port), ERL_EPMD_ADDRESS="127.0.0.1",
-                    # an erl that finds no epmd would start a daemonised one
-                    # (no ledger entry, outlives the box): the box's own only
-                    ERL_FLAGS="-start_epmd false",
                     RABBITMQ_CONFIG_FILE=str(d / "rabbitmq.conf"),
                     RABBITMQ_ADVANCED_CONFIG_FILE=str(d / "advanced.config"),
                     RABBITMQ_CONF_ENV_FILE=str(d / "rabbitmq-env.conf"),
@@ -180,8 +177,8 @@ class RabbitMQ:
                                  "-address", "127.0.0.1"], self.log_dir / "epmd.log")
 
     def _await_epmd(self, timeout: float = 30.0) -> None:
-        # the node and its CLI tools never start an epmd of their own
-        # (-start_epmd false): ours must answer before the node starts
+        # ours answers before the node starts: an erl that finds no epmd
+        # daemonises one of its own (no ledger entry, outlives the box)
         deadline = time.monotonic() + timeout
         while _bindable("127.0.0.1", self.epmd_port):
             if self.epmd.poll() is not None:
