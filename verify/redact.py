@@ -15,6 +15,9 @@ MASK = "***"
 # so a multi-megabyte log line cannot make the match quadratic
 _URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31}+://[^:/\s@]{0,256}+:)([^@\s]{1,512}+)(@)")
 _SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|CREDENTIAL|_KEY)", re.I)
+_SECRET_ITEM_HINT = re.compile(r"(PASSWORD|SECRET)['\"]\s*:", re.I)
+_SECRET_ITEM = re.compile(r"(['\"][A-Za-z0-9_]{0,64}(?:PASSWORD|SECRET)['\"]\s*:\s*['\"])"
+                          r"([^'\"\s]{1,512})(['\"])", re.I)
 
 
 def register(secret: str) -> str:
@@ -37,6 +40,10 @@ def redact(text: str) -> str:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
+    if _SECRET_ITEM_HINT.search(text):
+        # a secret logged as a mapping item: Trove's guest agent logs the
+        # container environment ({'MYSQL_ROOT_PASSWORD': '…'}) in clear
+        text = _SECRET_ITEM.sub(rf"\g<1>{MASK}\g<3>", text)
     if "@" not in text or "://" not in text:
         return text
     # URLs never span lines: only lines that could hold one pay for the regex

@@ -265,10 +265,21 @@ def test_trove_refusals_that_mean_not_implemented():
     assert refused_as_not_implemented(501, "anything")
     assert refused_as_not_implemented(400, "Volume support is not supported for this datastore")
     assert refused_as_not_implemented(422, "Operation not implemented for mariadb")
-    assert refused_as_not_implemented(400, "Volume support is not enabled.")
     assert not refused_as_not_implemented(400, "Invalid flavor")
     assert not refused_as_not_implemented(500, "not implemented")
     assert not refused_as_not_implemented(None, "not implemented")
+
+
+def test_trove_refusal_for_lack_of_volumes_is_the_deployments_gap():
+    """Clusters and resize volume through the box: Trove 26 raises
+    VolumeNotSupported because the box runs with trove_volume_support off.
+    That is the deployment's configuration, never 'not implemented by Trove'."""
+    from verify.backends.trove_ops import refused_as_not_implemented, refused_for_lack_of_volumes
+    message = "Volume support is not enabled."
+    assert refused_for_lack_of_volumes(400, message)
+    assert not refused_as_not_implemented(400, message)
+    assert not refused_for_lack_of_volumes(500, message)
+    assert not refused_for_lack_of_volumes(400, "Volume support is not supported for mysql")
 
 
 def test_trove_refusal_for_lack_of_object_storage_is_the_deployments_gap():
@@ -344,3 +355,17 @@ def test_trove_refusing_a_configuration_value_is_a_rejection_not_a_missing_capab
     with pytest.raises(ConfigurationRejected) as err:
         ops.create_configuration("mariadb", "10.11", {"verify_no_such_parameter": 1})
     assert "verify_no_such_parameter" in str(err.value) and "422" in str(err.value)
+
+
+def test_volume_refusal_skips_with_the_deployments_reason():
+    """A cluster create refused for volumes becomes a skip naming the
+    deployment's setting, not a verdict about Trove."""
+    from troveclient import exceptions as tc_exc
+
+    from verify.backends.trove_ops import TroveOps
+    from verify.errors import NotSupported
+    with pytest.raises(NotSupported) as err:
+        with TroveOps()._trove_errors("create mariadb cluster"):
+            raise tc_exc.BadRequest(message="Volume support is not enabled.", http_status=400)
+    assert "needs volumes, which this deployment runs without" in str(err.value)
+    assert "not implemented by Trove" not in str(err.value)

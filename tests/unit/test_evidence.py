@@ -91,3 +91,16 @@ def test_state_dir_permissions(tmp_path, monkeypatch):
     ledger = Ledger("r1")
     assert oct(os.stat(ledger.dir).st_mode & 0o777) == oct(0o700)
     ledger.teardown()
+
+
+def test_redact_masks_a_secret_logged_as_a_mapping_item():
+    """Trove's guest agent logs the datastore container's environment, with
+    the superuser password the agent made (never registered with us)."""
+    from verify import redact
+    line = ("Creating docker container, image: postgres:15, environment: "
+            "{'POSTGRES_PASSWORD': 'qL5pzIJlAH5QXLz', 'PGDATA': '/var/lib/postgresql/data'}")
+    out = redact.redact(line)
+    assert "qL5pzIJlAH5QXLz" not in out
+    assert "'POSTGRES_PASSWORD': '***'" in out and "'PGDATA': '/var/lib/postgresql/data'" in out
+    assert redact.redact("Creating user u WITH PASSWORD '<SANITIZED>'") == \
+        "Creating user u WITH PASSWORD '<SANITIZED>'"

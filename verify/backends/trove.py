@@ -19,7 +19,9 @@ from pathlib import Path
 from verify import deadline, engines, redact
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
+from verify.backends.trove_data import TroveData
 from verify.backends.trove_ops import TroveOps
+from verify.backends.trove_salvage import salvage
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Client, Credentials, Identity, random_password
 from verify.engines.capabilities import Backup
@@ -48,7 +50,7 @@ _NOT_READ = ("the harness reads this from the engine's server on its own guests;
              "does not read it through Trove yet")
 
 
-class TroveBackend(TroveOps, Backend):
+class TroveBackend(TroveData, TroveOps, Backend):
     name = "trove"
     NOT_SUPPORTED = {
         "change_password": _NOT_WIRED.format(call="users.change_passwords"),
@@ -88,10 +90,12 @@ class TroveBackend(TroveOps, Backend):
         self.flavor_map = flavor_map if flavor_map is not None else flavors_from_env()
         self._lock = threading.Lock()
         self._live: dict[str, Instance] = {}
+        self.ledger = None      # from_run's: where a failed create's logs are salvaged
 
     @classmethod
     def from_run(cls, options, *, catalog, ledger, timeouts) -> TroveBackend:
         backend = cls(catalog, cloud=options.cloud, region=options.region, timeouts=timeouts)
+        backend.ledger = ledger
         if options.provenance is None:
             options.provenance = backend.provenance
         return backend
@@ -223,8 +227,11 @@ class TroveBackend(TroveOps, Backend):
         deadline.watch(inst)
         try:
             self.wait_ready(inst, self.timeouts.trove_create, "create")
-        except BaseException:
-            self.delete_instance(inst)     # nothing left running on failure
+        except BaseException as exc:
+            try:
+                self.delete_instance(inst)     # nothing left running on failure
+            finally:
+                salvage(self, inst, exc)
             raise
         return inst
 
@@ -272,7 +279,8 @@ class TroveBackend(TroveOps, Backend):
                     text += (f"\nguest agent log {path} (last lines):\n"
                              + redact.redact("\n".join(tail)))
         inst.extra["fault"] = fault
-        return text
+        # the last line is what a run prints for the failure: the fault, not a log line
+        return text + (f"\n{text.splitlines()[0]}" if "\n" in text else "")
 
     def _learn_address(self, inst: Instance, record: dict) -> None:
         addresses = record.get("addresses") or []
@@ -333,32 +341,6 @@ class TroveBackend(TroveOps, Backend):
         except tc_exc.NotFound:
             return []
         return [f"Trove still lists instance {instance.id} ({left.status})"]
-
-    # databases and users (Trove API) ---------------------------------------
-    def create_database(self, instance: Instance, name: str) -> None:
-        with self._trove_errors(f"create database {name}"):
-            self.trove.databases.create(instance.id, [{"name": name}])
-
-    def list_databases(self, instance: Instance) -> list[str]:
-        return sorted(d.name for d in self.trove.databases.list(instance.id))
-
-    def delete_database(self, instance: Instance, name: str) -> None:
-        with self._trove_errors(f"delete database {name}"):
-            self.trove.databases.delete(instance.id, name)
-
-    def create_user(self, instance: Instance, name: str, password: str,
-                    databases: list[str]) -> None:
-        with self._trove_errors(f"create user {name}"):
-            self.trove.users.create(instance.id, [{
-                "name": name, "password": password,
-                "databases": [{"name": d} for d in databases]}])
-
-    def list_users(self, instance: Instance) -> list[str]:
-        return sorted(u.name for u in self.trove.users.list(instance.id))
-
-    def delete_user(self, instance: Instance, name: str) -> None:
-        with self._trove_errors(f"delete user {name}"):
-            self.trove.users.delete(instance.id, name)
 
     # data checks: the engine's own client at Trove's address --------------
     def address_of(self, instance: Instance) -> tuple[str, int]:

@@ -147,9 +147,14 @@ class Box:
         # where a backend finds this instance's guest agent log (client.instance_logs)
         index = self.paths.logs / "instances"
         index.mkdir(exist_ok=True)
+        timings = {k: round(v, 1) for k, v in guest.timings.items()}
         write_json(index / f"{info.get('guest_id', server.id)}.json",
                    {"server_id": server.id, "address": guest.address,
-                    "logs": [str(p) for p in guest.log_paths().values()]})
+                    "logs": [str(p) for p in guest.log_paths().values()],
+                    "boot_timings_s": timings})
+        # where create->ACTIVE goes (bench/box.sh prints it)
+        logging.info("guest %s booted: %s", server.id,
+                     ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
         return guest
 
     def serve(self) -> None:
@@ -190,11 +195,25 @@ def _lanes(*lanes) -> None:
                for lane in lanes]
     for t in threads:
         t.start()
-    for t in threads:
-        while t.is_alive():     # join in slices: SIGTERM reaches the main thread
-            t.join(0.5)
+    try:
+        for t in threads:
+            while t.is_alive():     # join in slices: SIGTERM reaches the main thread
+                t.join(0.5)
+    except BaseException:
+        # SIGTERM while starting: each lane is bounded, and what it starts is
+        # in the ledger only once its call returns. Tearing down while a lane
+        # still runs left RabbitMQ's epmd (and its CLI's own) behind.
+        _ignore_stop_signals()
+        for t in threads:
+            t.join()
+        raise
     if errors:
         raise errors[0]
+
+
+def _ignore_stop_signals() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _piece(name: str, log: Path, start):
@@ -254,9 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                                       f"(log: {paths.logs / 'box.log'})"})
         code = 1
     finally:
-        # teardown is never cut short by a second signal
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _ignore_stop_signals()   # teardown is never cut short by a second signal
         if box is not None:
             box.stop()
         if code == 0:

@@ -44,6 +44,9 @@ from verify.box.emulator_model import (  # noqa: F401  (re-exported for users an
 )
 
 LOG = logging.getLogger("verify.box.emulator")
+# a guest boot is bounded by its own steps (dockerd, docker load, agent); this
+# only keeps stop_all from waiting forever on a hung one
+BOOT_JOIN_S = 600.0
 
 Route = tuple[str, str, str, str]   # service, method, path regex, handler name
 ROUTES: list[Route] = [
@@ -87,6 +90,7 @@ class Emulator:
         self.unknown: list[str] = []       # the 501s, for tests and the log
         self.boot_timeout = boot_timeout
         self._lock = threading.Lock()
+        self._boots: list[threading.Thread] = []
 
     # WSGI -------------------------------------------------------------------
     def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
@@ -191,8 +195,11 @@ class Emulator:
             for port in bound:
                 port.device_id = server.id
             self.servers[server.id] = server
-        threading.Thread(target=self._boot, args=(server, bound, files, info),
-                         name=f"boot-{server.id[:8]}", daemon=True).start()
+        boot = threading.Thread(target=self._boot, args=(server, bound, files, info),
+                                name=f"boot-{server.id[:8]}", daemon=True)
+        with self._lock:
+            self._boots = [t for t in self._boots if t.is_alive()] + [boot]
+        boot.start()
         return 202, {"server": {"id": server.id, "links": [], "adminPass": "",
                                 "OS-DCF:diskConfig": "MANUAL", "security_groups": []}}
 
@@ -404,6 +411,15 @@ class Emulator:
         with self._lock:
             servers = list(self.servers.values())
             self.servers.clear()
+            boots, self._boots = self._boots, []
+        # a guest still booting stops itself once it sees its server gone
+        # (_boot); wait for it, or its loop device and processes would be
+        # made after the ledger is torn down
+        for boot in boots:
+            boot.join(BOOT_JOIN_S)
+            if boot.is_alive():
+                LOG.error("%s still booting after %.0f s; its guest is left to the ledger",
+                          boot.name, BOOT_JOIN_S)
         for s in servers:
             if s.guest is not None:
                 try:

@@ -267,10 +267,22 @@ class TroveGuest(NamespaceGuest):
         if self.dockerd is not None and self.dockerd.poll() is None and self.init_alive():
             ids = self.run(["docker", "ps", "-aq"], timeout=30, check=False, as_root=True)
             if ids.returncode == 0 and ids.stdout.split():
+                self._save_container_logs(ids.stdout.decode().split())
                 self.run(["docker", "rm", "-f", *ids.stdout.decode().split()], timeout=timeout,
                          check=False, as_root=True)
             self._terminate(self.dockerd, 20)
         self.destroy()
+
+    def _save_container_logs(self, ids: list[str]) -> None:
+        """The datastore's own log (its container's output) outlives the guest:
+        a server that refuses Trove's configuration says why only there."""
+        for cid in ids:
+            out = self.run(["docker", "logs", "--timestamps", cid], timeout=30, check=False,
+                           as_root=True)
+            name = self.run(["docker", "inspect", "--format", "{{.Name}}", cid], timeout=30,
+                            check=False, as_root=True).stdout.decode().strip().lstrip("/")
+            with open(self.log_dir / f"container-{name or cid}.log", "ab") as fh:
+                fh.write(out.stdout + (out.stderr or b""))
 
     def init_alive(self) -> bool:
         return self.init is not None and self.init.poll() is None
@@ -301,14 +313,16 @@ def boot(spec: TroveGuestSpec, ledger: Ledger, *, image: Image | None = None,
     images to load (default: built or taken from the cache for
     spec.docker_images). On any failure everything started is stopped and
     InfraError names the guest's log directory."""
+    started = time.monotonic()
     if image is None:
         from verify.images import trove_guest
 
         image, _ = trove_guest.build(say=say)
     archives = archives if archives is not None else [
         archive_for(name, say) for name in spec.docker_images]
-    started = time.monotonic()
+    found = time.monotonic() - started      # images looked up (cache hits)
     guest = TroveGuest(spec, ledger, image=image)
+    guest.timings["images_found_s"] = found
     try:
         guest.timings["namespace_s"] = time.monotonic() - started
         guest.write_files(spec.files)

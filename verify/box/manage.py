@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from verify.box.paths import BoxPaths
+from verify.box.paths import BoxPaths, write_status
 from verify.errors import ConfigError
 from verify.settings import repo_root
 from verify.state import alive, state_dir
@@ -93,29 +93,48 @@ def up(*, trove_src: str | None = None, paths: BoxPaths | None = None,
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True,
                                     env=env, cwd=str(paths.root))
+        # the daemon's pid is on record before it has imported anything: a
+        # `box down` (or an interrupted `up`) in that window must find it
+        write_status(paths, {"state": "starting", "pid": proc.pid})
         say(f"box: starting (logs: {paths.logs})")
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            data = paths.read_status() or {}
-            if data.get("state") == "up":
-                say(f"box: up in {time.monotonic() - started:.0f} s; cloud {paths.cloud} "
-                    f"in {data['clouds_yaml']}")
-                return data
-            if data.get("state") == "failed":
-                proc.wait(timeout=120)
-                raise ConfigError(data.get("error", "box up: the box did not start"))
-            if proc.poll() is not None:
-                raise ConfigError(f"the box daemon exited {proc.returncode} "
-                                  f"(log: {paths.logs / 'daemon.out'})", where="box up")
-            time.sleep(0.5)
-        proc.terminate()
         try:
+            return _await_up(proc, paths, timeout, say)
+        except BaseException:
+            # timeout, Ctrl-C or SIGTERM of `up`: the daemon tears down what it started
+            _stop_daemon(proc)
+            raise
+
+
+def _await_up(proc: subprocess.Popen, paths: BoxPaths, timeout: float,
+              say: Callable[[str], None]) -> dict:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        data = paths.read_status() or {}
+        if data.get("state") == "up":
+            say(f"box: up in {time.monotonic() - started:.0f} s; cloud {paths.cloud} "
+                f"in {data['clouds_yaml']}")
+            return data
+        if data.get("state") == "failed":
             proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        raise ConfigError(f"the box was not up within {timeout:.0f} s "
-                          f"(logs: {paths.logs})", where="box up",
-                          fix="see box.log there; TROVE_VERIFY_TIMEOUT_BOX_UP raises the bound")
+            raise ConfigError(data.get("error", "box up: the box did not start"))
+        if proc.poll() is not None:
+            raise ConfigError(f"the box daemon exited {proc.returncode} "
+                              f"(log: {paths.logs / 'daemon.out'})", where="box up")
+        time.sleep(0.5)
+    raise ConfigError(f"the box was not up within {timeout:.0f} s "
+                      f"(logs: {paths.logs})", where="box up",
+                      fix="see box.log there; TROVE_VERIFY_TIMEOUT_BOX_UP raises the bound")
+
+
+def _stop_daemon(proc: subprocess.Popen, timeout: float = 180.0) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()     # its ledger is released by the next cleanup/down
+        proc.wait(timeout=30)
 
 
 def down(*, paths: BoxPaths | None = None, say: Callable[[str], None] = print,

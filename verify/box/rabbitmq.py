@@ -83,6 +83,7 @@ class RabbitMQ:
         try:
             self._prepare()
             self._spawn_epmd()
+            self._await_epmd()
             self._spawn_server()
             self._await_ready()
             self._drop_guest()
@@ -174,6 +175,19 @@ class RabbitMQ:
     def _spawn_epmd(self) -> None:
         self.epmd = self._popen([shutil.which(EPMD) or EPMD, "-port", str(self.epmd_port),
                                  "-address", "127.0.0.1"], self.log_dir / "epmd.log")
+
+    def _await_epmd(self, timeout: float = 30.0) -> None:
+        # ours answers before the node starts: an erl that finds no epmd
+        # daemonises one of its own (no ledger entry, outlives the box)
+        deadline = time.monotonic() + timeout
+        while _bindable("127.0.0.1", self.epmd_port):
+            if self.epmd.poll() is not None:
+                raise EngineError(f"rabbitmq: epmd exited {self.epmd.returncode}",
+                                  where=str(self.log_dir / "epmd.log"))
+            if time.monotonic() > deadline:
+                raise WaitTimeout(f"rabbitmq: epmd not listening within {timeout:.0f}s "
+                                  f"(log: {self.log_dir / 'epmd.log'})")
+            time.sleep(0.05)
 
     def _spawn_server(self) -> None:
         self.server = self._popen([str(RABBIT_BIN / "rabbitmq-server")],

@@ -25,6 +25,8 @@ def add_parser(sub) -> None:
 
 def run_up(args) -> int:
     from verify.box import manage
+    from verify.runner import install_signal_handlers
+    install_signal_handlers()   # SIGTERM of a starting `up` stops the daemon it started
     manage.up(trove_src=args.trove_src, say=lambda line: print(line, flush=True))
     return 0
 
