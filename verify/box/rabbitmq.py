@@ -179,15 +179,15 @@ class RabbitMQ:
     def _await_epmd(self, timeout: float = 30.0) -> None:
         # ours answers before the node starts: an erl that finds no epmd
         # daemonises one of its own (no ledger entry, outlives the box)
-        deadline = time.monotonic() + timeout
-        while _bindable("127.0.0.1", self.epmd_port):
-            if self.epmd.poll() is not None:
-                raise EngineError(f"rabbitmq: epmd exited {self.epmd.returncode}",
-                                  where=str(self.log_dir / "epmd.log"))
-            if time.monotonic() > deadline:
-                raise WaitTimeout(f"rabbitmq: epmd not listening within {timeout:.0f}s "
-                                  f"(log: {self.log_dir / 'epmd.log'})")
-            time.sleep(0.05)
+        log = self.log_dir / "epmd.log"
+        try:
+            wait_for(lambda: not port_bindable("127.0.0.1", self.epmd_port), timeout=timeout,
+                     what="rabbitmq: epmd listening", alive=lambda: self.epmd.poll() is None)
+        except WaitTimeout as exc:    # before EngineError: it is one
+            raise WaitTimeout(f"{exc} (log: {log})") from exc
+        except EngineError as exc:
+            raise EngineError(f"rabbitmq: epmd exited {self.epmd.returncode}",
+                              where=str(log)) from exc
 
     def _spawn_server(self) -> None:
         self.server = self._popen([str(RABBIT_BIN / "rabbitmq-server")],
