@@ -61,6 +61,7 @@ class Box:
         self.control: ControlPlane | None = None
         self.emulator: emu.Emulator | None = None
         self.server = None
+        self.swift = None
 
     def start(self) -> dict:
         """Three lanes at once (each piece waits only for what it needs):
@@ -74,6 +75,7 @@ class Box:
         from verify.box import guest as guest_mod
         from verify.box.network import BoxAddress
         from verify.box.rabbitmq import RabbitMQ
+        from verify.box.swift import Swift
 
         image = self.image = _piece("Trove guest image", p.logs / "box.log", self._guest_image)
         image_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-box:{image.sha256}"))
@@ -110,10 +112,28 @@ class Box:
             _piece("trove-manage", p.logs / "trove-manage.log",
                    lambda: cp.setup_trove_db(specs, image_id))
 
-        _lanes(rabbit_lane, keystone_lane, database_lane)
+        swift = self.swift = Swift(root=p.run / "swift", ledger=self.ledger, trove=self.trove,
+                                   logs=p.logs)
+
+        def swift_lane() -> None:
+            # the storage servers need nothing else; the proxy waits below
+            _piece("Swift storage", p.logs / "swift-storage.log", swift.start_storage)
+
+        _lanes(rabbit_lane, keystone_lane, database_lane, swift_lane)
         cp.write_configs(self.rabbit.transport_url(), self.rabbit.transport_url(for_guest=True),
                          specs)
-        _piece("Trove services", p.logs / "trove-api.log", cp.start_trove)
+
+        def trove_lane() -> None:
+            _piece("Trove services", p.logs / "trove-api.log", cp.start_trove)
+
+        def proxy_lane() -> None:
+            # on the box-private address (guests' backup containers call it)
+            _piece("Swift proxy", p.logs / "swift-proxy-server.log",
+                   lambda: swift.start_proxy(self.address.address, cp.auth_url, REGION))
+            _piece("object-store endpoint", p.logs / "keystone.log",
+                   lambda: swift.register(cp.connection(), REGION))
+
+        _lanes(trove_lane, proxy_lane)
         clouds = p.write_clouds_yaml(cp.auth_url, cp.admin_password, REGION)
         return {"state": "up", "pid": os.getpid(), "auth_url": cp.auth_url,
                 "trove_endpoint": f"http://127.0.0.1:{cp.trove_port}/v1.0",
@@ -122,6 +142,7 @@ class Box:
                 "guest_image": {"name": image.name, "sha256": image.sha256, "id": image_id},
                 "datastores": {d.name: {"versions": d.versions,
                                         "docker_image": d.docker_image} for d in specs},
+                "object_store": swift.info(),
                 "box_address": self.address.address, "logs": str(p.logs),
                 "ledger": self.ledger.run_id}
 
@@ -157,6 +178,7 @@ class Box:
         while True:
             time.sleep(2.0)
             dead = set(self.control.dead() if self.control else [])
+            dead |= set(self.swift.dead() if self.swift else [])
             if dead - reported:
                 logging.error("box pieces exited: %s", ", ".join(sorted(dead - reported)))
                 reported |= dead
@@ -166,6 +188,8 @@ class Box:
             self.server.shutdown()
         if self.emulator is not None:
             self.emulator.stop_all()
+        if self.swift is not None:
+            self.swift.stop()
         if self.control is not None:
             self.control.stop()
         if self.rabbit is not None:
