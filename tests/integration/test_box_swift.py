@@ -65,3 +65,46 @@ after = [x.name for x in s.containers() if x.name == "tv-probe"]
 print(json.dumps({"endpoint": s.get_endpoint(), "body": body, "listed": listed,
                   "after_delete": after}))
 """
+
+
+def test_registry_serves_a_pushed_archive_by_its_layers(tmp_path, monkeypatch):
+    """Debian's docker-registry on loopback: a docker-load archive pushed
+    through the registry API comes back as an OCI manifest whose layers are
+    the archive's, byte for byte; teardown leaves no process."""
+    import hashlib
+    import shutil
+
+    import pytest
+
+    from tests.unit.test_box_images import _fake_base
+    from verify.box import containers, registry
+    from verify.state import Ledger
+    if shutil.which(registry.BINARY) is None:
+        pytest.skip(f"{registry.BINARY} not installed (tools/setup.sh installs it)")
+    monkeypatch.setenv("TROVE_VERIFY_CACHE", str(tmp_path / "cache"))
+    image, _ = containers.build("postgresql", "15", base=_fake_base(tmp_path),
+                                say=lambda _: None)
+    ledger = Ledger("reg-test", tmp_path / "state")
+    reg = registry.Registry(root=tmp_path / "registry", ledger=ledger, logs=tmp_path)
+    try:
+        reg.start("127.0.0.1")
+        name = reg.push(image, "trove-test:15")
+        assert name == f"127.0.0.1:{reg.port}/trove-test:15"
+        code, _h, body = reg._call("GET", "/v2/trove-test/manifests/15",
+                                   headers={"Accept": registry.OCI_MANIFEST})
+        assert code == 200, body
+        manifest = json.loads(body)
+        import tarfile
+        with tarfile.open(image.tar) as tar:
+            (entry,) = json.load(tar.extractfile("manifest.json"))
+            config = json.loads(tar.extractfile(entry["Config"]).read())
+        assert [x["digest"] for x in manifest["layers"]] == config["rootfs"]["diff_ids"]
+        for layer in manifest["layers"]:
+            code, _h, blob = reg._call("GET", f"/v2/trove-test/blobs/{layer['digest']}")
+            assert code == 200 and f"sha256:{hashlib.sha256(blob).hexdigest()}" == \
+                layer["digest"]
+        assert reg.push(image, "trove-test:15") == name      # blobs already there: no-op
+    finally:
+        reg.stop()
+        ledger.teardown()
+    assert reg.proc.poll() is not None

@@ -93,3 +93,34 @@ def test_the_swift_service_password_is_redacted(tmp_path):
         password="swift-pw-4242", region="R"))
     client.register_secrets(paths)
     assert "swift-pw-4242" not in redact.redact("token swift-pw-4242")
+
+
+def test_registry_config_listens_on_the_box_address_only(tmp_path):
+    import yaml
+
+    from verify.box import registry
+    conf = yaml.safe_load(registry.config_yml(storage=tmp_path / "s", address="10.213.0.21",
+                                               port=5123))
+    assert conf["http"]["addr"] == "10.213.0.21:5123"
+    assert conf["storage"]["filesystem"]["rootdirectory"] == str(tmp_path / "s")
+
+
+def test_a_missing_registry_binary_is_one_line(tmp_path, monkeypatch):
+    from verify.box import registry
+    monkeypatch.setattr(registry.shutil, "which", lambda name: None)
+    reg = registry.Registry(root=tmp_path / "registry", ledger=Ledger("r", tmp_path / "st"),
+                            logs=tmp_path)
+    with pytest.raises(PieceFailed) as err:
+        reg.start("10.0.0.1")
+    assert str(err.value).startswith("box up: container registry did not start")
+    assert "docker-registry" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_guest_agent_conf_names_the_backup_image_only_where_there_is_one():
+    from verify.box.control import DatastoreSpec, guestagent_conf
+    specs = [DatastoreSpec("mariadb", "mariadb", ["10.11"], "mariadb"),
+             DatastoreSpec("mysql", "mysql", ["8.4"], "mysql")]
+    conf = _parse(guestagent_conf("rabbit://x", specs,
+                                  {"mariadb": "10.0.0.1:5000/trove-backup-mariadb"}))
+    assert conf["mariadb"]["backup_docker_image"] == "10.0.0.1:5000/trove-backup-mariadb"
+    assert "backup_docker_image" not in conf["mysql"]

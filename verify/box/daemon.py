@@ -62,6 +62,9 @@ class Box:
         self.emulator: emu.Emulator | None = None
         self.server = None
         self.swift = None
+        self.registry = None
+        self.backups: dict = {}     # manager -> {version: ContainerImage}
+        self.backup_problems: dict[str, str] = {}
 
     def start(self) -> dict:
         """Three lanes at once (each piece waits only for what it needs):
@@ -75,6 +78,7 @@ class Box:
         from verify.box import guest as guest_mod
         from verify.box.network import BoxAddress
         from verify.box.rabbitmq import RabbitMQ
+        from verify.box.registry import Registry
         from verify.box.swift import Swift
 
         image = self.image = _piece("Trove guest image", p.logs / "box.log", self._guest_image)
@@ -99,6 +103,10 @@ class Box:
             self.rabbit = RabbitMQ(self.ledger, guest_address=self.address.address,
                                    directory=p.run / "rabbitmq")
             _piece("RabbitMQ", self.rabbit.log_path, self.rabbit.start)
+            # where guests' dockerd finds Trove's backup images
+            self.registry = Registry(root=p.run / "registry", ledger=self.ledger, logs=p.logs)
+            _piece("container registry", p.logs / "registry.log",
+                   lambda: self.registry.start(self.address.address))
 
         def keystone_lane() -> None:
             _piece("Keystone", p.logs / "keystone.log", cp.start_keystone)
@@ -119,7 +127,12 @@ class Box:
             # the storage servers need nothing else; the proxy waits below
             _piece("Swift storage", p.logs / "swift-storage.log", swift.start_storage)
 
-        _lanes(rabbit_lane, keystone_lane, database_lane, swift_lane)
+        def backup_image_lane() -> None:
+            self._backup_images(specs)
+
+        _lanes(rabbit_lane, keystone_lane, database_lane, swift_lane, backup_image_lane)
+        from verify.box.backup_images import BACKUP
+        cp.backup_images = {m: f"{self.registry.host}/{BACKUP[m][0]}" for m in self.backups}
         cp.write_configs(self.rabbit.transport_url(), self.rabbit.transport_url(for_guest=True),
                          specs)
 
@@ -133,7 +146,13 @@ class Box:
             _piece("object-store endpoint", p.logs / "keystone.log",
                    lambda: swift.register(cp.connection(), REGION))
 
-        _lanes(trove_lane, proxy_lane)
+        def push_lane() -> None:
+            for versions in self.backups.values():
+                for image in versions.values():
+                    _piece(f"backup image {image.name}", p.logs / "registry.log",
+                           lambda i=image: self.registry.push(i))
+
+        _lanes(trove_lane, proxy_lane, push_lane)
         clouds = p.write_clouds_yaml(cp.auth_url, cp.admin_password, REGION)
         return {"state": "up", "pid": os.getpid(), "auth_url": cp.auth_url,
                 "trove_endpoint": f"http://127.0.0.1:{cp.trove_port}/v1.0",
@@ -143,8 +162,35 @@ class Box:
                 "datastores": {d.name: {"versions": d.versions,
                                         "docker_image": d.docker_image} for d in specs},
                 "object_store": swift.info(),
+                "registry": self.registry.host,
+                "backup_images": {
+                    **{image.name: {**image.ref(), "registry": self.registry.pushed.get(
+                        image.name)} for versions in self.backups.values()
+                       for image in versions.values()},
+                    **{name: {"unavailable": why}
+                       for name, why in self.backup_problems.items()}},
                 "box_address": self.address.address, "logs": str(p.logs),
                 "ledger": self.ledger.run_id}
+
+    def _backup_images(self, specs: list[DatastoreSpec]) -> None:
+        """Trove's backup image for each datastore version that has one (built
+        from Trove's backup/, cached). One that cannot be built leaves that
+        datastore without backup_docker_image, with its reason in the status
+        (the agent then refuses backups: \"Backup image was not defined\")."""
+        from verify.box import backup_images
+        say = logging.getLogger("verify.box").info
+        for spec in specs:
+            if spec.manager not in backup_images.IN_THE_BOX:
+                continue
+            for version in spec.versions:
+                try:
+                    image, hit = backup_images.build(spec.manager, version, say=say)
+                except VerifyError as exc:
+                    self.backup_problems[f"{spec.manager}:{version}"] = str(exc)
+                    logging.warning("no backup image for %s %s: %s", spec.manager,
+                                    version, exc)
+                    continue
+                self.backups.setdefault(spec.manager, {})[version] = image
 
     def _guest_image(self):
         from verify.images import trove_guest
@@ -162,7 +208,8 @@ class Box:
         hostname = re.sub(r"[^A-Za-z0-9-]+", "-", server.name)[:63].strip("-") or "trove-guest"
         spec = guest_mod.TroveGuestSpec(server_id=server.id, name=hostname, files=files,
                                         memory_mb=flavor.ram, volume_gb=flavor.ephemeral,
-                                        docker_images=images)
+                                        docker_images=images,
+                                        insecure_registries=[self.registry.host])
         guest = guest_mod.boot(spec, self.ledger, image=self.image,
                                say=logging.getLogger("verify.box.guest").info)
         # where a backend finds this instance's guest agent log (client.instance_logs)
@@ -179,6 +226,7 @@ class Box:
             time.sleep(2.0)
             dead = set(self.control.dead() if self.control else [])
             dead |= set(self.swift.dead() if self.swift else [])
+            dead |= set(self.registry.dead() if self.registry else [])
             if dead - reported:
                 logging.error("box pieces exited: %s", ", ".join(sorted(dead - reported)))
                 reported |= dead
@@ -190,6 +238,8 @@ class Box:
             self.emulator.stop_all()
         if self.swift is not None:
             self.swift.stop()
+        if self.registry is not None:
+            self.registry.stop()
         if self.control is not None:
             self.control.stop()
         if self.rabbit is not None:
