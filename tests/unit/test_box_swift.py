@@ -124,3 +124,14 @@ def test_guest_agent_conf_names_the_backup_image_only_where_there_is_one():
                                   {"mariadb": "10.0.0.1:5000/trove-backup-mariadb"}))
     assert conf["mariadb"]["backup_docker_image"] == "10.0.0.1:5000/trove-backup-mariadb"
     assert "backup_docker_image" not in conf["mysql"]
+
+
+def test_trove_conf_skips_the_replica_volume_check_the_box_cannot_pass(tmp_path):
+    # without volumes both sizes are None and Trove 26's comparison raises (a 500)
+    from verify.box.control import trove_conf
+    text = trove_conf(port=1, paste=tmp_path, log_dir=tmp_path, db_url="sqlite://",
+                      auth_url="http://x/v3", service_password="p", transport_url="rabbit://",
+                      guest_config=tmp_path, rpc_key="k", inst_key="k", datastores=[])
+    conf = _parse(text)
+    assert conf.defaults()["trove_volume_support"] == "False"
+    assert conf.defaults()["verify_replica_volume_size"] == "False"

@@ -308,6 +308,10 @@ def trove_conf(*, port: int, paste: Path, log_dir: Path, db_url: str, auth_url: 
         db_api_implementation = trove.db.sqlalchemy.api
         trove_volume_support = False
         trove_security_groups_support = False
+        # Trove 26 compares the source's and the replica's volume sizes on
+        # replica create, both None without volumes: TypeError, a 500
+        # (instance/models.py, Instance.create); the box has no volumes
+        verify_replica_volume_size = False
         management_networks = {MGMT_NETWORK_ID}
         guest_config = {guest_config}
         guest_info = guest_info.conf
