@@ -108,3 +108,75 @@ def test_registry_serves_a_pushed_archive_by_its_layers(tmp_path, monkeypatch):
         reg.stop()
         ledger.teardown()
     assert reg.proc.poll() is not None
+
+
+def test_a_mariadb_backup_lands_in_swift_and_restores(box):  # noqa: F811
+    """Through the real Trove 26: a full mariadb backup (the agent runs the
+    box's backup image, pulled through the box's registry) is an object in
+    the box's Swift; a new instance restored from it goes ACTIVE; deleting
+    the backup deletes the object."""
+    _root, env = box
+    status = json.loads(cli("box", "status", "--json", env=env).stdout)
+    assert "trove-backup-mariadb:10.11" in status["backup_images"], status["backup_images"]
+    probe = subprocess.run(
+        [sys.executable, "-c", _BACKUP_PROBE],
+        env={**os.environ, **env, "OS_CLIENT_CONFIG_FILE": status["clouds_yaml"],
+             "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True, text=True, timeout=3000)
+    assert probe.returncode == 0, probe.stdout[-2000:] + probe.stderr[-2000:]
+    got = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert got["backup"] == "COMPLETED", got
+    assert got["location"].startswith(status["object_store"]["url"] + "/v1/AUTH_"), got
+    assert got["object_bytes"] > 0 and got["restore"] in ("ACTIVE", "HEALTHY"), got
+    assert got["object_after_delete"] is False, got
+
+
+_BACKUP_PROBE = """
+import json, time
+import openstack
+from verify.backends.trove_cloud import open_cloud
+trove = open_cloud("trove-box").trove
+swift = openstack.connect(cloud="trove-box").object_store
+
+def wait(get, done, limit=1500):
+    start = time.monotonic()
+    while True:
+        obj = get()
+        if obj.status in done or obj.status in ("ERROR", "FAILED") \\
+                or time.monotonic() - start > limit:
+            return obj
+        time.sleep(2)
+
+out = {}
+src = trove.instances.create("tv-bk-src", "2", datastore="mariadb", datastore_version="10.11")
+restored = None
+try:
+    wait(lambda: trove.instances.get(src.id), ("ACTIVE", "HEALTHY"))
+    backup = trove.backups.create("tv-bk", src.id)
+    done = wait(lambda: trove.backups.get(backup.id), ("COMPLETED",))
+    out["backup"], out["location"] = done.status, done._info.get("locationRef") or ""
+    container, name = out["location"].split("/")[-2:]
+    out["object_bytes"] = int(swift.get_object_metadata(name, container=container)
+                              .content_length or 0)
+    restored = trove.instances.create("tv-bk-restore", "2", datastore="mariadb",
+                                      datastore_version="10.11",
+                                      restorePoint={"backupRef": backup.id})
+    out["restore"] = wait(lambda: trove.instances.get(restored.id),
+                          ("ACTIVE", "HEALTHY")).status
+    trove.backups.delete(backup.id)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            swift.get_object_metadata(name, container=container)
+        except openstack.exceptions.NotFoundException:
+            out["object_after_delete"] = False
+            break
+        time.sleep(2)
+    else:
+        out["object_after_delete"] = True
+finally:
+    for inst in (restored, src):
+        if inst is not None:
+            trove.instances.delete(inst.id)
+print(json.dumps(out))
+"""
