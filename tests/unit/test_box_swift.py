@@ -80,9 +80,9 @@ def test_a_ring_builder_failure_names_the_ring_and_its_log(tmp_path):
     with pytest.raises(PieceFailed) as err:
         s._rings()
     line = str(err.value)
-    assert line.startswith("box up: Swift account ring did not start")
-    assert "swift-ring-builder create exited 2" in line and "swift-rings.log" in line
-    assert "no such thing" in (tmp_path / "logs" / "swift-rings.log").read_text()
+    assert line.startswith("box up: Swift ") and " ring did not start" in line
+    assert "swift-ring-builder create exited 2" in line and "swift-rings-" in line
+    assert "no such thing" in (tmp_path / "logs" / "swift-rings-account.log").read_text()
 
 
 def test_the_swift_service_password_is_redacted(tmp_path):

@@ -22,6 +22,7 @@ import secrets
 import socket
 import subprocess
 import textwrap
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -205,23 +206,41 @@ class Swift:
         (self.devices / DEVICE).mkdir()
 
     def _rings(self) -> None:
+        """The three rings at once (each is three swift-ring-builder runs,
+        mostly interpreter start-up)."""
+        errors: list[BaseException] = []
+
+        def one(kind: str) -> None:
+            try:
+                self._ring(kind)
+            except BaseException as exc:     # raised below, in the caller's thread
+                errors.append(exc)
+        threads = [threading.Thread(target=one, args=(kind,), name=f"ring-{kind}")
+                   for kind in STORAGE]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+
+    def _ring(self, kind: str) -> None:
         builder = self.trove.tool("swift-ring-builder")
-        log = self.logs / "swift-rings.log"
+        log = self.logs / f"swift-rings-{kind}.log"
+        file = str(self.root / f"{kind}.builder")
         with open(log, "ab") as out:
-            for kind in STORAGE:
-                file = str(self.root / f"{kind}.builder")
-                for args in (["create", str(PART_POWER), "1", "1"],
-                             ["add", f"r1z1-127.0.0.1:{self.ports[kind]}/{DEVICE}", "100"],
-                             ["rebalance"]):
-                    rc = subprocess.run([builder, file, *args], stdout=out,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        cwd=self.root, timeout=120).returncode
-                    # rebalance exits 1 for "warnings" (a one-device ring); 2 is an error
-                    if rc not in (0, 1) or (rc == 1 and args[0] != "rebalance"):
-                        raise _failed(f"{kind} ring", log,
-                                          f"swift-ring-builder {args[0]} exited {rc}")
-                if not (self.root / f"{kind}.ring.gz").exists():
-                    raise _failed(f"{kind} ring", log, "no ring written")
+            for args in (["create", str(PART_POWER), "1", "1"],
+                         ["add", f"r1z1-127.0.0.1:{self.ports[kind]}/{DEVICE}", "100"],
+                         ["rebalance"]):
+                rc = subprocess.run([builder, file, *args], stdout=out,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    cwd=self.root, timeout=120).returncode
+                # rebalance exits 1 for "warnings" (a one-device ring); 2 is an error
+                if rc not in (0, 1) or (rc == 1 and args[0] != "rebalance"):
+                    raise _failed(f"{kind} ring", log,
+                                  f"swift-ring-builder {args[0]} exited {rc}")
+        if not (self.root / f"{kind}.ring.gz").exists():
+            raise _failed(f"{kind} ring", log, "no ring written")
 
     # proxy ---------------------------------------------------------------------
     def start_proxy(self, address: str, auth_url: str, region: str) -> None:
