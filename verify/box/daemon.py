@@ -67,9 +67,11 @@ class Box:
         self.backup_problems: dict[str, str] = {}
 
     def start(self) -> dict:
-        """Three lanes at once (each piece waits only for what it needs):
-        RabbitMQ; Keystone and its catalog; Trove's database and trove-manage.
-        Then the three Trove services. Any lane failing fails the box with
+        """Five lanes at once (each piece waits only for what it needs):
+        RabbitMQ; Keystone and its catalog; Trove's database and trove-manage;
+        Swift's storage servers; the registry and the backup images pushed
+        into it. Then the three Trove services, and Swift's proxy with its
+        object-store endpoint. Any lane failing fails the box with
         that piece's line; everything already started is torn down by stop()."""
         p = self.paths
         self.ledger.add("dir", str(p.run))
@@ -97,16 +99,14 @@ class Box:
         emulator_url = f"http://127.0.0.1:{emu_port}"
         specs = datastores(self.trove)
 
+        # first: RabbitMQ, the registry and Swift's proxy listen on it
+        self.address = _piece("box-private address", p.logs / "box.log",
+                              lambda: BoxAddress(self.ledger))
+
         def rabbit_lane() -> None:
-            self.address = _piece("box-private address", p.logs / "box.log",
-                                  lambda: BoxAddress(self.ledger))
             self.rabbit = RabbitMQ(self.ledger, guest_address=self.address.address,
                                    directory=p.run / "rabbitmq")
             _piece("RabbitMQ", self.rabbit.log_path, self.rabbit.start)
-            # where guests' dockerd finds Trove's backup images
-            self.registry = Registry(root=p.run / "registry", ledger=self.ledger, logs=p.logs)
-            _piece("container registry", p.logs / "registry.log",
-                   lambda: self.registry.start(self.address.address))
 
         def keystone_lane() -> None:
             _piece("Keystone", p.logs / "keystone.log", cp.start_keystone)
@@ -128,7 +128,16 @@ class Box:
             _piece("Swift storage", p.logs / "swift-storage.log", swift.start_storage)
 
         def backup_image_lane() -> None:
+            # where guests' dockerd finds Trove's backup images: built (or
+            # taken from the cache) and pushed while the other lanes start
+            self.registry = Registry(root=p.run / "registry", ledger=self.ledger, logs=p.logs)
+            _piece("container registry", p.logs / "registry.log",
+                   lambda: self.registry.start(self.address.address))
             self._backup_images(specs)
+            for versions in self.backups.values():
+                for image in versions.values():
+                    _piece(f"backup image {image.name}", p.logs / "registry.log",
+                           lambda i=image: self.registry.push(i))
 
         _lanes(rabbit_lane, keystone_lane, database_lane, swift_lane, backup_image_lane)
         from verify.box.backup_images import BACKUP
@@ -146,13 +155,7 @@ class Box:
             _piece("object-store endpoint", p.logs / "keystone.log",
                    lambda: swift.register(cp.connection(), REGION))
 
-        def push_lane() -> None:
-            for versions in self.backups.values():
-                for image in versions.values():
-                    _piece(f"backup image {image.name}", p.logs / "registry.log",
-                           lambda i=image: self.registry.push(i))
-
-        _lanes(trove_lane, proxy_lane, push_lane)
+        _lanes(trove_lane, proxy_lane)
         clouds = p.write_clouds_yaml(cp.auth_url, cp.admin_password, REGION)
         return {"state": "up", "pid": os.getpid(), "auth_url": cp.auth_url,
                 "trove_endpoint": f"http://127.0.0.1:{cp.trove_port}/v1.0",
