@@ -18,7 +18,7 @@ DEB_PACKAGES=(
     kpartx dosfstools e2fsprogs uuid-runtime
     # Trove in a box: its RPC server, and docker for the guests' datastore
     # containers (each guest runs its own dockerd; the service stays off)
-    rabbitmq-server docker.io
+    rabbitmq-server docker.io docker-registry
     # the harness itself
     python3 python3-venv python3-dev git build-essential
     # linting shell in devstack/ and tools/

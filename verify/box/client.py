@@ -37,7 +37,8 @@ def register_secrets(paths: BoxPaths | None = None) -> None:
 
     from verify import redact
     paths = paths or BoxPaths.default()
-    for conf_path in (paths.run / "trove" / "trove.conf", paths.clouds_yaml):
+    for conf_path in (paths.run / "trove" / "trove.conf", paths.clouds_yaml,
+                      paths.run / "swift" / "proxy-server.conf"):
         try:
             text = conf_path.read_text()
         except OSError:

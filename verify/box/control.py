@@ -66,6 +66,8 @@ class ControlPlane:
     admin_password: str = field(default_factory=random_password)
     service_password: str = field(default_factory=random_password)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # manager -> backup_docker_image (registry/repo; the agent adds the version tag)
+    backup_images: dict[str, str] = field(default_factory=dict)
 
     # helpers ------------------------------------------------------------------
     def port(self) -> int:
@@ -205,7 +207,7 @@ class ControlPlane:
             self.rpc_key = random_password(32)
             self.inst_key = random_password(32)
         guest = _write_secret(tdir / "trove-guestagent.conf", guestagent_conf(
-            guest_transport_url, datastores))
+            guest_transport_url, datastores, self.backup_images))
         db_url = f"mysql+pymysql://trove:{self.db_password}@127.0.0.1:{self.db.port}/trove"
         text = trove_conf(port=self.trove_port, paste=HERE / "api-paste.ini",
                           log_dir=self.logs, db_url=db_url, auth_url=self.auth_url,
@@ -306,6 +308,10 @@ def trove_conf(*, port: int, paste: Path, log_dir: Path, db_url: str, auth_url: 
         db_api_implementation = trove.db.sqlalchemy.api
         trove_volume_support = False
         trove_security_groups_support = False
+        # Trove 26 compares the source's and the replica's volume sizes on
+        # replica create, both None without volumes: TypeError, a 500
+        # (instance/models.py, Instance.create); the box has no volumes
+        verify_replica_volume_size = False
         management_networks = {MGMT_NETWORK_ID}
         guest_config = {guest_config}
         guest_info = guest_info.conf
@@ -340,10 +346,15 @@ def trove_conf(*, port: int, paste: Path, log_dir: Path, db_url: str, auth_url: 
         """) + auth + "\n[service_credentials]\n" + auth + "\n" + ds_sections
 
 
-def guestagent_conf(transport_url: str, datastores: list[DatastoreSpec]) -> str:
+def guestagent_conf(transport_url: str, datastores: list[DatastoreSpec],
+                    backup_images: dict[str, str] | None = None) -> str:
     """The trove-guestagent.conf Trove injects into each guest (guest_config)."""
-    ds_sections = "".join(f"[{ds.manager}]\ndocker_image = {ds.docker_image}\n\n"
-                          for ds in datastores)
+    backup_images = backup_images or {}
+    ds_sections = "".join(
+        f"[{ds.manager}]\ndocker_image = {ds.docker_image}\n"
+        + (f"backup_docker_image = {backup_images[ds.manager]}\n"
+           if ds.manager in backup_images else "") + "\n"
+        for ds in datastores)
     return textwrap.dedent(f"""\
         [DEFAULT]
         log_dir = /var/log/trove

@@ -61,11 +61,17 @@ class Box:
         self.control: ControlPlane | None = None
         self.emulator: emu.Emulator | None = None
         self.server = None
+        self.swift = None
+        self.registry = None
+        self.backups: dict = {}     # manager -> {version: ContainerImage}
+        self.backup_problems: dict[str, str] = {}
 
     def start(self) -> dict:
-        """Three lanes at once (each piece waits only for what it needs):
-        RabbitMQ; Keystone and its catalog; Trove's database and trove-manage.
-        Then the three Trove services. Any lane failing fails the box with
+        """Five lanes at once (each piece waits only for what it needs):
+        RabbitMQ; Keystone and its catalog; Trove's database and trove-manage;
+        Swift's storage servers; the registry and the backup images pushed
+        into it. Then the three Trove services, and Swift's proxy with its
+        object-store endpoint. Any lane failing fails the box with
         that piece's line; everything already started is torn down by stop()."""
         p = self.paths
         self.ledger.add("dir", str(p.run))
@@ -74,6 +80,8 @@ class Box:
         from verify.box import guest as guest_mod
         from verify.box.network import BoxAddress
         from verify.box.rabbitmq import RabbitMQ
+        from verify.box.registry import Registry
+        from verify.box.swift import Swift
 
         image = self.image = _piece("Trove guest image", p.logs / "box.log", self._guest_image)
         image_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-box:{image.sha256}"))
@@ -91,9 +99,11 @@ class Box:
         emulator_url = f"http://127.0.0.1:{emu_port}"
         specs = datastores(self.trove)
 
+        # first: RabbitMQ, the registry and Swift's proxy listen on it
+        self.address = _piece("box-private address", p.logs / "box.log",
+                              lambda: BoxAddress(self.ledger))
+
         def rabbit_lane() -> None:
-            self.address = _piece("box-private address", p.logs / "box.log",
-                                  lambda: BoxAddress(self.ledger))
             self.rabbit = RabbitMQ(self.ledger, guest_address=self.address.address,
                                    directory=p.run / "rabbitmq")
             _piece("RabbitMQ", self.rabbit.log_path, self.rabbit.start)
@@ -110,10 +120,42 @@ class Box:
             _piece("trove-manage", p.logs / "trove-manage.log",
                    lambda: cp.setup_trove_db(specs, image_id))
 
-        _lanes(rabbit_lane, keystone_lane, database_lane)
+        swift = self.swift = Swift(root=p.run / "swift", ledger=self.ledger, trove=self.trove,
+                                   logs=p.logs)
+
+        def swift_lane() -> None:
+            # the storage servers need nothing else; the proxy waits below
+            _piece("Swift storage", p.logs / "swift-storage.log", swift.start_storage)
+
+        def backup_image_lane() -> None:
+            # where guests' dockerd finds Trove's backup images: built (or
+            # taken from the cache) and pushed while the other lanes start
+            self.registry = Registry(root=p.run / "registry", ledger=self.ledger, logs=p.logs)
+            _piece("container registry", p.logs / "registry.log",
+                   lambda: self.registry.start(self.address.address))
+            self._backup_images(specs)
+            for versions in self.backups.values():
+                for image in versions.values():
+                    _piece(f"backup image {image.name}", p.logs / "registry.log",
+                           lambda i=image: self.registry.push(i))
+
+        _lanes(rabbit_lane, keystone_lane, database_lane, swift_lane, backup_image_lane)
+        from verify.box.backup_images import BACKUP
+        cp.backup_images = {m: f"{self.registry.host}/{BACKUP[m][0]}" for m in self.backups}
         cp.write_configs(self.rabbit.transport_url(), self.rabbit.transport_url(for_guest=True),
                          specs)
-        _piece("Trove services", p.logs / "trove-api.log", cp.start_trove)
+
+        def trove_lane() -> None:
+            _piece("Trove services", p.logs / "trove-api.log", cp.start_trove)
+
+        def proxy_lane() -> None:
+            # on the box-private address (guests' backup containers call it)
+            _piece("Swift proxy", p.logs / "swift-proxy-server.log",
+                   lambda: swift.start_proxy(self.address.address, cp.auth_url, REGION))
+            _piece("object-store endpoint", p.logs / "keystone.log",
+                   lambda: swift.register(cp.connection(), REGION))
+
+        _lanes(trove_lane, proxy_lane)
         clouds = p.write_clouds_yaml(cp.auth_url, cp.admin_password, REGION)
         return {"state": "up", "pid": os.getpid(), "auth_url": cp.auth_url,
                 "trove_endpoint": f"http://127.0.0.1:{cp.trove_port}/v1.0",
@@ -122,8 +164,36 @@ class Box:
                 "guest_image": {"name": image.name, "sha256": image.sha256, "id": image_id},
                 "datastores": {d.name: {"versions": d.versions,
                                         "docker_image": d.docker_image} for d in specs},
+                "object_store": swift.info(),
+                "registry": self.registry.host,
+                "backup_images": {
+                    **{image.name: {**image.ref(), "registry": self.registry.pushed.get(
+                        image.name)} for versions in self.backups.values()
+                       for image in versions.values()},
+                    **{name: {"unavailable": why}
+                       for name, why in self.backup_problems.items()}},
                 "box_address": self.address.address, "logs": str(p.logs),
                 "ledger": self.ledger.run_id}
+
+    def _backup_images(self, specs: list[DatastoreSpec]) -> None:
+        """Trove's backup image for each datastore version that has one (built
+        from Trove's backup/, cached). One that cannot be built leaves that
+        datastore without backup_docker_image, with its reason in the status
+        (the agent then refuses backups: \"Backup image was not defined\")."""
+        from verify.box import backup_images
+        say = logging.getLogger("verify.box").info
+        for spec in specs:
+            if spec.manager not in backup_images.IN_THE_BOX:
+                continue
+            for version in spec.versions:
+                try:
+                    image, hit = backup_images.build(spec.manager, version, say=say)
+                except VerifyError as exc:
+                    self.backup_problems[f"{spec.manager}:{version}"] = str(exc)
+                    logging.warning("no backup image for %s %s: %s", spec.manager,
+                                    version, exc)
+                    continue
+                self.backups.setdefault(spec.manager, {})[version] = image
 
     def _guest_image(self):
         from verify.images import trove_guest
@@ -141,7 +211,8 @@ class Box:
         hostname = re.sub(r"[^A-Za-z0-9-]+", "-", server.name)[:63].strip("-") or "trove-guest"
         spec = guest_mod.TroveGuestSpec(server_id=server.id, name=hostname, files=files,
                                         memory_mb=flavor.ram, volume_gb=flavor.ephemeral,
-                                        docker_images=images)
+                                        docker_images=images,
+                                        insecure_registries=[self.registry.host])
         guest = guest_mod.boot(spec, self.ledger, image=self.image,
                                say=logging.getLogger("verify.box.guest").info)
         # where a backend finds this instance's guest agent log (client.instance_logs)
@@ -162,6 +233,8 @@ class Box:
         while True:
             time.sleep(2.0)
             dead = set(self.control.dead() if self.control else [])
+            dead |= set(self.swift.dead() if self.swift else [])
+            dead |= set(self.registry.dead() if self.registry else [])
             if dead - reported:
                 logging.error("box pieces exited: %s", ", ".join(sorted(dead - reported)))
                 reported |= dead
@@ -171,6 +244,10 @@ class Box:
             self.server.shutdown()
         if self.emulator is not None:
             self.emulator.stop_all()
+        if self.swift is not None:
+            self.swift.stop()
+        if self.registry is not None:
+            self.registry.stop()
         if self.control is not None:
             self.control.stop()
         if self.rabbit is not None:

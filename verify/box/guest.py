@@ -90,6 +90,8 @@ class TroveGuestSpec:
     memory_mb: int = 1024
     volume_gb: int = 2
     docker_images: list[str] = field(default_factory=list)   # e.g. ["mariadb:10.11"]
+    # plain-HTTP registries dockerd may ask (the box's, for Trove's backup images)
+    insecure_registries: list[str] = field(default_factory=list)
 
 
 def archive_for(image: str, say: Callable[[str], None] = print) -> containers.ContainerImage:
@@ -217,7 +219,9 @@ class TroveGuest(NamespaceGuest):
             ["dockerd", "--data-root=/var/lib/docker", "--exec-root=/run/docker",
              "--pidfile=/run/docker.pid", "--host=unix:///var/run/docker.sock",
              "--storage-driver=overlay2", f"--cgroup-parent=/{self.docker_cgroup}",
-             "--log-level=warn"], "dockerd.log")
+             "--log-level=warn",
+             *(f"--insecure-registry={r}" for r in self.spec.insecure_registries)],
+            "dockerd.log")
         deadline = time.monotonic() + timeout
         while self.run(["docker", "version", "--format", "{{.Server.Version}}"],
                        timeout=timeout, check=False, as_root=True).returncode != 0:
