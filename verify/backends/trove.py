@@ -14,12 +14,14 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from verify import deadline, engines, redact
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
 from verify.backends.trove_ops import TroveOps
+from verify.backends.trove_readouts import TroveReadouts
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Client, Credentials, Identity, random_password
 from verify.engines.capabilities import Backup
@@ -53,13 +55,9 @@ _NOT_READ = ("the harness reads this from the engine's server on its own guests;
              "does not read it through Trove yet")
 
 
-class TroveBackend(TroveOps, Backend):
+class TroveBackend(TroveReadouts, TroveOps, Backend):
     name = "trove"
     NOT_SUPPORTED = {
-        "change_password": _NOT_WIRED.format(call="users.change_passwords"),
-        "grant_access": _NOT_WIRED.format(call="users.grant"),
-        "revoke_access": _NOT_WIRED.format(call="users.revoke"),
-        "list_access": _NOT_WIRED.format(call="users.list_access"),
         "grow_cluster": _NOT_WIRED.format(call="clusters.grow"),
         "shrink_cluster": _NOT_WIRED.format(call="clusters.shrink"),
         "list_logs": _NOT_WIRED.format(call="instances.log_list"),
@@ -69,8 +67,9 @@ class TroveBackend(TroveOps, Backend):
         **dict.fromkeys(("fault_possible", "kill_server", "pause_server", "resume_server",
                          "cut_network", "heal_network", "fill_volume", "free_volume"),
                         _NO_FAULTS),
-        **dict.fromkeys(("boot_id", "memory_in_effect", "read_setting", "read_only",
-                         "cluster_size", "cluster_primary", "volume_size_gb"), _NOT_READ),
+        **dict.fromkeys(("cluster_size", "cluster_primary"), _NOT_READ),
+        "volume_size_gb": ("the box runs Trove with trove_volume_support off, and the "
+                           "harness reads no guest's filesystem through Trove"),
     }
 
     def __init__(self, catalog: Catalog, *, cloud: str | None, timeouts: Timeouts | None = None,
@@ -233,9 +232,11 @@ class TroveBackend(TroveOps, Backend):
             raise
         return inst
 
-    def wait_ready(self, inst: Instance, timeout: float, what: str) -> dict:
+    def wait_ready(self, inst: Instance, timeout: float, what: str,
+                   abort: Callable[[], None] | None = None) -> dict:
         """Poll until ACTIVE; ERROR fails at once with the fault and guest log.
-        Waits at most the scenario's time left."""
+        Waits at most the scenario's time left. abort, called on every poll,
+        raises to end the wait early (a refusal found in the guest agent's log)."""
         own, timeout = timeout, deadline.bound(timeout)
         end = time.monotonic() + timeout
         interval = min(self.poll_interval, 0.5)
@@ -252,6 +253,8 @@ class TroveBackend(TroveOps, Backend):
                 return record
             if status in FAILED:
                 raise EngineError(self._failure(inst, record, what))
+            if abort is not None:
+                abort()
             if time.monotonic() >= end:
                 raise WaitTimeout(deadline.cut_short(f"Trove instance {inst.id} {what}") or
                                   f"Trove instance {inst.id} still {status} after "
@@ -363,6 +366,24 @@ class TroveBackend(TroveOps, Backend):
         with self._trove_errors(f"delete user {name}"):
             self.trove.users.delete(instance.id, name)
 
+    def change_password(self, instance: Instance, user: str, password: str) -> None:
+        redact.register(password)
+        with self._trove_errors(f"change password of user {user}"):
+            self.trove.users.change_passwords(instance.id, [{"name": user,
+                                                             "password": password}])
+
+    def grant_access(self, instance: Instance, user: str, databases: list[str]) -> None:
+        with self._trove_errors(f"grant {user} access to {', '.join(databases)}"):
+            self.trove.users.grant(instance.id, user, databases)
+
+    def revoke_access(self, instance: Instance, user: str, database: str) -> None:
+        with self._trove_errors(f"revoke {user}'s access to {database}"):
+            self.trove.users.revoke(instance.id, user, database)
+
+    def list_access(self, instance: Instance, user: str) -> list[str]:
+        with self._trove_errors(f"list {user}'s access"):
+            return sorted(d.name for d in self.trove.users.list_access(instance.id, user))
+
     # data checks: the engine's own client at Trove's address --------------
     def address_of(self, instance: Instance) -> tuple[str, int]:
         if not instance.address:
@@ -408,6 +429,14 @@ class TroveBackend(TroveOps, Backend):
         return self.enable_root(instance)
 
     # logs -----------------------------------------------------------------
+    def agent_log(self, instance: Instance) -> Path | None:
+        """The box guest's trove-guestagent.log (None outside the box)."""
+        if self.box is None:
+            return None
+        from verify.box import client as box_client
+        return next((p for p in box_client.instance_logs(self.box, instance.id)
+                     if p.name == "trove-guestagent.log"), None)
+
     def guest_log(self, instance: Instance, log_name: str, lines: int = 200) -> str:
         """A published guest log, or "" when Trove cannot publish it."""
         try:

@@ -5,7 +5,10 @@ resize and upgrade. Each waits with a bound from settings.Timeouts."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import re
 import time
+from pathlib import Path
 
 from verify import deadline
 from verify.backends.base import FLAVORS, Cluster, Configuration, Instance
@@ -34,6 +37,32 @@ def refused_for_lack_of_object_storage(code: int | None, message: str) -> bool:
     return bool(code) and 400 <= int(code) < 500 and "swift is disabled" in message.lower()
 
 
+REFUSAL = re.compile(r"(?i)(not allowed|not supported|not implemented|notimplemented)")
+
+
+def agent_refusal(log: Path, offset: int, action: str) -> str | None:
+    """The first line the guest agent wrote after offset that refuses action
+    ("Major version upgrade is not allowed: 10.11 -> 11.8"), or None."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if action.lower() in line.lower() and REFUSAL.search(line):
+            from verify import redact
+            return redact.redact(line.strip()[-300:])
+    return None
+
+
+def _within(rule: ConfigRule, value: object) -> bool:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return True
+    return ((rule.min is None or value >= rule.min)
+            and (rule.max is None or value <= rule.max))
+
+
 class TroveOps:
     """Needs self.trove (troveclient), self.timeouts, self.wait_ready,
     self._learn_address."""
@@ -49,6 +78,12 @@ class TroveOps:
             if "flavor" in message.lower() and code in (400, 404, 422):
                 raise ConfigError(f"{what}: Trove refused the flavor: {message}",
                                   fix="pick a larger or an existing flavor") from None
+            if refused_as_not_implemented(code, message):
+                # evidence about Trove, not a harness failure: the scenario
+                # skips with this reason and verdicts show it (before the
+                # datastore check: "... not supported for this datastore")
+                raise NotSupported(f"not implemented by Trove {self.trove_version()}: "
+                                   f"{what} ({code}: {message})") from None
             if "datastore" in message.lower() and code in (400, 404):
                 raise ConfigError(f"{what}: {message}",
                                   fix="register the datastore version (trove-verify register)"
@@ -58,11 +93,6 @@ class TroveOps:
                 # nor the datastore's: the scenario skips saying so
                 raise NotSupported(f"needs object storage, which this deployment does not "
                                    f"run: {what} ({code}: {message})") from None
-            if refused_as_not_implemented(code, message):
-                # evidence about Trove, not a harness failure: the scenario
-                # skips with this reason and verdicts show it
-                raise NotSupported(f"not implemented by Trove {self.trove_version()}: "
-                                   f"{what} ({code}: {message})") from None
             raise EngineError(f"{what}: Trove answered {code or '?'}: "
                               f"{message}") from None
 
@@ -78,7 +108,9 @@ class TroveOps:
             user, password = self.trove.root.create_instance_root(instance.id)
         from verify import redact
         redact.register(password)
-        return Credentials(user, password)
+        # the latest root password: the engine readouts log in with it
+        instance.extra["root"] = Credentials(user, password)
+        return instance.extra["root"]
 
     def root_enabled(self, instance: Instance) -> bool:
         with self._trove_errors("root status"):
@@ -87,15 +119,32 @@ class TroveOps:
     def disable_root(self, instance: Instance) -> None:
         with self._trove_errors("disable root"):
             self.trove.root.disable_instance_root(instance.id)
+        instance.extra.pop("root", None)
 
     # configuration groups --------------------------------------------------
     def list_configuration_parameters(self, datastore: str,
                                       version: str) -> dict[str, ConfigRule]:
-        params = self.trove.configuration_parameters.parameters(datastore, version)
-        return {p.name: ConfigRule(name=p.name, type=p.type,
-                                   dynamic=not getattr(p, "restart_required", False),
-                                   min=getattr(p, "min", None), max=getattr(p, "max", None))
-                for p in params}
+        """Trove's validation rules (the truth about what it accepts), with
+        the engine catalog's safe example value where Trove has the same
+        parameter and the example keeps to Trove's bounds: Trove's rules name
+        no value a scenario could set."""
+        with self._trove_errors(f"list {datastore} {version} configuration parameters"):
+            params = self.trove.configuration_parameters.parameters(datastore, version)
+        try:
+            ours = getattr(self._engine_module(datastore).SERVER, "CONFIG_RULES", {}) or {}
+        except (EngineError, AttributeError):
+            ours = {}
+        rules = {}
+        for p in params:
+            rule = ConfigRule(name=p.name, type=p.type,
+                              dynamic=not getattr(p, "restart_required", False),
+                              min=getattr(p, "min", None), max=getattr(p, "max", None))
+            mine = ours.get(p.name)
+            if mine is not None and mine.example is not None and mine.type == rule.type \
+                    and _within(rule, mine.example):
+                rule = dataclasses.replace(rule, example=mine.example)
+            rules[p.name] = rule
+        return rules
 
     def create_configuration(self, datastore: str, version: str, values: dict, *,
                              name: str = "verify-config") -> Configuration:
@@ -260,9 +309,26 @@ class TroveOps:
         self.wait_ready(instance, self.timeouts.trove_action, "resize flavor")
 
     def upgrade_instance(self, instance: Instance, version: str) -> None:
-        with self._trove_errors(f"upgrade to {version}"):
+        """Trove's upgrade is a cast: the API answers 202 and shows the new
+        version at once, and a guest agent that refuses (Trove 26 allows no
+        major-version upgrade) only says so in its log while the task manager
+        waits for a healthy service. The refusal ends the wait at once and is
+        recorded as Trove's, with the agent's lines."""
+        log = self.agent_log(instance)
+        mark = log.stat().st_size if log is not None and log.exists() else 0
+        what = f"upgrade {instance.datastore} {instance.version} -> {version}"
+
+        def refused() -> None:
+            line = agent_refusal(log, mark, "upgrade") if log is not None else None
+            if line:
+                raise NotSupported(
+                    f"not implemented by Trove {self.trove_version()}: {what}: its guest "
+                    f"agent refused ({line}) while the API shows the instance "
+                    f"{instance.status or '?'}; guest-agent log {log}")
+        with self._trove_errors(what):
             self.trove.instances.upgrade(instance.id, version)
-        self.wait_ready(instance, self.timeouts.trove_action, "upgrade")
+        self.wait_ready(instance, self.timeouts.trove_action, "upgrade", abort=refused)
+        refused()   # a refusal logged just as the API went back to ACTIVE
         instance.version = version
 
     # clusters ------------------------------------------------------------------
