@@ -20,6 +20,7 @@ from pathlib import Path
 from verify import deadline, engines, redact
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
+from verify.backends.trove_faults import TroveFaults
 from verify.backends.trove_ops import TroveOps
 from verify.backends.trove_readouts import TroveReadouts
 from verify.catalog import Catalog, Datastore
@@ -49,13 +50,14 @@ def flavors_from_env(environ: dict | None = None) -> dict[str, str]:
 
 
 _NOT_WIRED = "Trove has it ({call}), but this harness does not call it yet"
-_NO_FAULTS = ("Trove's API injects no faults and the harness cannot reach a Trove "
-              "guest's processes, network or disk")
+_NO_FAULTS = ("Trove's API injects no faults, and the harness pauses no Trove guest's "
+              "server, cuts no guest's network and fills no guest's disk (the box kills "
+              "the datastore and restarts the guest agent: trove_faults.py)")
 _NOT_READ = ("the harness reads this from the engine's server on its own guests; it "
              "does not read it through Trove yet")
 
 
-class TroveBackend(TroveReadouts, TroveOps, Backend):
+class TroveBackend(TroveReadouts, TroveFaults, TroveOps, Backend):
     name = "trove"
     NOT_SUPPORTED = {
         "grow_cluster": _NOT_WIRED.format(call="clusters.grow"),
@@ -64,9 +66,8 @@ class TroveBackend(TroveReadouts, TroveOps, Backend):
         "enable_log": _NOT_WIRED.format(call="instances.log_action enable"),
         "show_log": _NOT_WIRED.format(call="instances.log_show"),
         "publish_log": _NOT_WIRED.format(call="instances.log_action publish"),
-        **dict.fromkeys(("fault_possible", "kill_server", "pause_server", "resume_server",
-                         "cut_network", "heal_network", "fill_volume", "free_volume"),
-                        _NO_FAULTS),
+        **dict.fromkeys(("pause_server", "resume_server", "cut_network", "heal_network",
+                         "fill_volume", "free_volume"), _NO_FAULTS),
         **dict.fromkeys(("cluster_size", "cluster_primary"), _NOT_READ),
         "volume_size_gb": ("the box runs Trove with trove_volume_support off, and the "
                            "harness reads no guest's filesystem through Trove"),
@@ -88,6 +89,8 @@ class TroveBackend(TroveReadouts, TroveOps, Backend):
         if self.box is not None:
             self.provenance.update(box_client.provenance(self.box))
             self.volume_support = False     # the box runs with trove_volume_support off
+            from verify.box.faults import BoxFaults
+            self.guest_faults = BoxFaults(self.box["emulator_url"])
         self.poll_interval = poll_interval
         self.flavor_map = flavor_map if flavor_map is not None else flavors_from_env()
         self._lock = threading.Lock()
