@@ -190,3 +190,23 @@ def test_an_upgrade_the_agent_refuses_ends_at_once_as_troves_refusal(tmp_path, m
     assert text.startswith("not implemented by Trove 26.0.0: upgrade mariadb 10.11 -> 11.8")
     assert "Major version upgrade is not allowed" in text and str(log) in text
     assert inst.version == "10.11"
+
+
+def test_a_configuration_that_needs_a_restart_is_restarted_through_trove():
+    states = iter(["RESTART_REQUIRED", "REBOOT", "ACTIVE"])
+    record = {"id": "i-1", "status": "ACTIVE"}
+
+    def get(*_a):
+        record["status"] = next(states, "ACTIVE")
+        return SimpleNamespace(_info=dict(record))
+    b, calls = backend({"instances.get": get})
+    inst = instance()
+    b.attach_configuration(inst, SimpleNamespace(id="cfg-1"))
+    assert [c[0] for c in calls if not c[0].endswith("get")] == \
+        ["instances.update", "instances.restart"]
+    assert inst.extra["restarts_required"] == ["configuration attach"]
+    # dynamic values only: ACTIVE at once, no restart
+    states = iter(["ACTIVE"])
+    calls.clear()
+    b.detach_configuration(inst)
+    assert [c[0] for c in calls if not c[0].endswith("get")] == ["instances.update"]

@@ -236,10 +236,12 @@ class TroveBackend(TroveReadouts, TroveFaults, TroveOps, Backend):
         return inst
 
     def wait_ready(self, inst: Instance, timeout: float, what: str,
-                   abort: Callable[[], None] | None = None) -> dict:
+                   abort: Callable[[], None] | None = None,
+                   ready: frozenset[str] = frozenset()) -> dict:
         """Poll until ACTIVE; ERROR fails at once with the fault and guest log.
         Waits at most the scenario's time left. abort, called on every poll,
-        raises to end the wait early (a refusal found in the guest agent's log)."""
+        raises to end the wait early (a refusal found in the guest agent's log);
+        ready: statuses besides ACTIVE that end the wait."""
         own, timeout = timeout, deadline.bound(timeout)
         end = time.monotonic() + timeout
         interval = min(self.poll_interval, 0.5)
@@ -248,7 +250,7 @@ class TroveBackend(TroveReadouts, TroveFaults, TroveOps, Backend):
             inst.extra["record"] = record
             status = record.get("status", "")
             inst.status = status
-            if status in READY:
+            if status in READY or status in ready:
                 self._learn_address(inst, record)
                 inst.replica_of = (record.get("replica_of") or {}).get("id")
                 inst.replicas = [r["id"] for r in record.get("replicas", [])]

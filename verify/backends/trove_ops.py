@@ -17,6 +17,7 @@ from verify.engines.capabilities import Backup, ConfigRule
 from verify.errors import ConfigError, EngineError, NotSupported, WaitTimeout
 
 BACKUP_DONE = {"COMPLETED"}
+RESTART_REQUIRED = frozenset({"RESTART_REQUIRED"})
 BACKUP_FAILED = {"FAILED", "DELETE_FAILED", "ERROR"}
 NOT_IMPLEMENTED_WORDS = ("not implemented", "notimplemented", "not supported",
                          "is not supported", "unsupported", "support is not enabled")
@@ -174,12 +175,23 @@ class TroveOps:
     def attach_configuration(self, instance: Instance, configuration: Configuration) -> None:
         with self._trove_errors("attach configuration"):
             self.trove.instances.update(instance.id, configuration=configuration.id)
-        self.wait_ready(instance, self.timeouts.trove_action, "configuration attach")
+        self._settle_configuration(instance, "configuration attach")
 
     def detach_configuration(self, instance: Instance) -> None:
         with self._trove_errors("detach configuration"):
             self.trove.instances.update(instance.id, remove_configuration=True)
-        self.wait_ready(instance, self.timeouts.trove_action, "configuration detach")
+        self._settle_configuration(instance, "configuration detach")
+
+    def _settle_configuration(self, instance: Instance, what: str) -> None:
+        """Trove applies dynamic values at once and leaves the instance
+        RESTART_REQUIRED when a value needs a restart (or a detach cannot
+        reset one); the verb's promise is the values in effect, so the
+        backend then restarts through Trove, as its user would."""
+        record = self.wait_ready(instance, self.timeouts.trove_action, what,
+                                 ready=RESTART_REQUIRED)
+        if record.get("status") == "RESTART_REQUIRED":
+            instance.extra.setdefault("restarts_required", []).append(what)
+            self.restart_instance(instance)
 
     def delete_configuration(self, configuration: Configuration) -> None:
         with self._trove_errors("delete configuration"):
