@@ -40,6 +40,9 @@ class Instance:
     address: str = ""
     port: int = 0
     status: str = "BUILD"
+    # what the control plane says of the datastore itself, where it says it
+    # apart from status (Trove: operating_status; status is the server's)
+    operating_status: str = ""
     guest: str = ""
     image: dict | None = None
     replica_of: str | None = None     # id of the instance this one replicates from

@@ -250,6 +250,7 @@ class TroveBackend(TroveReadouts, TroveFaults, TroveOps, Backend):
             inst.extra["record"] = record
             status = record.get("status", "")
             inst.status = status
+            inst.operating_status = record.get("operating_status") or ""
             if status in READY or status in ready:
                 self._learn_address(inst, record)
                 inst.replica_of = (record.get("replica_of") or {}).get("id")

@@ -292,6 +292,7 @@ class TroveOps:
                         datastore=ds.get("type", ""), version=ds.get("version", ""),
                         flavor=size, volume_gb=(record.get("volume") or {}).get("size", 0),
                         status=found.status, guest="trove", extra={"record": record},
+                        operating_status=record.get("operating_status") or "",
                         replica_of=(record.get("replica_of") or {}).get("id"),
                         replicas=[r["id"] for r in record.get("replicas") or []],
                         configuration=(record.get("configuration") or {}).get("id"))
