@@ -54,7 +54,7 @@ _NO_FAULTS = ("Trove's API injects no faults, and the harness pauses no Trove gu
               "server, cuts no guest's network and fills no guest's disk (the box kills "
               "the datastore and restarts the guest agent: trove_faults.py)")
 _NOT_READ = ("the harness reads this from the engine's server on its own guests; it "
-             "does not read it through Trove yet")
+             "does not read it through Trove yet (the box runs no Trove volumes)")
 
 
 class TroveBackend(TroveReadouts, TroveFaults, TroveOps, Backend):
@@ -69,8 +69,7 @@ class TroveBackend(TroveReadouts, TroveFaults, TroveOps, Backend):
         **dict.fromkeys(("pause_server", "resume_server", "cut_network", "heal_network",
                          "fill_volume", "free_volume"), _NO_FAULTS),
         **dict.fromkeys(("cluster_size", "cluster_primary"), _NOT_READ),
-        "volume_size_gb": ("the box runs Trove with trove_volume_support off, and the "
-                           "harness reads no guest's filesystem through Trove"),
+        "volume_size_gb": _NOT_READ,
     }
 
     def __init__(self, catalog: Catalog, *, cloud: str | None, timeouts: Timeouts | None = None,
@@ -238,10 +237,9 @@ class TroveBackend(TroveReadouts, TroveFaults, TroveOps, Backend):
     def wait_ready(self, inst: Instance, timeout: float, what: str,
                    abort: Callable[[], None] | None = None,
                    ready: frozenset[str] = frozenset()) -> dict:
-        """Poll until ACTIVE; ERROR fails at once with the fault and guest log.
-        Waits at most the scenario's time left. abort, called on every poll,
-        raises to end the wait early (a refusal found in the guest agent's log);
-        ready: statuses besides ACTIVE that end the wait."""
+        """Poll until ACTIVE (or a status in ready); ERROR fails at once with the
+        fault and guest log; abort() may raise on any poll to end the wait (a
+        refusal in the agent's log). Waits at most the scenario's time left."""
         own, timeout = timeout, deadline.bound(timeout)
         end = time.monotonic() + timeout
         interval = min(self.poll_interval, 0.5)
@@ -372,24 +370,6 @@ class TroveBackend(TroveReadouts, TroveFaults, TroveOps, Backend):
         with self._trove_errors(f"delete user {name}"):
             self.trove.users.delete(instance.id, name)
 
-    def change_password(self, instance: Instance, user: str, password: str) -> None:
-        redact.register(password)
-        with self._trove_errors(f"change password of user {user}"):
-            self.trove.users.change_passwords(instance.id, [{"name": user,
-                                                             "password": password}])
-
-    def grant_access(self, instance: Instance, user: str, databases: list[str]) -> None:
-        with self._trove_errors(f"grant {user} access to {', '.join(databases)}"):
-            self.trove.users.grant(instance.id, user, databases)
-
-    def revoke_access(self, instance: Instance, user: str, database: str) -> None:
-        with self._trove_errors(f"revoke {user}'s access to {database}"):
-            self.trove.users.revoke(instance.id, user, database)
-
-    def list_access(self, instance: Instance, user: str) -> list[str]:
-        with self._trove_errors(f"list {user}'s access"):
-            return sorted(d.name for d in self.trove.users.list_access(instance.id, user))
-
     # data checks: the engine's own client at Trove's address --------------
     def address_of(self, instance: Instance) -> tuple[str, int]:
         if not instance.address:
@@ -435,14 +415,6 @@ class TroveBackend(TroveReadouts, TroveFaults, TroveOps, Backend):
         return self.enable_root(instance)
 
     # logs -----------------------------------------------------------------
-    def agent_log(self, instance: Instance) -> Path | None:
-        """The box guest's trove-guestagent.log (None outside the box)."""
-        if self.box is None:
-            return None
-        from verify.box import client as box_client
-        return next((p for p in box_client.instance_logs(self.box, instance.id)
-                     if p.name == "trove-guestagent.log"), None)
-
     def guest_log(self, instance: Instance, log_name: str, lines: int = 200) -> str:
         """A published guest log, or "" when Trove cannot publish it."""
         try:

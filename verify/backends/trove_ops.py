@@ -1,5 +1,5 @@
 """Trove verbs beyond instances/databases/users, mixed into TroveBackend:
-root, configuration groups, backups (and restore), replicas, clusters,
+user access and passwords, root, configuration groups, backups (and restore), replicas, clusters,
 resize and upgrade. Each waits with a bound from settings.Timeouts."""
 
 from __future__ import annotations
@@ -102,6 +102,26 @@ class TroveOps:
         if trove.get("commit"):
             return f"{trove['commit'][:12]}{' (dirty)' if trove.get('dirty') else ''}"
         return trove.get("version") or f"API v{self.provenance.get('trove_api_version', '?')}"
+
+    # user access ----------------------------------------------------------
+    def change_password(self, instance: Instance, user: str, password: str) -> None:
+        from verify import redact
+        redact.register(password)
+        with self._trove_errors(f"change password of user {user}"):
+            self.trove.users.change_passwords(instance.id, [{"name": user,
+                                                             "password": password}])
+
+    def grant_access(self, instance: Instance, user: str, databases: list[str]) -> None:
+        with self._trove_errors(f"grant {user} access to {', '.join(databases)}"):
+            self.trove.users.grant(instance.id, user, databases)
+
+    def revoke_access(self, instance: Instance, user: str, database: str) -> None:
+        with self._trove_errors(f"revoke {user}'s access to {database}"):
+            self.trove.users.revoke(instance.id, user, database)
+
+    def list_access(self, instance: Instance, user: str) -> list[str]:
+        with self._trove_errors(f"list {user}'s access"):
+            return sorted(d.name for d in self.trove.users.list_access(instance.id, user))
 
     # root -----------------------------------------------------------------
     def enable_root(self, instance: Instance) -> Credentials:
@@ -320,6 +340,14 @@ class TroveOps:
         with self._trove_errors("resize flavor"):
             self.trove.instances.resize_instance(instance.id, self.flavor_for(flavor))
         self.wait_ready(instance, self.timeouts.trove_action, "resize flavor")
+
+    def agent_log(self, instance: Instance) -> Path | None:
+        """The box guest's trove-guestagent.log (None outside the box)."""
+        if self.box is None:
+            return None
+        from verify.box import client as box_client
+        return next((p for p in box_client.instance_logs(self.box, instance.id)
+                     if p.name == "trove-guestagent.log"), None)
 
     def upgrade_instance(self, instance: Instance, version: str) -> None:
         """Trove's upgrade is a cast: the API answers 202 and shows the new
