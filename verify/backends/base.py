@@ -40,6 +40,9 @@ class Instance:
     address: str = ""
     port: int = 0
     status: str = "BUILD"
+    # what the control plane says of the datastore itself, where it says it
+    # apart from status (Trove: operating_status; status is the server's)
+    operating_status: str = ""
     guest: str = ""
     image: dict | None = None
     replica_of: str | None = None     # id of the instance this one replicates from
@@ -319,11 +322,22 @@ class Backend(abc.ABC):
     @optional
     def fault_possible(self, kind: str) -> None:
         """Raise NotSupported before anything is created when this backend
-        cannot inject faults of kind ("network", "volume") here."""
+        cannot inject faults of kind ("network", "volume", "agent") here."""
 
     @optional
     def kill_server(self, instance: Instance) -> None:
         """SIGKILL the engine, as a crash or the OOM killer would."""
+
+    @optional
+    def revive_server(self, instance: Instance) -> None:
+        """Heal kill_server below the control plane: start the server again
+        when it is down (the last resort when the control plane's restart
+        does not)."""
+
+    @optional
+    def restart_agent(self, instance: Instance) -> dict:
+        """Restart the instance's guest agent (stop, start) whatever it is
+        doing; return what the deployment says about the restart."""
 
     @optional
     def pause_server(self, instance: Instance) -> None:

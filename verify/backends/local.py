@@ -22,6 +22,10 @@ from verify.state import Ledger
 
 class LocalBackend(LocalOps, LocalFaults, Backend):
     name = "local"
+    NOT_SUPPORTED = {
+        "restart_agent": "the local backend has no guest agent: it drives engines itself",
+        "revive_server": "the local backend heals a killed server with restart_instance",
+    }
 
     def __init__(self, catalog: Catalog, *, guest: str, ledger: Ledger,
                  timeouts: Timeouts | None = None):

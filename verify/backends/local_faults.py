@@ -79,6 +79,8 @@ class LocalFaults:
 
     def fault_possible(self, kind: str) -> None:
         """Raise NotSupported before anything is created when the guest kind cannot."""
+        if kind == "agent":
+            raise NotSupported(self.NOT_SUPPORTED["restart_agent"])
         feature, what = {"network": (LinkFaults, "cutting a network link"),
                          "volume": (VolumeFaults, "filling a data volume")}.get(kind,
                                                                                  (None, ""))

@@ -14,13 +14,16 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from verify import deadline, engines, redact
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
 from verify.backends.trove_data import TroveData
+from verify.backends.trove_faults import TroveFaults
 from verify.backends.trove_ops import TroveOps
+from verify.backends.trove_readouts import TroveReadouts
 from verify.backends.trove_salvage import salvage
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Client, Credentials, Identity, random_password
@@ -44,30 +47,26 @@ def flavors_from_env(environ: dict | None = None) -> dict[str, str]:
 
 
 _NOT_WIRED = "Trove has it ({call}), but this harness does not call it yet"
-_NO_FAULTS = ("Trove's API injects no faults and the harness cannot reach a Trove "
-              "guest's processes, network or disk")
+_NO_FAULTS = ("Trove's API injects no faults, and the harness pauses no Trove guest's "
+              "server, cuts no guest's network and fills no guest's disk (the box kills "
+              "the datastore and restarts the guest agent: trove_faults.py)")
 _NOT_READ = ("the harness reads this from the engine's server on its own guests; it "
-             "does not read it through Trove yet")
+             "does not read it through Trove yet (the box runs no Trove volumes)")
 
 
-class TroveBackend(TroveData, TroveOps, Backend):
+class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveOps, Backend):
     name = "trove"
     NOT_SUPPORTED = {
-        "change_password": _NOT_WIRED.format(call="users.change_passwords"),
-        "grant_access": _NOT_WIRED.format(call="users.grant"),
-        "revoke_access": _NOT_WIRED.format(call="users.revoke"),
-        "list_access": _NOT_WIRED.format(call="users.list_access"),
         "grow_cluster": _NOT_WIRED.format(call="clusters.grow"),
         "shrink_cluster": _NOT_WIRED.format(call="clusters.shrink"),
         "list_logs": _NOT_WIRED.format(call="instances.log_list"),
         "enable_log": _NOT_WIRED.format(call="instances.log_action enable"),
         "show_log": _NOT_WIRED.format(call="instances.log_show"),
         "publish_log": _NOT_WIRED.format(call="instances.log_action publish"),
-        **dict.fromkeys(("fault_possible", "kill_server", "pause_server", "resume_server",
-                         "cut_network", "heal_network", "fill_volume", "free_volume"),
-                        _NO_FAULTS),
-        **dict.fromkeys(("boot_id", "memory_in_effect", "read_setting", "read_only",
-                         "cluster_size", "cluster_primary", "volume_size_gb"), _NOT_READ),
+        **dict.fromkeys(("pause_server", "resume_server", "cut_network", "heal_network",
+                         "fill_volume", "free_volume"), _NO_FAULTS),
+        **dict.fromkeys(("cluster_size", "cluster_primary"), _NOT_READ),
+        "volume_size_gb": _NOT_READ,
     }
 
     def __init__(self, catalog: Catalog, *, cloud: str | None, timeouts: Timeouts | None = None,
@@ -86,6 +85,8 @@ class TroveBackend(TroveData, TroveOps, Backend):
         if self.box is not None:
             self.provenance.update(box_client.provenance(self.box))
             self.volume_support = False     # the box runs with trove_volume_support off
+            from verify.box.faults import BoxFaults
+            self.guest_faults = BoxFaults(self.box["emulator_url"])
         self.poll_interval = poll_interval
         self.flavor_map = flavor_map if flavor_map is not None else flavors_from_env()
         self._lock = threading.Lock()
@@ -235,9 +236,12 @@ class TroveBackend(TroveData, TroveOps, Backend):
             raise
         return inst
 
-    def wait_ready(self, inst: Instance, timeout: float, what: str) -> dict:
-        """Poll until ACTIVE; ERROR fails at once with the fault and guest log.
-        Waits at most the scenario's time left."""
+    def wait_ready(self, inst: Instance, timeout: float, what: str,
+                   abort: Callable[[], None] | None = None,
+                   ready: frozenset[str] = frozenset()) -> dict:
+        """Poll until ACTIVE (or a status in ready); ERROR fails at once with the
+        fault and guest log; abort() may raise on any poll to end the wait (a
+        refusal in the agent's log). Waits at most the scenario's time left."""
         own, timeout = timeout, deadline.bound(timeout)
         end = time.monotonic() + timeout
         interval = min(self.poll_interval, 0.5)
@@ -246,7 +250,8 @@ class TroveBackend(TroveData, TroveOps, Backend):
             inst.extra["record"] = record
             status = record.get("status", "")
             inst.status = status
-            if status in READY:
+            inst.operating_status = record.get("operating_status") or ""
+            if status in READY or status in ready:
                 self._learn_address(inst, record)
                 inst.replica_of = (record.get("replica_of") or {}).get("id")
                 inst.replicas = [r["id"] for r in record.get("replicas", [])]
@@ -254,6 +259,8 @@ class TroveBackend(TroveData, TroveOps, Backend):
                 return record
             if status in FAILED:
                 raise EngineError(self._failure(inst, record, what))
+            if abort is not None:
+                abort()
             if time.monotonic() >= end:
                 raise WaitTimeout(deadline.cut_short(f"Trove instance {inst.id} {what}") or
                                   f"Trove instance {inst.id} still {status} after "

@@ -1,11 +1,14 @@
 """Trove verbs beyond instances/databases/users, mixed into TroveBackend:
-root, configuration groups, backups (and restore), replicas, clusters,
-resize and upgrade. Each waits with a bound from settings.Timeouts."""
+user access and passwords, root, configuration groups, backups (and restore),
+replicas, clusters, resize and upgrade. Each waits with a bound from settings.Timeouts."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import re
 import time
+from pathlib import Path
 
 from verify import deadline
 from verify.backends.base import FLAVORS, Cluster, Configuration, Instance
@@ -14,6 +17,7 @@ from verify.engines.capabilities import Backup, ConfigRule
 from verify.errors import ConfigError, EngineError, NotSupported, WaitTimeout
 
 BACKUP_DONE = {"COMPLETED"}
+RESTART_REQUIRED = frozenset({"RESTART_REQUIRED"})
 BACKUP_FAILED = {"FAILED", "DELETE_FAILED", "ERROR"}
 NOT_IMPLEMENTED_WORDS = ("not implemented", "notimplemented", "not supported",
                          "is not supported", "unsupported")
@@ -42,6 +46,32 @@ def refused_for_lack_of_volumes(code: int | None, message: str) -> bool:
         "volume support is not enabled" in message.lower()
 
 
+REFUSAL = re.compile(r"(?i)(not allowed|not supported|not implemented|notimplemented)")
+
+
+def agent_refusal(log: Path, offset: int, action: str) -> str | None:
+    """The first line the guest agent wrote after offset that refuses action
+    ("Major version upgrade is not allowed: 10.11 -> 11.8"), or None."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if action.lower() in line.lower() and REFUSAL.search(line):
+            from verify import redact
+            return redact.redact(line.strip()[-300:])
+    return None
+
+
+def _within(rule: ConfigRule, value: object) -> bool:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return True
+    return ((rule.min is None or value >= rule.min)
+            and (rule.max is None or value <= rule.max))
+
+
 class TroveOps:
     """Needs self.trove (troveclient), self.timeouts, self.wait_ready,
     self._learn_address."""
@@ -57,6 +87,16 @@ class TroveOps:
             if "flavor" in message.lower() and code in (400, 404, 422):
                 raise ConfigError(f"{what}: Trove refused the flavor: {message}",
                                   fix="pick a larger or an existing flavor") from None
+            if refused_for_lack_of_volumes(code, message):
+                raise NotSupported(f"needs volumes, which this deployment runs without "
+                                   f"(trove_volume_support is off): {what} ({code}: "
+                                   f"{message})") from None
+            if refused_as_not_implemented(code, message):
+                # evidence about Trove, not a harness failure: the scenario
+                # skips with this reason and verdicts show it (before the
+                # datastore check: "... not supported for this datastore")
+                raise NotSupported(f"not implemented by Trove {self.trove_version()}: "
+                                   f"{what} ({code}: {message})") from None
             if "datastore" in message.lower() and code in (400, 404):
                 raise ConfigError(f"{what}: {message}",
                                   fix="register the datastore version (trove-verify register)"
@@ -66,15 +106,6 @@ class TroveOps:
                 # nor the datastore's: the scenario skips saying so
                 raise NotSupported(f"needs object storage, which this deployment does not "
                                    f"run: {what} ({code}: {message})") from None
-            if refused_for_lack_of_volumes(code, message):
-                raise NotSupported(f"needs volumes, which this deployment runs without "
-                                   f"(trove_volume_support is off): {what} ({code}: "
-                                   f"{message})") from None
-            if refused_as_not_implemented(code, message):
-                # evidence about Trove, not a harness failure: the scenario
-                # skips with this reason and verdicts show it
-                raise NotSupported(f"not implemented by Trove {self.trove_version()}: "
-                                   f"{what} ({code}: {message})") from None
             raise EngineError(f"{what}: Trove answered {code or '?'}: "
                               f"{message}") from None
 
@@ -84,13 +115,35 @@ class TroveOps:
             return f"{trove['commit'][:12]}{' (dirty)' if trove.get('dirty') else ''}"
         return trove.get("version") or f"API v{self.provenance.get('trove_api_version', '?')}"
 
+    # user access ----------------------------------------------------------
+    def change_password(self, instance: Instance, user: str, password: str) -> None:
+        from verify import redact
+        redact.register(password)
+        with self._trove_errors(f"change password of user {user}"):
+            self.trove.users.change_passwords(instance.id, [{"name": user,
+                                                             "password": password}])
+
+    def grant_access(self, instance: Instance, user: str, databases: list[str]) -> None:
+        with self._trove_errors(f"grant {user} access to {', '.join(databases)}"):
+            self.trove.users.grant(instance.id, user, databases)
+
+    def revoke_access(self, instance: Instance, user: str, database: str) -> None:
+        with self._trove_errors(f"revoke {user}'s access to {database}"):
+            self.trove.users.revoke(instance.id, user, database)
+
+    def list_access(self, instance: Instance, user: str) -> list[str]:
+        with self._trove_errors(f"list {user}'s access"):
+            return sorted(d.name for d in self.trove.users.list_access(instance.id, user))
+
     # root -----------------------------------------------------------------
     def enable_root(self, instance: Instance) -> Credentials:
         with self._trove_errors("enable root"):
             user, password = self.trove.root.create_instance_root(instance.id)
         from verify import redact
         redact.register(password)
-        return Credentials(user, password)
+        # the latest root password: the engine readouts log in with it
+        instance.extra["root"] = Credentials(user, password)
+        return instance.extra["root"]
 
     def root_enabled(self, instance: Instance) -> bool:
         with self._trove_errors("root status"):
@@ -99,15 +152,32 @@ class TroveOps:
     def disable_root(self, instance: Instance) -> None:
         with self._trove_errors("disable root"):
             self.trove.root.disable_instance_root(instance.id)
+        instance.extra.pop("root", None)
 
     # configuration groups --------------------------------------------------
     def list_configuration_parameters(self, datastore: str,
                                       version: str) -> dict[str, ConfigRule]:
-        params = self.trove.configuration_parameters.parameters(datastore, version)
-        return {p.name: ConfigRule(name=p.name, type=p.type,
-                                   dynamic=not getattr(p, "restart_required", False),
-                                   min=getattr(p, "min", None), max=getattr(p, "max", None))
-                for p in params}
+        """Trove's validation rules (the truth about what it accepts), with
+        the engine catalog's safe example value where Trove has the same
+        parameter and the example keeps to Trove's bounds: Trove's rules name
+        no value a scenario could set."""
+        with self._trove_errors(f"list {datastore} {version} configuration parameters"):
+            params = self.trove.configuration_parameters.parameters(datastore, version)
+        try:
+            ours = getattr(self._engine_module(datastore).SERVER, "CONFIG_RULES", {}) or {}
+        except (EngineError, AttributeError):
+            ours = {}
+        rules = {}
+        for p in params:
+            rule = ConfigRule(name=p.name, type=p.type,
+                              dynamic=not getattr(p, "restart_required", False),
+                              min=getattr(p, "min", None), max=getattr(p, "max", None))
+            mine = ours.get(p.name)
+            if mine is not None and mine.example is not None and mine.type == rule.type \
+                    and _within(rule, mine.example):
+                rule = dataclasses.replace(rule, example=mine.example)
+            rules[p.name] = rule
+        return rules
 
     def create_configuration(self, datastore: str, version: str, values: dict, *,
                              name: str = "verify-config") -> Configuration:
@@ -137,12 +207,23 @@ class TroveOps:
     def attach_configuration(self, instance: Instance, configuration: Configuration) -> None:
         with self._trove_errors("attach configuration"):
             self.trove.instances.update(instance.id, configuration=configuration.id)
-        self.wait_ready(instance, self.timeouts.trove_action, "configuration attach")
+        self._settle_configuration(instance, "configuration attach")
 
     def detach_configuration(self, instance: Instance) -> None:
         with self._trove_errors("detach configuration"):
             self.trove.instances.update(instance.id, remove_configuration=True)
-        self.wait_ready(instance, self.timeouts.trove_action, "configuration detach")
+        self._settle_configuration(instance, "configuration detach")
+
+    def _settle_configuration(self, instance: Instance, what: str) -> None:
+        """Trove applies dynamic values at once and leaves the instance
+        RESTART_REQUIRED when a value needs a restart (or a detach cannot
+        reset one); the verb's promise is the values in effect, so the
+        backend then restarts through Trove, as its user would."""
+        record = self.wait_ready(instance, self.timeouts.trove_action, what,
+                                 ready=RESTART_REQUIRED)
+        if record.get("status") == "RESTART_REQUIRED":
+            instance.extra.setdefault("restarts_required", []).append(what)
+            self.restart_instance(instance)
 
     def delete_configuration(self, configuration: Configuration) -> None:
         with self._trove_errors("delete configuration"):
@@ -243,6 +324,7 @@ class TroveOps:
                         datastore=ds.get("type", ""), version=ds.get("version", ""),
                         flavor=size, volume_gb=(record.get("volume") or {}).get("size", 0),
                         status=found.status, guest="trove", extra={"record": record},
+                        operating_status=record.get("operating_status") or "",
                         replica_of=(record.get("replica_of") or {}).get("id"),
                         replicas=[r["id"] for r in record.get("replicas") or []],
                         configuration=(record.get("configuration") or {}).get("id"))
@@ -271,10 +353,35 @@ class TroveOps:
             self.trove.instances.resize_instance(instance.id, self.flavor_for(flavor))
         self.wait_ready(instance, self.timeouts.trove_action, "resize flavor")
 
+    def agent_log(self, instance: Instance) -> Path | None:
+        """The box guest's trove-guestagent.log (None outside the box)."""
+        if self.box is None:
+            return None
+        from verify.box import client as box_client
+        return next((p for p in box_client.instance_logs(self.box, instance.id)
+                     if p.name == "trove-guestagent.log"), None)
+
     def upgrade_instance(self, instance: Instance, version: str) -> None:
-        with self._trove_errors(f"upgrade to {version}"):
+        """Trove's upgrade is a cast: the API answers 202 and shows the new
+        version at once, and a guest agent that refuses (Trove 26 allows no
+        major-version upgrade) only says so in its log while the task manager
+        waits for a healthy service. The refusal ends the wait at once and is
+        recorded as Trove's, with the agent's lines."""
+        log = self.agent_log(instance)
+        mark = log.stat().st_size if log is not None and log.exists() else 0
+        what = f"upgrade {instance.datastore} {instance.version} -> {version}"
+
+        def refused() -> None:
+            line = agent_refusal(log, mark, "upgrade") if log is not None else None
+            if line:
+                raise NotSupported(
+                    f"not implemented by Trove {self.trove_version()}: {what}: its guest "
+                    f"agent refused ({line}) while the API shows the instance "
+                    f"{instance.status or '?'}; guest-agent log {log}")
+        with self._trove_errors(what):
             self.trove.instances.upgrade(instance.id, version)
-        self.wait_ready(instance, self.timeouts.trove_action, "upgrade")
+        self.wait_ready(instance, self.timeouts.trove_action, "upgrade", abort=refused)
+        refused()   # a refusal logged just as the API went back to ACTIVE
         instance.version = version
 
     # clusters ------------------------------------------------------------------

@@ -50,11 +50,114 @@ class _Writer:
         return list(self.acked)
 
 
+# what a control plane reports for an instance whose server answers (Trove:
+# status/operating_status)
+HEALTHY = ("ACTIVE", "HEALTHY", "ACTIVE/HEALTHY", "ACTIVE/ACTIVE")
+NOTICE_BOUND = 180.0    # seconds the control plane gets to notice a dead server
+
+
 class NemesisTest(ScenarioTest):
 
     def lost(self, acked: list[str], inst, creds, database) -> list[str]:
         present = self.read(inst, creds, database)
         return [k for k in acked if present.get(k) != k]
+
+    def statuses_until(self, inst, done, timeout: float) -> tuple[list[str], float | None]:
+        """Poll what the control plane says of inst until done(status): the
+        statuses seen in order, and after how many seconds (None: never).
+        Where it reports the datastore apart from the server (Trove's
+        operating_status), that is the status."""
+        seen: list[str] = []
+        started = time.monotonic()
+        while True:
+            shown = self.backend.show_instance(inst.id)
+            status = (f"{shown.status}/{shown.operating_status}" if shown.operating_status
+                      else shown.status)
+            if not seen or seen[-1] != status:
+                seen.append(status)
+            if done(status):
+                return seen, round(time.monotonic() - started, 1)
+            if time.monotonic() - started > timeout:
+                return seen, None
+            time.sleep(0.5)
+
+    def _revive_quietly(self, inst) -> None:
+        """The kill's last-resort heal, below the control plane (a no-op when
+        the server runs; declined where restart_instance is the heal)."""
+        try:
+            self.backend.revive_server(inst)
+        except Exception:   # NotSupported, or the instance is gone: nothing to heal
+            pass
+
+    @scenario(id="nemesis.crash_noticed", capability="instance", tier="stable")
+    def test_crash_noticed(self):
+        """SIGKILL the server mid-writes and leave it down: the control plane
+        must stop calling it healthy within a bound, and its own restart then
+        brings back every acknowledged write."""
+        inst = self.create_instance()
+        database, creds = self.data_target(inst)
+        writer = _Writer(self, inst, creds, database)
+        writer.wait_for_rows(50, self.ctx.timeouts.command)
+        self.supported(self.backend.kill_server, inst)
+        self.addCleanup(self._revive_quietly, inst)     # healed whatever happens
+        acked = writer.stop(self.ctx.timeouts.command)
+        seen, noticed = self.statuses_until(inst, lambda s: s not in HEALTHY, NOTICE_BOUND)
+        self.supported(self.backend.restart_instance, inst)   # the control plane's heal
+        after, healthy_after = self.statuses_until(inst, lambda s: s in HEALTHY, NOTICE_BOUND)
+        lost = self.lost(acked, inst, creds, database)
+        self.note(nemesis={"fault": "SIGKILL server, left down", "statuses": seen,
+                           "noticed_after_s": noticed, "statuses_after_restart": after,
+                           "guest": inst.extra.get("faults"), "acknowledged": len(acked),
+                           "lost": len(lost)})
+        self.assertIsNotNone(noticed, f"the control plane still reported {seen[-1]} "
+                                      f"{NOTICE_BOUND:.0f}s after the server was killed")
+        self.assertIsNotNone(healthy_after, f"not healthy after the control plane's restart: "
+                                            f"{after}")
+        self.assertGreater(len(acked), 0, "no write was acknowledged before the kill")
+        self.assertEqual([], lost, "acknowledged writes lost by a crash")
+
+    @scenario(id="nemesis.agent_restart", capability="instance", tier="stable")
+    def test_agent_restart_mid_operation(self):
+        """Restart the guest agent while the control plane restarts the server:
+        how that operation ends and what the control plane reports are
+        recorded; afterwards (healed by a second restart if need be) the
+        instance is healthy and holds every row written before."""
+        self.supported(self.backend.fault_possible, "agent")
+        inst = self.create_instance()
+        database, creds = self.data_target(inst)
+        items = self.sample_items(tag="before-agent-restart")
+        self.write(inst, creds, database, items)
+        outcome: dict = {}
+
+        def operation() -> None:
+            started = time.monotonic()
+            try:
+                self.backend.restart_instance(inst)
+                outcome["result"] = "completed"
+            except Exception as exc:   # recorded: that is the evidence
+                outcome["result"] = f"failed: {str(exc)[:400]}"
+            outcome["seconds"] = round(time.monotonic() - started, 1)
+        thread = threading.Thread(target=operation, name="nemesis-restart", daemon=True)
+        thread.start()
+        in_flight, _ = self.statuses_until(inst, lambda s: s not in HEALTHY, 60)
+        agent = self.backend.restart_agent(inst)
+        thread.join(self.ctx.timeouts.scenario)
+        if thread.is_alive():
+            outcome["result"] = f"still running after {self.ctx.timeouts.scenario:.0f}s"
+        seen, settled = self.statuses_until(inst, lambda s: s in HEALTHY or "ERROR" in s,
+                                            NOTICE_BOUND)
+        healed = False
+        if seen[-1] not in HEALTHY:    # the heal: the control plane's restart, once more
+            self.backend.restart_instance(inst)
+            healed = True
+        self.note(nemesis={"fault": "guest agent restarted during a restart",
+                           "statuses_before_fault": in_flight, "agent": agent,
+                           "operation": outcome, "statuses_after": seen,
+                           "settled_after_s": settled, "healed_by_second_restart": healed})
+        self.assert_items(items, self.read(inst, creds, database))
+        self.assertTrue(self.can_use(inst, creds, database), "no writes after the agent restart")
+        _, healthy = self.statuses_until(inst, lambda s: s in HEALTHY, NOTICE_BOUND)
+        self.assertIsNotNone(healthy, "the control plane does not report the instance healthy")
 
     @scenario(id="nemesis.crash_restart", capability="instance", tier="stable")
     def test_crash_restart(self):

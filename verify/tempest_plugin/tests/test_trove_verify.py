@@ -59,6 +59,14 @@ class TroveVerifyScenarios(ScenarioTestBase):
     def test_instance_restart(self):
         self.run_scenario('instance.restart')
 
+    @decorators.idempotent_id('f7f10099-7b88-57bd-95a2-91f1cef450c6')
+    def test_nemesis_agent_restart(self):
+        self.run_scenario('nemesis.agent_restart')
+
+    @decorators.idempotent_id('054aa837-dc56-51c0-ac96-4fd5827323bf')
+    def test_nemesis_crash_noticed(self):
+        self.run_scenario('nemesis.crash_noticed')
+
     @decorators.idempotent_id('56ba36d5-25e0-5e8e-bb91-bbc79c5a7a4d')
     def test_nemesis_crash_restart(self):
         self.run_scenario('nemesis.crash_restart')

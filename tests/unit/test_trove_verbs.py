@@ -1,0 +1,212 @@
+"""The trove backend's user, configuration, readout and upgrade verbs against a
+recording stand-in for troveclient (no cloud), and the readouts' parsing of
+Trove's own config templates (the Trove 26 package in .venv-trove)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from verify import catalog as catalogs
+from verify.backends.base import FLAVORS, Instance
+from verify.backends.trove import TroveBackend
+from verify.backends.trove_ops import agent_refusal
+from verify.backends.trove_readouts import size_mb, template_setting_mb
+from verify.box.trove_install import TroveInstall, default_venv
+from verify.errors import NotSupported
+from verify.settings import Timeouts
+
+
+class Recorder:
+    """Any attribute path is callable; each call is recorded, and answers
+    come from `answers` by dotted name."""
+
+    def __init__(self, calls: list, answers: dict, prefix: str = ""):
+        self._calls, self._answers, self._prefix = calls, answers, prefix
+
+    def __getattr__(self, name: str) -> Recorder:
+        return Recorder(self._calls, self._answers, f"{self._prefix}{name}.")
+
+    def __call__(self, *args, **kwargs):
+        name = self._prefix.rstrip(".")
+        self._calls.append((name, args, kwargs))
+        answer = self._answers.get(name)
+        return answer(*args, **kwargs) if callable(answer) else answer
+
+
+def backend(answers: dict | None = None, box: dict | None = None) -> tuple[TroveBackend, list]:
+    calls: list = []
+    b = object.__new__(TroveBackend)
+    b.trove = Recorder(calls, answers or {})
+    b.catalog = catalogs.default()
+    b.timeouts = Timeouts.from_env()
+    b.poll_interval = 0.05
+    b.box = box
+    b.provenance = {"trove": {"version": "26.0.0"}}
+    b._lock, b._live = threading.Lock(), {}
+    return b, calls
+
+
+def instance(**kw) -> Instance:
+    return Instance(id="i-1", name="n", datastore=kw.get("datastore", "mariadb"),
+                    version=kw.get("version", "10.11"), flavor=FLAVORS["small"], volume_gb=1)
+
+
+def test_user_verbs_go_through_troveclient():
+    b, calls = backend({"users.list_access": lambda *a: [SimpleNamespace(name="db_b"),
+                                                         SimpleNamespace(name="db_a")]})
+    inst = instance()
+    b.change_password(inst, "u1", "s3cret-pw")
+    b.grant_access(inst, "u1", ["db_a", "db_b"])
+    b.revoke_access(inst, "u1", "db_a")
+    assert b.list_access(inst, "u1") == ["db_a", "db_b"]
+    assert calls == [
+        ("users.change_passwords", ("i-1", [{"name": "u1", "password": "s3cret-pw"}]), {}),
+        ("users.grant", ("i-1", "u1", ["db_a", "db_b"]), {}),
+        ("users.revoke", ("i-1", "u1", "db_a"), {}),
+        ("users.list_access", ("i-1", "u1"), {})]
+
+
+def test_a_refused_user_verb_is_not_implemented_by_trove():
+    from troveclient import exceptions as tc_exc
+
+    def refuse(*_a):
+        raise tc_exc.BadRequest(message="User access is not supported for this datastore",
+                                http_status=400)
+    b, _ = backend({"users.grant": refuse})
+    with pytest.raises(NotSupported, match="not implemented by Trove 26.0.0: grant u1"):
+        b.grant_access(instance(), "u1", ["db"])
+
+
+def test_configuration_rules_are_troves_with_the_engines_safe_examples():
+    params = [SimpleNamespace(name="max_connections", type="integer", restart_required=False,
+                              min=1, max=100000),
+              SimpleNamespace(name="wait_timeout", type="integer", restart_required=False,
+                              min=1, max=1000),        # our example 1234 breaks this bound
+              SimpleNamespace(name="innodb_open_files", type="integer", restart_required=True,
+                              min=10, max=4294967295),
+              SimpleNamespace(name="trove_only", type="string", restart_required=False)]
+    b, _ = backend({"configuration_parameters.parameters": lambda *a: params})
+    rules = b.list_configuration_parameters("mariadb", "10.11")
+    assert rules["max_connections"].example == 77 and rules["max_connections"].dynamic
+    assert rules["wait_timeout"].example is None
+    assert rules["innodb_open_files"].example == 555
+    assert not rules["innodb_open_files"].dynamic
+    assert rules["trove_only"].example is None and rules["trove_only"].min is None
+
+
+def test_size_mb_reads_template_and_server_units():
+    assert size_mb("150M") == 150
+    assert size_mb("51MB") == 51
+    assert size_mb("1G") == 1024
+    assert size_mb("157286400") == 150
+    with pytest.raises(Exception, match="not a memory size"):
+        size_mb("lots")
+
+
+def _trove_package() -> Path:
+    try:
+        return TroveInstall(venv=default_venv(), version="").package_dir()
+    except Exception:
+        pytest.skip(f"no Trove package in {default_venv()} (tools/setup.d/trove.sh builds it)")
+
+
+def test_memory_expected_is_what_troves_own_template_gives():
+    pkg = _trove_package()
+    # trove/templates/mariadb/config.template: innodb_buffer_pool_size = 150 * ram / 512 M
+    assert template_setting_mb(pkg, "mariadb", "10.11", "innodb_buffer_pool_size", 512) == 150
+    assert template_setting_mb(pkg, "mariadb", "11.8", "innodb_buffer_pool_size", 2048) == 600
+    assert template_setting_mb(pkg, "mysql", "8.4", "innodb_buffer_pool_size", 1024) == 300
+    # postgresql: 10 % of RAM below 3 GB, 25 % from 3 GB
+    assert template_setting_mb(pkg, "postgresql", "17", "shared_buffers", 512) == 51
+    assert template_setting_mb(pkg, "postgresql", "17", "shared_buffers", 4096) == 1024
+    with pytest.raises(NotSupported, match="does not set"):
+        template_setting_mb(pkg, "mariadb", "10.11", "verify_no_such_setting", 512)
+
+
+def test_readouts_log_in_as_troves_root_once(monkeypatch):
+    b, calls = backend({"root.create_instance_root": lambda *a: ("root", "pw-1")})
+    seen = []
+
+    class Client:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def query(self, sql, args=None):
+            seen.append(sql)
+            return [("77",)]
+    monkeypatch.setattr(b, "connect", lambda inst, creds, db=None: Client())
+    inst = instance()
+    assert b.read_setting(inst, "max_connections") == "77"
+    assert b.read_setting(inst, "wait_timeout") == "77"
+    assert [c[0] for c in calls] == ["root.create_instance_root"]   # enabled once
+    assert "SELECT @@GLOBAL.max_connections" in seen
+    b.disable_root(inst)
+    assert "root" not in inst.extra
+    with pytest.raises(Exception, match="not a server setting name"):
+        b.read_setting(inst, "x; DROP TABLE t")
+    with pytest.raises(NotSupported, match="only the MySQL family and PostgreSQL"):
+        b.boot_id(instance(datastore="redis"))
+
+
+def test_agent_refusal_reads_only_what_was_logged_after_the_mark(tmp_path):
+    log = tmp_path / "trove-guestagent.log"
+    log.write_text("ERROR old: Major version upgrade is not allowed: 10.6 -> 11.4\n")
+    mark = log.stat().st_size
+    assert agent_refusal(log, mark, "upgrade") is None
+    with log.open("a") as fh:
+        fh.write("INFO Starting to upgrade database\n"
+                 "ERROR trove.common.exception.TroveError: Major version upgrade is not "
+                 "allowed: 10.11 -> 11.8\n")
+    assert agent_refusal(log, mark, "upgrade").endswith(
+        "Major version upgrade is not allowed: 10.11 -> 11.8")
+    assert agent_refusal(tmp_path / "missing.log", 0, "upgrade") is None
+
+
+def test_an_upgrade_the_agent_refuses_ends_at_once_as_troves_refusal(tmp_path, monkeypatch):
+    log = tmp_path / "trove-guestagent.log"
+    log.write_text("INFO agent started\n")
+    record = {"status": "UPGRADE", "id": "i-1"}
+
+    def upgrade(*_a):   # the cast: the agent refuses a moment later
+        threading.Timer(0.2, lambda: log.open("a").write(
+            "ERROR TroveError: Major version upgrade is not allowed: 10.11 -> 11.8\n")).start()
+    b, _ = backend({"instances.upgrade": upgrade,
+                    "instances.get": lambda *a: SimpleNamespace(_info=record)})
+    monkeypatch.setattr(b, "agent_log", lambda inst: log)
+    inst = instance()
+    started = time.monotonic()
+    with pytest.raises(NotSupported) as err:
+        b.upgrade_instance(inst, "11.8")
+    assert time.monotonic() - started < 10      # not the 1,200 s action timeout
+    text = str(err.value)
+    assert text.startswith("not implemented by Trove 26.0.0: upgrade mariadb 10.11 -> 11.8")
+    assert "Major version upgrade is not allowed" in text and str(log) in text
+    assert inst.version == "10.11"
+
+
+def test_a_configuration_that_needs_a_restart_is_restarted_through_trove():
+    states = iter(["RESTART_REQUIRED", "REBOOT", "ACTIVE"])
+    record = {"id": "i-1", "status": "ACTIVE"}
+
+    def get(*_a):
+        record["status"] = next(states, "ACTIVE")
+        return SimpleNamespace(_info=dict(record))
+    b, calls = backend({"instances.get": get})
+    inst = instance()
+    b.attach_configuration(inst, SimpleNamespace(id="cfg-1"))
+    assert [c[0] for c in calls if not c[0].endswith("get")] == \
+        ["instances.update", "instances.restart"]
+    assert inst.extra["restarts_required"] == ["configuration attach"]
+    # dynamic values only: ACTIVE at once, no restart
+    states = iter(["ACTIVE"])
+    calls.clear()
+    b.detach_configuration(inst)
+    assert [c[0] for c in calls if not c[0].endswith("get")] == ["instances.update"]
