@@ -18,7 +18,7 @@ NOT_A_CAPABILITY = {"__init__", "base", "planner", "nemesis"}
 # optional Backend verbs no capability owns: faults and what the engine reports
 FAULTS_AND_PROBES = {
     "fault_possible", "kill_server", "pause_server", "resume_server", "cut_network",
-    "heal_network", "fill_volume", "free_volume",
+    "heal_network", "fill_volume", "free_volume", "revive_server", "restart_agent",
     "memory_in_effect", "boot_id", "volume_size_gb", "read_setting", "read_only",
     "cluster_primary", "cluster_size",
 }

@@ -164,8 +164,8 @@ class TroveOps:
         with self._trove_errors(f"list {datastore} {version} configuration parameters"):
             params = self.trove.configuration_parameters.parameters(datastore, version)
         try:
-            ours = getattr(self._engine_module(datastore).SERVER, "CONFIG_RULES", {}) or {}
-        except (EngineError, AttributeError):
+            ours = self._engine(datastore).server.CONFIG_RULES
+        except EngineError:     # a datastore this harness has no engine for
             ours = {}
         rules = {}
         for p in params:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from verify.box.emulator_glance import GlanceCalls
 from verify.box.emulator_model import (  # noqa: F401  (re-exported for users and tests)
     DEFAULT_FLAVORS,
     MGMT_NETWORK_ID,
@@ -75,7 +76,7 @@ _COMPILED = [(s, m, re.compile(f"^{p}$"), h) for s, m, p, h in ROUTES]
 SERVICES = ("compute", "network", "image", "volume")
 
 
-class Emulator:
+class Emulator(GlanceCalls):
     """The WSGI app. boot(server, files, info) returns a guest object with
     .address, .stop(), .alive() (verify.box.guest.TroveGuest)."""
 
@@ -374,40 +375,6 @@ class Emulator:
 
     def volumes_list(self, **_) -> tuple[int, Any]:
         return 200, {"volumes": []}   # trove_volume_support is off: no volume exists
-
-    # image --------------------------------------------------------------------
-    def _image(self, i: ImageSpec) -> dict:
-        return {"id": i.id, "name": i.name, "status": "active", "tags": list(i.tags),
-                "checksum": i.checksum, "disk_format": "raw", "container_format": "bare",
-                "visibility": "public", "min_disk": 0, "min_ram": 0, "size": 0,
-                "self": f"/v2/images/{i.id}", "file": f"/v2/images/{i.id}/file",
-                "schema": "/v2/schemas/image"}
-
-    def images_list(self, query: dict, **_) -> tuple[int, Any]:
-        tags = set(query.get("tag", []))
-        images = [i for i in self.images.values() if tags <= set(i.tags)]
-        return 200, {"images": [self._image(i) for i in images], "schema": "/v2/schemas/images",
-                     "first": "/v2/images"}
-
-    def images_get(self, id: str, **_) -> tuple[int, Any]:
-        if id not in self.images:
-            raise HTTPError(404, f"image {id} not found")
-        return 200, self._image(self.images[id])
-
-    def image_schema(self, name: str, **_) -> tuple[int, Any]:
-        """glanceclient builds its image objects from this schema; a
-        permissive one: the box's images are what the emulator itself says."""
-        image = {"name": "image", "additionalProperties": True, "links": [],
-                 "properties": {"id": {"type": "string"}, "name": {"type": ["null", "string"]},
-                                "status": {"type": "string"},
-                                "tags": {"type": "array", "items": {"type": "string"}}}}
-        if name == "image":
-            return 200, image
-        return 200, {"name": "images", "links": [],
-                     "properties": {"images": {"type": "array", "items": image},
-                                    "schema": {"type": "string"},
-                                    "first": {"type": "string"},
-                                    "next": {"type": "string"}}}
 
     # lifecycle ----------------------------------------------------------------
     def stop_all(self) -> None:

@@ -46,7 +46,7 @@ class Engine:
         ops = {name for name, default in vars(CapabilityOps).items()
                if callable(default) and not name.startswith("_")
                and getattr(self.server, name) is not default}
-        if getattr(self.server, "CONFIG_RULES", None):
+        if self.server.CONFIG_RULES:
             ops.add("config_rules")
         return frozenset(ops)
 

@@ -186,6 +186,9 @@ class Server(abc.ABC):
 
     engine: str = ""
     default_port: int = 0      # where it listens when the runtime picks no port
+    # the configuration rules it enforces, by name (capabilities.ConfigRule);
+    # empty: the engine has no configuration capability
+    CONFIG_RULES: dict = {}
 
     def __init__(self, runtime: Runtime, *, version: str, memory_mb: int = 512,
                  timeouts: Timeouts | None = None, settings: dict | None = None):
