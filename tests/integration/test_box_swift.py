@@ -17,10 +17,9 @@ import urllib.request
 from pathlib import Path
 
 from tests.conftest import cli
-from tests.integration.test_trove_box import box, box_env  # noqa: F401 (fixtures)
 
 
-def test_swift_through_the_box_catalog(box):  # noqa: F811
+def test_swift_through_the_box_catalog(box):
     _root, env = box
     status = json.loads(cli("box", "status", "--json", env=env).stdout)
     store = status["object_store"]
@@ -110,7 +109,7 @@ def test_registry_serves_a_pushed_archive_by_its_layers(tmp_path, monkeypatch):
     assert reg.proc.poll() is not None
 
 
-def test_a_mariadb_backup_lands_in_swift_and_restores(box):  # noqa: F811
+def test_a_mariadb_backup_lands_in_swift_and_restores(box):
     """Through the real Trove 26: a full mariadb backup (the agent runs the
     box's backup image, pulled through the box's registry) is an object in
     the box's Swift; a new instance restored from it goes ACTIVE; deleting
