@@ -181,3 +181,29 @@ def test_the_record_shows_the_matrix_with_backend_and_load_in_markdown_and_html(
     assert "| mariadb | 10.11 | experimental | trove (the box) | pass | 120 |" in md
     page = release.html(record)
     assert "<td>trove (the box)</td>" in page and "fail: a&lt;b" in page
+
+
+def test_the_box_comes_up_once_for_the_entries_that_need_it_and_a_failure_is_theirs(monkeypatch):
+    from verify.box import manage
+    from verify.cli import release as release_cli
+    from verify.errors import ConfigError
+
+    calls = []
+    monkeypatch.setattr(manage, "status", lambda: {"state": "down"})
+    monkeypatch.setattr(manage, "up", lambda say: calls.append("up"))
+    local = release_matrix.MatrixRun("redis", ["7.0"], "technical-preview", backend="local")
+    box = release_matrix.MatrixRun("mariadb", ["10.11"], "technical-preview", backend="trove")
+    assert release_cli._box_up([local], print) == (None, False) and calls == []
+    seconds, started = release_cli._box_up([local, box], print)
+    assert calls == ["up"] and started and seconds >= 0
+    # already up: reused, and left up after
+    monkeypatch.setattr(manage, "status", lambda: {"state": "up"})
+    assert release_cli._box_up([box], print)[1] is False
+
+    def refuse(say):
+        raise ConfigError("the box needs root", where="box up")
+    monkeypatch.setattr(manage, "up", refuse)
+    assert release_cli._box_up([local, box], print) == (None, False)
+    assert box.status == "cannot-run"
+    assert box.reason == "the box did not come up: box up: the box needs root"
+    assert local.status == "pending"
