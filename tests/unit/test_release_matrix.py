@@ -207,3 +207,31 @@ def test_the_box_comes_up_once_for_the_entries_that_need_it_and_a_failure_is_the
     assert box.status == "cannot-run"
     assert box.reason == "the box did not come up: box up: the box needs root"
     assert local.status == "pending"
+
+
+def test_a_stopped_matrix_still_writes_the_record_with_what_finished(tmp_path, monkeypatch):
+    import argparse
+    import json
+    import signal
+
+    from verify.box import client as box_client
+    from verify.cli import release as release_cli
+    from verify.runner import Interrupted
+
+    def stopped_midway(runs, **_):
+        runs[0].status, runs[0].wall_s, runs[0].run_id = "pass", 12.0, "r-1"
+        runs[1].status, runs[1].wall_s = "stopped", 3.0
+        raise Interrupted(signal.SIGINT)
+
+    monkeypatch.setattr(release_matrix, "execute", stopped_midway)
+    monkeypatch.setattr(box_client, "default_backend", lambda ds: ("local", "test"))
+    monkeypatch.setattr("verify.runner.install_signal_handlers", lambda: None)
+    args = argparse.Namespace(cycle="2027.1", run=True, via="local", jobs=1, guest=None,
+                              datastores=["redis", "postgresql", "mongodb"], output=None,
+                              results=tmp_path, catalog=None)
+    assert release_cli.run(args) == 130
+    record = json.loads((tmp_path / "releases" / "2027.1.json").read_text())
+    assert record["matrix"]["interrupted"] == "SIGINT"
+    statuses = sorted(r["status"] for r in record["matrix"]["runs"])
+    assert statuses == ["not-started", "pass", "stopped"]
+    assert "stopped by SIGINT" in (tmp_path / "releases" / "2027.1.md").read_text()

@@ -68,9 +68,10 @@ def _run_matrix(args, root) -> dict:
     from verify.box import client as box_client
     from verify.cli._common import load_catalog
     from verify.report.release import previous_record
-    from verify.runner import install_signal_handlers
+    from verify.runner import Interrupted, install_signal_handlers
 
     install_signal_handlers()
+    interrupted: Interrupted | None = None
     # --guest names where the local backend runs engines: then nothing goes
     # through the box; otherwise each entry gets the choice `run DS` makes
     choose = (lambda _ds: ("local", f"--guest {args.guest}")) if args.guest \
@@ -118,10 +119,18 @@ def _run_matrix(args, root) -> dict:
                     seen.add(r.datastore)
                     say(f"{r.datastore}: started ({r.backend})")
 
-            wall = release_matrix.execute(
-                queue, results=root, logs=logs, jobs=jobs, run_args=run_args,
-                say=progress.console.print if live else say, on_change=on_change,
-                on_tick=tick, tick_s=15.0)
+            t0 = time.monotonic()
+            try:
+                wall = release_matrix.execute(
+                    queue, results=root, logs=logs, jobs=jobs, run_args=run_args,
+                    say=progress.console.print if live else say, on_change=on_change,
+                    on_tick=tick, tick_s=15.0)
+            except Interrupted as exc:
+                # the runs are stopped and torn down; what finished is kept
+                wall, interrupted = time.monotonic() - t0, exc
+                for r in runs:
+                    if r.status == "pending":
+                        r.status, r.reason = "not-started", "the matrix was stopped first"
     finally:
         if box_started:
             from verify.box import manage
@@ -135,7 +144,12 @@ def _run_matrix(args, root) -> dict:
                "load": {"start": round(loads[0], 2), "end": round(loads[-1], 2),
                         "mean": round(sum(loads) / len(loads), 2),
                         "max": round(max(loads), 2)},
-               "logs": str(logs), "runs": [r.summary() for r in runs]}
+               "logs": str(logs), "runs": [r.summary() for r in runs],
+               "interrupted": interrupted.signal_name if interrupted else None,
+               "exit_code": interrupted.exit_code if interrupted else None}
+    if interrupted:
+        say(f"matrix stopped by {interrupted.signal_name}: the record keeps the runs that "
+            "finished; the others are marked stopped or not-started")
     say(f"matrix: wall {wall:.0f} s, sum of runs {total:.0f} s, speed-up "
         f"{summary['speedup']:.2f}× ({jobs} at a time on {cores} core(s)"
         + (f"; the box came up in {box_s:.0f} s before" if box_s is not None else "")
@@ -197,6 +211,8 @@ def _write_record(args, root, matrix: dict | None) -> int:
     print(f"  new: {len(d['new'])}, retired: "
           f"{', '.join(p['subject'] for p in d['retired']) or 'none'}")
     print(f"wrote {' and '.join(str(p) for p in paths)}")
+    if matrix is not None and matrix.get("exit_code") is not None:
+        return matrix["exit_code"]          # stopped: as `run` exits when stopped
     if matrix is not None and any(r["status"] not in ("pass", "cannot-run")
                                   for r in matrix["runs"]):
         return 1

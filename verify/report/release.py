@@ -149,7 +149,9 @@ def _matrix_sentence(m: dict) -> str:
             + (f"; the box came up in {m['box_up_s']:.0f} s before"
                if m.get("box_up_s") is not None else "")
             + (f"; load average {load['start']:.1f} at the start, mean {load['mean']:.1f}"
-               if load else "") + ".")
+               if load else "")
+            + (f"; stopped by {m['interrupted']}: the entries not run to the end are "
+               "marked so" if m.get("interrupted") else "") + ".")
 
 
 def _backend(r: dict) -> str:
