@@ -7,6 +7,8 @@
 #                       namespace guest is (overlay over the same DIB rootfs,
 #                       private net/mount/pid/uts/ipc namespaces, chroot);
 #                       the client talks over the namespace's loopback, not a veth.
+# Both guests are also compared with the one plain process (the figure a user
+# who runs MariaDB by hand would compare with).
 # One version on both sides, and the same work: the harness copies a pristine
 # data directory made once by mariadb-install-db (16 MB redo log), so the
 # plain side does too (made before timing starts). Interleaved rounds; prints
@@ -106,8 +108,8 @@ harness() {  # GUEST
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 time_it() { local s e; s=$(date +%s.%N); "$@"; e=$(date +%s.%N); echo "$e - $s" | bc; }
-report() {  # LABEL PLAIN_TIMES... -- HARNESS_TIMES...
-    local label=$1; shift
+report() {  # LABEL PLAIN_LABEL PLAIN_TIMES... -- HARNESS_TIMES...
+    local label=$1 plain=$2; shift 2
     local p=() h=() side=p
     for x in "$@"; do
         if [ "$x" = "--" ]; then side=h; continue; fi
@@ -116,8 +118,8 @@ report() {  # LABEL PLAIN_TIMES... -- HARNESS_TIMES...
     local mp mh
     mp=$(printf '%s\n' "${p[@]}" | median)
     mh=$(printf '%s\n' "${h[@]}" | median)
-    echo "$label guest: plain median ${mp}s, trove-verify median ${mh}s over $ROUNDS;" \
-         "ratio $(echo "scale=2; $mh / $mp" | bc)x (target <= 1.5x)"
+    echo "$label guest vs $plain: plain median ${mp}s, trove-verify median ${mh}s" \
+         "over $ROUNDS; ratio $(echo "scale=2; $mh / $mp" | bc)x (target <= 1.5x)"
 }
 
 pristine
@@ -132,6 +134,7 @@ print(images.cached(images.spec_for(catalog.default().get("mariadb"), "debian-bo
 fi
 
 PP=(); HP=(); PN=(); HN=()
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 for _ in $(seq "$ROUNDS"); do   # interleaved so machine noise hits both alike
     PP+=("$(time_it plain_process)")
     HP+=("$(time_it harness process)")
@@ -140,10 +143,12 @@ for _ in $(seq "$ROUNDS"); do   # interleaved so machine noise hits both alike
         HN+=("$(time_it harness namespace)")
     fi
 done
-echo "MariaDB $VERSION, tier experimental (create, database, user, write/read, delete):"
-report process "${PP[@]}" -- "${HP[@]}"
+echo "MariaDB $VERSION, tier experimental (create, database, user, write/read, delete);" \
+     "load average $LOAD0 at the start, $(cut -d' ' -f1 /proc/loadavg) at the end:"
+report process "plain process" "${PP[@]}" -- "${HP[@]}"
 if [ -n "$ROOTFS" ]; then
-    report namespace "${PN[@]}" -- "${HN[@]}"
+    report namespace "plain process" "${PP[@]}" -- "${HN[@]}"
+    report namespace "plain namespace" "${PN[@]}" -- "${HN[@]}"
 else
     echo "namespace guest: not measured (needs root and the debian-bookworm mariadb image)"
 fi

@@ -26,8 +26,9 @@ def add_parser(sub) -> None:
                         "here, each at the tier it claims, first")
     p.add_argument("--via", choices=["local", "zuul"], default="local",
                    help="--run here (local) or write the Zuul jobs that fan it out (zuul)")
-    p.add_argument("--datastore", action="append", dest="datastores",
-                   help="--run only this datastore (repeatable; default: the whole catalog)")
+    p.add_argument("--datastore", action="append", dest="datastores", metavar="DS[:VERSION]",
+                   help="--run only this datastore, or only this version of it "
+                        "(repeatable; default: the whole catalog)")
     p.add_argument("--jobs", type=int,
                    help="--run: runs at once (default: what the cores and memory hold)")
     from verify import guests  # the registry names the choices
@@ -66,45 +67,129 @@ def _run_matrix(args, root) -> dict:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from verify import release_matrix
+    from verify.box import client as box_client
     from verify.cli._common import load_catalog
-    from verify.runner import install_signal_handlers
+    from verify.report.release import previous_record
+    from verify.runner import Interrupted, install_signal_handlers
 
     install_signal_handlers()
-    runs = release_matrix.matrix(load_catalog(args), args.datastores)
+    interrupted: Interrupted | None = None
+    # --guest names where the local backend runs engines: then nothing goes
+    # through the box; otherwise each entry gets the choice `run DS` makes
+    choose = (lambda _ds: ("local", f"--guest {args.guest}")) if args.guest \
+        else box_client.default_backend
+    runs = release_matrix.matrix(load_catalog(args), args.datastores, choose)
+    # the newest matrix that timed them (this cycle's own, re-run) orders the queue
+    queue = release_matrix.order(runs, release_matrix.measured_walls(previous_record(root)))
+    say = lambda line: print(line, flush=True)   # noqa: E731
+    box_s, box_started = _box_up([r for r in runs if r.status == "pending"], say)
+    runnable = [r for r in queue if r.status == "pending"]
     cores = os.cpu_count() or 1
-    jobs = args.jobs or release_matrix.parallel_bound(cores)
-    runnable = [r for r in runs if r.status == "pending"]
-    print(f"release {args.cycle} --run: {len(runnable)} of {len(runs)} datastore(s) run here, "
-          f"{jobs} at a time ({cores} core(s), "
-          f"{release_matrix.memory_available_mb()} MB available)", flush=True)
+    memory = release_matrix.memory_available_mb()     # after the box took its share
+    jobs = args.jobs or release_matrix.parallel_bound(cores, memory)
+    say(f"release {args.cycle} --run: {len(runnable)} of {len(runs)} datastore(s) run here, "
+        f"{jobs} at a time ({cores} core(s), {memory} MB available), longest first")
     for r in runs:
         if r.status == "cannot-run":
-            print(f"  {r.datastore} {', '.join(r.versions)}: not run — {r.reason}")
+            say(f"  {r.datastore} {', '.join(r.versions)}: not run — {r.reason}")
+        else:
+            say(f"  {r.datastore} {', '.join(r.versions)} at {r.tier}: {r.backend}"
+                f"{' (the box)' if r.backend == 'trove' else ''} — {r.backend_reason}")
     run_args = ["--guest", args.guest] if args.guest else []
     logs = root / "release-runs" / args.cycle / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    loads = [os.getloadavg()[0]]
     console = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[status]}"), console=console,
-                  transient=not console.is_terminal) as progress:
-        tasks = {r.datastore: progress.add_task(r.datastore, total=None, status="queued")
-                 for r in runnable}
+    live = console.is_terminal
 
-        def on_change(r) -> None:
-            progress.update(tasks[r.datastore], total=r.planned or None, completed=r.done,
-                            status=r.status)
+    def tick(elapsed: float) -> None:
+        loads.append(os.getloadavg()[0])
+        if not live and len(loads) % 4 == 1:        # a line a minute in logs and CI
+            say(_progress_line(runs, elapsed, loads[-1]))
 
-        wall = release_matrix.execute(runs, results=root, logs=logs, jobs=jobs,
-                                      run_args=run_args, say=progress.console.print
-                                      if console.is_terminal else
-                                      (lambda line: print(line, flush=True)),
-                                      on_change=on_change)
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[status]}"), console=console,
+                      disable=not live) as progress:
+            tasks = {r.datastore: progress.add_task(r.datastore, total=None, status="queued")
+                     for r in runnable}
+            seen: set[str] = set()
+
+            def on_change(r) -> None:
+                progress.update(tasks[r.datastore], total=r.planned or None,
+                                completed=r.done, status=r.status)
+                if r.status == "running" and r.datastore not in seen and not live:
+                    seen.add(r.datastore)
+                    say(f"{r.datastore}: started ({r.backend})")
+
+            t0 = time.monotonic()
+            try:
+                wall = release_matrix.execute(
+                    queue, results=root, logs=logs, jobs=jobs, run_args=run_args,
+                    say=progress.console.print if live else say, on_change=on_change,
+                    on_tick=tick, tick_s=15.0)
+            except Interrupted as exc:
+                # the runs are stopped and torn down; what finished is kept
+                wall, interrupted = time.monotonic() - t0, exc
+                for r in runs:
+                    if r.status == "pending":
+                        r.status, r.reason = "not-started", "the matrix was stopped first"
+    finally:
+        if box_started:
+            from verify.box import manage
+            manage.down(say=say)
+    loads.append(os.getloadavg()[0])
     total = sum(r.wall_s for r in runs)
     summary = {"wall_s": round(wall, 1), "sum_s": round(total, 1),
                "speedup": round(total / wall, 2) if wall else 0.0, "parallel": jobs,
-               "cores": cores, "logs": str(logs), "runs": [r.summary() for r in runs]}
-    print(f"matrix: wall {wall:.0f} s, sum of runs {total:.0f} s, speed-up "
-          f"{summary['speedup']:.2f}× ({jobs} at a time); logs in {logs}")
+               "cores": cores, "memory_available_mb": memory,
+               "box_up_s": None if box_s is None else round(box_s, 1),
+               "load": {"start": round(loads[0], 2), "end": round(loads[-1], 2),
+                        "mean": round(sum(loads) / len(loads), 2),
+                        "max": round(max(loads), 2)},
+               "logs": str(logs), "runs": [r.summary() for r in runs],
+               "interrupted": interrupted.signal_name if interrupted else None,
+               "exit_code": interrupted.exit_code if interrupted else None}
+    if interrupted:
+        say(f"matrix stopped by {interrupted.signal_name}: the record keeps the runs that "
+            "finished; the others are marked stopped or not-started")
+    say(f"matrix: wall {wall:.0f} s, sum of runs {total:.0f} s, speed-up "
+        f"{summary['speedup']:.2f}× ({jobs} at a time on {cores} core(s)"
+        + (f"; the box came up in {box_s:.0f} s before" if box_s is not None else "")
+        + f"); load average {loads[0]:.1f} at the start, mean {summary['load']['mean']:.1f}, "
+        f"max {summary['load']['max']:.1f}; logs in {logs}")
     return summary
+
+
+def _box_up(runnable, say) -> tuple[float | None, bool]:
+    """Bring the box up once, before the runs that go through it (so their
+    times are theirs, not the box's start); (seconds, whether we started it:
+    then we take it down after)."""
+    import time
+
+    through_box = [r for r in runnable if r.backend == "trove"]
+    if not through_box:
+        return None, False
+    from verify.box import manage
+    from verify.errors import ConfigError
+
+    was_up = manage.status()["state"] == "up"
+    t0 = time.monotonic()
+    try:
+        manage.up(say=say)
+    except ConfigError as exc:       # those runs cannot run; the local ones still do
+        for r in through_box:
+            r.status, r.reason = "cannot-run", f"the box did not come up: {exc}"
+        return None, False
+    return time.monotonic() - t0, not was_up
+
+
+def _progress_line(runs, elapsed: float, load: float) -> str:
+    done = [r for r in runs if r.status not in ("pending", "running", "cannot-run")]
+    running = [f"{r.datastore} {r.done}/{r.planned or '?'}" for r in runs
+               if r.status == "running"]
+    queued = sum(r.status == "pending" for r in runs)
+    return (f"progress {elapsed / 60:.0f} min: {len(done)} done, running "
+            f"{', '.join(running) or 'none'}, {queued} queued (load {load:.1f})")
 
 
 def _write_record(args, root, matrix: dict | None) -> int:
@@ -128,6 +213,8 @@ def _write_record(args, root, matrix: dict | None) -> int:
     print(f"  new: {len(d['new'])}, retired: "
           f"{', '.join(p['subject'] for p in d['retired']) or 'none'}")
     print(f"wrote {' and '.join(str(p) for p in paths)}")
+    if matrix is not None and matrix.get("exit_code") is not None:
+        return matrix["exit_code"]          # stopped: as `run` exits when stopped
     if matrix is not None and any(r["status"] not in ("pass", "cannot-run")
                                   for r in matrix["runs"]):
         return 1

@@ -131,17 +131,45 @@ def markdown(record: dict, link_base: str = "../") -> str:
                 lines.append(f"- {subject}: {line}")
     if record.get("matrix"):
         m = record["matrix"]
-        lines += ["", "## Matrix run", "",
-                  f"{len(m['runs'])} datastore(s), {m['parallel']} at a time on {m['cores']} "
-                  f"core(s): wall {m['wall_s']:.0f} s, sum of runs {m['sum_s']:.0f} s "
-                  f"(speed-up {m['speedup']:.2f}×).", "",
-                  "| datastore | versions | tier run | result | wall (s) |",
-                  "|---|---|---|---|---|"]
+        lines += ["", "## Matrix run", "", _matrix_sentence(m), "",
+                  "| datastore | versions | tier run | backend | result | wall (s) |",
+                  "|---|---|---|---|---|---|"]
         for r in m["runs"]:
             result = r["status"] + (f": {r['reason']}" if r["reason"] else "")
             lines.append(f"| {r['datastore']} | {', '.join(r['versions'])} | {r['tier']} "
-                         f"| {result} | {r['wall_s']:.0f} |")
+                         f"| {_backend(r)} | {result} | {r['wall_s']:.0f} |")
     return "\n".join(lines) + "\n"
+
+
+def _matrix_sentence(m: dict) -> str:
+    load = m.get("load")
+    return (f"{len(m['runs'])} datastore(s), {m['parallel']} at a time on {m['cores']} "
+            f"core(s): wall {m['wall_s']:.0f} s, sum of runs {m['sum_s']:.0f} s "
+            f"(speed-up {m['speedup']:.2f}×)"
+            + (f"; the box came up in {m['box_up_s']:.0f} s before"
+               if m.get("box_up_s") is not None else "")
+            + (f"; load average {load['start']:.1f} at the start, mean {load['mean']:.1f}"
+               if load else "")
+            + (f"; stopped by {m['interrupted']}: the entries not run to the end are "
+               "marked so" if m.get("interrupted") else "") + ".")
+
+
+def _backend(r: dict) -> str:
+    if r.get("backend") == "trove":
+        return "trove (the box)"
+    return r.get("backend") or "—"
+
+
+def _matrix_html(m: dict) -> str:
+    e_ = html_mod.escape
+    rows = "".join(
+        f"<tr><td>{e_(r['datastore'])}</td><td>{e_(', '.join(r['versions']))}</td>"
+        f"<td>{e_(r['tier'])}</td><td>{e_(_backend(r))}</td>"
+        f"<td>{e_(r['status'] + (': ' + r['reason'] if r['reason'] else ''))}</td>"
+        f"<td>{r['wall_s']:.0f}</td></tr>" for r in m["runs"])
+    return (f"<h2>Matrix run</h2><p>{e_(_matrix_sentence(m))}</p><table><thead><tr>"
+            "<th>datastore</th><th>versions</th><th>tier run</th><th>backend</th>"
+            f"<th>result</th><th>wall (s)</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def html(record: dict, link_base: str = "../") -> str:
@@ -159,6 +187,7 @@ def html(record: dict, link_base: str = "../") -> str:
                     f"<td>{links}</td></tr>")
     changes = [line[2:] for line in markdown(record, link_base).splitlines()
                if line.startswith("- ")]
+    matrix = _matrix_html(record["matrix"]) if record.get("matrix") else ""
     title = f"Datastore tiers, {record['cycle']}"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{e_(title)}</title><style>table{{border-collapse:collapse}}"
@@ -167,7 +196,8 @@ def html(record: dict, link_base: str = "../") -> str:
             "<th>tier</th><th>standing</th><th>evidence</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>"
             f"<h2>Changes since {e_(record['previous'] or 'the first record')}</h2><ul>"
-            + "".join(f"<li>{e_(c)}</li>" for c in changes) + "</ul></body></html>\n")
+            + "".join(f"<li>{e_(c)}</li>" for c in changes) + "</ul>" + matrix
+            + "</body></html>\n")
 
 
 def write(results_root: Path, record: dict, *, with_html: bool = False) -> tuple[Path, ...]:
