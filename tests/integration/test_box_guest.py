@@ -159,6 +159,14 @@ def test_trove_guest_agent_prepares(datastore, guest_image, workdir, monkeypatch
         ping = _trove(dict(request, action="ping", timeout=180), timeout=240)
         figures["boot_to_rpc_ping_s"] = round(time.monotonic() - started, 1)
         assert ping.get("ping") is True, (ping, guest.log_paths())
+        # the address Trove's agent hands replicas (oslo's get_my_ipv4) is the
+        # guest's own, not 127.0.0.1: a replica must reach its source there
+        from verify.box.trove_install import default_venv
+        own = subprocess.run(["ip", "netns", "exec", guest.netns,
+                              str(default_venv() / "bin" / "python"), "-c",
+                              "from oslo_utils import netutils; print(netutils.get_my_ipv4())"],
+                             capture_output=True, text=True, timeout=60)
+        assert own.stdout.strip() == guest.address, own.stdout + own.stderr
 
         password = secrets.token_hex(12)
         prepared = time.monotonic()

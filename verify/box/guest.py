@@ -44,6 +44,7 @@ CONF_DIR = "/etc/trove/conf.d"
 # options whose values the guest's files hold in clear
 SECRET_OPTIONS = ("instance_rpc_encr_key", "transport_url")
 IMAGES_IN_GUEST = "/var/cache/trove-verify/containers"
+OWN_ADDRESS_PROBE = "192.0.2.0/24"   # where oslo_utils.netutils.get_my_ipv4 routes to
 # docker image repository -> catalog datastore (Trove's docker_image defaults)
 REPOS = {c.repo: ds for ds, c in containers.CONTRACTS.items()}
 
@@ -127,6 +128,16 @@ class TroveGuest(NamespaceGuest):
             fh.truncate(self.volume_gb << 30)
         self._record("loop", str(self.volume))
         self.loop = sh("losetup", "-f", "--show", str(self.volume)).strip()
+
+    def _make_network(self) -> None:
+        super()._make_network()
+        # Trove's agent finds its own address the way oslo's get_my_ipv4 does:
+        # the source of a route to 192.0.2.0 (RFC 5737), else 127.0.0.1. A
+        # guest without a default route told replicas to follow 127.0.0.1.
+        # This route answers that lookup with the guest's address and keeps
+        # any packet on the guest's own loopback: nothing leaves the guest.
+        sh("ip", "-n", self.netns, "route", "add", OWN_ADDRESS_PROBE, "dev", "lo",
+           "src", self.address)
 
     def _make_cgroup(self) -> None:
         super()._make_cgroup()
