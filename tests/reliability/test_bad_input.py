@@ -189,6 +189,8 @@ def test_any_cli_arguments_give_a_message_and_an_exit_code(tmp_path_factory, arg
     (["catalog", "--file", "{tmp}/missing.yaml"], {}, EXIT_CONFIG, "cannot read catalog"),
     (["run", "no-such-datastore"], {}, EXIT_CONFIG, "unknown datastore"),
     (["run", "mariadb", "--workers", "many"], {}, EXIT_USAGE, "invalid int value"),
+    (["run", "mariadb", "--scenario", "replication.nope"], {}, EXIT_USAGE,
+     "--scenario: no scenario 'replication.nope'"),
     (["run", "mariadb"], {"TROVE_VERIFY_TIMEOUT_COMMAND": "soon"}, EXIT_CONFIG,
      "TROVE_VERIFY_TIMEOUT_COMMAND"),
     (["classify", "--results", "{tmp}/results"], {}, 0, "ignored bundle"),

@@ -33,6 +33,18 @@ def _check_versions(datastore: str, versions: list[str] | None) -> None:
                              where="--version", fix=f"one of: {', '.join(known)}")
 
 
+def _check_scenarios(ids: list[str] | None) -> None:
+    """A scenario id this harness does not have is a usage error (a typo
+    would otherwise run an empty suite and pass)."""
+    from verify.scenarios.planner import scenario_methods
+
+    known = sorted({info.id for _, _, info in scenario_methods()})
+    for scenario_id in ids or []:
+        if scenario_id not in known:
+            raise UsageError(f"no scenario {scenario_id!r}", where="--scenario",
+                             fix=f"one of: {', '.join(known)}")
+
+
 def add_parser(sub) -> None:
     from verify import backends, guests  # the registries name the choices
 
@@ -51,6 +63,9 @@ def add_parser(sub) -> None:
                         "when this machine allows it, else process guests, said in one line)")
     p.add_argument("--version", action="append", dest="versions",
                    help="datastore version to run (repeatable; default: all)")
+    p.add_argument("--scenario", action="append", dest="scenarios", metavar="ID",
+                   help="run only this scenario id, e.g. replication.detach (repeatable; "
+                        "default: the tier's whole set)")
     p.add_argument("--workers", type=_at_least_one, default=2,
                    help="parallel scenario workers (at least 1)")
     p.set_defaults(func=run)
@@ -60,6 +75,7 @@ def run(args) -> int:
     from verify.runner import RunOptions, execute, install_signal_handlers
 
     _check_versions(args.datastore, args.versions)
+    _check_scenarios(args.scenarios)
     from verify.settings import Timeouts
     Timeouts.from_env()          # bad settings fail before anything (the box) starts
     install_signal_handlers()
@@ -84,7 +100,8 @@ def run(args) -> int:
     record = execute(RunOptions(datastore=args.datastore, tier=args.tier,
                                 backend=backend, guest=args.guest,
                                 versions=args.versions, workers=args.workers,
-                                cloud=cloud, region=args.region, backend_choice=choice),
+                                scenarios=args.scenarios, cloud=cloud, region=args.region,
+                                backend_choice=choice),
                      say=say)
     sys.stdout.flush()
     from verify.cli.classify import after_run
