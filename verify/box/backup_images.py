@@ -26,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -209,42 +208,10 @@ def build(datastore: str, version: str, *, say: Callable[[str], None] = print,
 
 def _write(out: Path, name: str, base: Image, layer: bytes, inputs: dict,
            say: Callable[[str], None]) -> containers.ContainerImage:
-    started = time.monotonic()
     layer_sha = hashlib.sha256(layer).hexdigest()
     config = _config(name, base, [f"sha256:{base.sha256}", f"sha256:{layer_sha}"], inputs)
-    config_sha = hashlib.sha256(config).hexdigest()
-    work = out.with_name(out.name + ".building")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    docker_manifest = [{"Config": f"{config_sha}.json", "RepoTags": [name],
-                        "Layers": [f"{base.sha256}/layer.tar", f"{layer_sha}/layer.tar"]}]
-
-    def add(tar: tarfile.TarFile, arcname: str, data: bytes) -> None:
-        info = tarfile.TarInfo(arcname)
-        info.size, info.mode = len(data), 0o644
-        tar.addfile(info, io.BytesIO(data))
-
-    with tarfile.open(work / "image.tar", mode="w", format=tarfile.PAX_FORMAT) as tar:
-        tar.add(str(base.tar), arcname=f"{base.sha256}/layer.tar", recursive=False,
-                filter=containers._plain)
-        add(tar, f"{layer_sha}/layer.tar", layer)
-        add(tar, f"{config_sha}.json", config)
-        add(tar, "manifest.json", json.dumps(docker_manifest).encode())
-    digest = hashlib.sha256()
-    with open(work / "image.tar", "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    manifest = {
-        "name": name, "sha256": digest.hexdigest(), "size": (work / "image.tar").stat().st_size,
-        "image_id": f"sha256:{config_sha}", "config_sha256": config_sha,
-        "base": {"name": base.name, "sha256": base.sha256},
-        "layer_sha256": layer_sha, "layer_size": len(layer), "inputs": inputs,
-        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "build_s": round(time.monotonic() - started, 1),
-    }
-    (work / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    shutil.rmtree(out, ignore_errors=True)
-    work.rename(out)
-    say(f"{name}: backup image built in {manifest['build_s']:.0f}s from {base.name} and "
-        f"trove=={inputs['trove']} backup/, sha256 {manifest['sha256'][:16]}…")
-    return containers.ContainerImage(name, out, manifest)
+    built = containers.write_archive(out, name, base, layer, config,
+                                     {"layer_size": len(layer), "inputs": inputs})
+    say(f"{name}: backup image built in {built.manifest['build_s']:.0f}s from {base.name} "
+        f"and trove=={inputs['trove']} backup/, sha256 {built.manifest['sha256'][:16]}…")
+    return built

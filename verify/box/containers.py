@@ -171,7 +171,10 @@ def build(datastore: str, version: str, *, say: Callable[[str], None] = print,
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (hit := _cached(out, name)) is not None:
             return hit, True
-        return _write(out, name, base, layer, layer_sha, config, config_sha, say), False
+        built = write_archive(out, name, base, layer, config, {"element": ELEMENT})
+        say(f"{name}: container image built in {built.manifest['build_s']:.0f}s from "
+            f"{base.name}, sha256 {built.manifest['sha256'][:16]}…")
+        return built, False
 
 
 def _cached(out: Path, name: str) -> ContainerImage | None:
@@ -184,9 +187,14 @@ def _cached(out: Path, name: str) -> ContainerImage | None:
     return ContainerImage(name, out, manifest)
 
 
-def _write(out: Path, name: str, base: Image, layer: bytes, layer_sha: str, config: bytes,
-           config_sha: str, say: Callable[[str], None]) -> ContainerImage:
+def write_archive(out: Path, name: str, base: Image, layer: bytes, config: bytes,
+                  extra: dict) -> ContainerImage:
+    """A `docker load` archive of base + one layer under out (atomically:
+    built beside it, then renamed), with its manifest (extra added). The
+    caller holds out's lock and says what it built."""
     started = time.monotonic()
+    layer_sha = hashlib.sha256(layer).hexdigest()
+    config_sha = hashlib.sha256(config).hexdigest()
     work = out.with_name(out.name + ".building")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -212,15 +220,13 @@ def _write(out: Path, name: str, base: Image, layer: bytes, layer_sha: str, conf
         "name": name, "sha256": digest.hexdigest(), "size": (work / "image.tar").stat().st_size,
         "image_id": f"sha256:{config_sha}",
         "base": {"name": base.name, "sha256": base.sha256},
-        "element": ELEMENT, "element_layer_sha256": layer_sha,
+        "layer_sha256": layer_sha, **extra,
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_s": round(time.monotonic() - started, 1),
     }
     (work / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     shutil.rmtree(out, ignore_errors=True)
     work.rename(out)
-    say(f"{name}: container image built in {manifest['build_s']:.0f}s from {base.name}, "
-        f"sha256 {manifest['sha256'][:16]}…")
     return ContainerImage(name, out, manifest)
 
 
