@@ -210,3 +210,45 @@ def test_a_configuration_that_needs_a_restart_is_restarted_through_trove():
     calls.clear()
     b.detach_configuration(inst)
     assert [c[0] for c in calls if not c[0].endswith("get")] == ["instances.update"]
+
+
+def test_a_live_source_trove_will_not_eject_is_a_skip_with_troves_answer():
+    from troveclient import exceptions as tc_exc
+
+    def refuse(*_a):
+        raise tc_exc.BadRequest(message="Replica Source i-1 cannot be ejected as it has a "
+                                        "current heartbeat", http_status=400)
+    b, _ = backend({"instances.get": lambda *_a: SimpleNamespace(_info={"replicas": []}),
+                    "instances.eject_replica_source": refuse})
+    with pytest.raises(NotSupported, match="ejects only a replica source whose guest has "
+                                           "stopped reporting.*current heartbeat"):
+        b.eject_replica_source(instance())
+
+
+def test_a_source_with_replicas_is_deleted_after_they_are_detached():
+    from troveclient import exceptions as tc_exc
+
+    replicas = [{"id": "r-1"}]
+    deletes = []
+
+    def delete(instance_id):
+        deletes.append(instance_id)
+        if replicas:
+            raise tc_exc.Forbidden(message="Detach replicas before deleting replica source.",
+                                   http_status=403)
+
+    def update(replica_id, **kw):
+        assert kw == {"detach_replica_source": True}
+        replicas.clear()
+
+    def get(instance_id):
+        if len(deletes) == 2:
+            raise tc_exc.NotFound(message="gone", http_status=404)
+        return SimpleNamespace(_info={"replicas": list(replicas)})
+
+    b, calls = backend({"instances.delete": delete, "instances.update": update,
+                        "instances.get": get})
+    inst = instance()
+    b.delete_instance(inst)
+    assert deletes == ["i-1", "i-1"] and inst.status == "DELETED"
+    assert ("instances.update", ("r-1",), {"detach_replica_source": True}) in calls

@@ -26,7 +26,7 @@ from verify.backends.trove_ops import TroveOps
 from verify.backends.trove_readouts import TroveReadouts
 from verify.backends.trove_salvage import salvage
 from verify.catalog import Catalog, Datastore
-from verify.engines.base import Client, Credentials, Identity, random_password
+from verify.engines.base import Client, Credentials, Identity, random_password, wait_for
 from verify.engines.capabilities import Backup
 from verify.errors import ConfigError, EngineError, UsageError, WaitTimeout
 from verify.settings import Timeouts
@@ -312,6 +312,15 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveOps, Backend):
             self.trove.instances.delete(instance.id)
         except tc_exc.NotFound:
             pass
+        except tc_exc.Forbidden:
+            # "Detach replicas before deleting replica source" (403): after a
+            # promote the old primary follows this one; detach, then delete
+            for replica_id in self.replicas(instance):
+                with contextlib.suppress(tc_exc.NotFound):
+                    self.trove.instances.update(replica_id, detach_replica_source=True)
+            wait_for(lambda: not self.replicas(instance), timeout=self.timeouts.trove_action,
+                     what=f"replicas of {instance.id} detached", interval=1.0)
+            self.trove.instances.delete(instance.id)
         except tc_exc.UnprocessableEntity:
             # not deletable in its state (a create that never finished): an
             # admin force-delete, so a failed run leaves nothing behind

@@ -294,8 +294,17 @@ class TroveOps:
     def eject_replica_source(self, primary: Instance) -> Instance:
         """Eject the lost source: Trove promotes its most current replica."""
         candidates = self.replicas(primary)
-        with self._trove_errors("eject replica source"):
-            self.trove.instances.eject_replica_source(primary.id)
+        try:
+            with self._trove_errors("eject replica source"):
+                self.trove.instances.eject_replica_source(primary.id)
+        except EngineError as exc:
+            if "current heartbeat" not in str(exc):
+                raise
+            # Trove ejects only a source whose guest stopped reporting; the
+            # scenario ejects a live one, which Trove refuses by design
+            raise NotSupported(f"Trove {self.trove_version()} ejects only a replica source "
+                               f"whose guest has stopped reporting, and this one is alive "
+                               f"({exc})") from None
         for replica_id in candidates:
             record = self.trove.instances.get(replica_id)._info
             if not record.get("replica_of"):
