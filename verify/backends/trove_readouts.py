@@ -12,12 +12,12 @@ rendered for the Trove flavor's RAM as Trove renders it.
 from __future__ import annotations
 
 import re
-import secrets
 from pathlib import Path
 from types import SimpleNamespace
 
 from verify.backends.base import Instance
 from verify.engines.base import Credentials
+from verify.engines.mysql_family.ops import boot_id as mysql_family_boot_id
 from verify.errors import EngineError, NotSupported
 
 MYSQL_FAMILY = ("mariadb", "mysql")
@@ -115,17 +115,8 @@ class TroveReadouts:
         if self._family(instance, "boot id") == "postgresql":
             (started,), = self._query(instance, "SELECT pg_postmaster_start_time()::text")
             return str(started)
-        # a MEMORY table keeps its definition but loses its rows when the
-        # server restarts (mysqld is PID 1 in its container: no pid to compare)
         with self.connect(instance, self._admin(instance)) as c:
-            c.query("CREATE TABLE IF NOT EXISTS mysql.verify_boot (id VARCHAR(32)) "
-                    "ENGINE=MEMORY")
-            rows = c.query("SELECT id FROM mysql.verify_boot")
-            if rows:
-                return rows[0][0]
-            boot = secrets.token_hex(8)
-            c.query("INSERT INTO mysql.verify_boot VALUES (%s)", (boot,))
-            return boot
+            return mysql_family_boot_id(c)
 
     def read_only(self, instance: Instance) -> bool:
         if self._family(instance, "read-only state") == "postgresql":

@@ -18,6 +18,7 @@ from verify.engines.mysql_family.ops import (
     MySQLFamilyServer,
     MySQLFamilyUsers,
 )
+from verify.engines.mysql_family.ops import boot_id as mysql_family_boot_id
 from verify.errors import EngineError
 
 REDO_LOG_MB = 16    # the 100 MB default costs every instance disk and time
@@ -174,16 +175,8 @@ class MariaDBServer(GaleraOps, BackupOps, ReplicationOps, MySQLFamilyServer, MyS
         return int(value) // (1024 * 1024)
 
     def boot_id(self) -> str:
-        # a MEMORY table keeps its definition but loses its rows on restart
         with self.client() as c:
-            c.query("CREATE TABLE IF NOT EXISTS mysql.verify_boot (id VARCHAR(32)) "
-                    "ENGINE=MEMORY")
-            rows = c.query("SELECT id FROM mysql.verify_boot")
-            if rows:
-                return rows[0][0]
-            boot = secrets.token_hex(8)
-            c.query("INSERT INTO mysql.verify_boot VALUES (%s)", (boot,))
-            return boot
+            return mysql_family_boot_id(c)
 
     # root (users, configuration: verify/engines/_mysql_family.py) ---------
     def enable_root(self) -> Credentials:

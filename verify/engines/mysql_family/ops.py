@@ -5,6 +5,7 @@ written twice."""
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 
 from verify.engines.capabilities import ClientGrants, ConfigRule, apply_values, remove_values
@@ -29,6 +30,19 @@ def variable_name(name: str) -> str:
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise EngineError(f"{name!r} is not a MySQL/MariaDB system variable name")
     return name
+
+
+def boot_id(client) -> str:
+    """An id that changes when the server restarts, read through an open
+    PyMySQL-family client: a MEMORY table keeps its definition but loses its
+    rows on restart (mysqld is PID 1 in Trove's container: no pid to compare)."""
+    client.query("CREATE TABLE IF NOT EXISTS mysql.verify_boot (id VARCHAR(32)) ENGINE=MEMORY")
+    rows = client.query("SELECT id FROM mysql.verify_boot")
+    if rows:
+        return rows[0][0]
+    boot = secrets.token_hex(8)
+    client.query("INSERT INTO mysql.verify_boot VALUES (%s)", (boot,))
+    return boot
 
 
 def option_value(value: object) -> object:
