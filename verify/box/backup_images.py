@@ -22,9 +22,6 @@ import fcntl
 import hashlib
 import io
 import json
-import shutil
-import subprocess
-import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +29,7 @@ from pathlib import Path
 from verify.box import containers
 from verify.errors import CannotRunHere, UsageError
 from verify.images import Image
+from verify.images.pip_cache import pip_into
 from verify.settings import cache_dir
 
 TROVE_VERSION = "26.0.0"
@@ -90,31 +88,13 @@ def site_packages(requirements: Path, python: str, say: Callable[[str], None],
     cached by the requirements' and the target's hash."""
     key = hashlib.sha256(requirements.read_bytes() + python.encode()).hexdigest()[:16]
     out = cache_dir() / "wheels" / f"trove-backup-py{python}-{key}"
-    if (out / ".complete").exists():
-        return out
-    tmp = out.with_name(out.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     tag = python.replace(".", "")
-    argv = [sys.executable, "-m", "pip", "install", "-q", "--no-compile", "--target", str(tmp),
-            "--only-binary=:all:", "--implementation", "cp", "--python-version", python,
-            "--abi", f"cp{tag}", "--abi", "abi3", "--abi", "none",
-            *[a for p in PLATFORMS for a in ("--platform", p)], "-r", str(requirements)]
-    say(f"trove backup image: collecting backup/requirements.txt for Python {python}")
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise CannotRunHere(f"pip install -r {requirements} did not finish within "
-                            f"{timeout:.0f}s") from None
-    if proc.returncode != 0:
-        raise CannotRunHere(f"pip could not install {requirements} for Python {python}: "
-                            f"{proc.stderr.strip()[-300:]}",
-                            fix="check that this host reaches the package index")
-    (tmp / ".complete").touch()
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-    return out
+    return pip_into(out, ["install", "-q", "--no-compile", "--target", "{out}",
+                          "--only-binary=:all:", "--implementation", "cp",
+                          "--python-version", python, "--abi", f"cp{tag}", "--abi", "abi3",
+                          "--abi", "none", *[a for p in PLATFORMS for a in ("--platform", p)],
+                          "-r", str(requirements)],
+                    f"trove backup image: {requirements.name} for Python {python}", say, timeout)
 
 
 def _layer(backup: Path, site: Path) -> bytes:

@@ -11,15 +11,13 @@ included), so a changed checkout builds a new image.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from verify.catalog import OperatingSystem
-from verify.errors import CannotRunHere, ConfigError
+from verify.errors import ConfigError
 from verify.images import (
     BASE_ELEMENT,
     NAMESPACE_ELEMENTS,
@@ -31,6 +29,7 @@ from verify.images import (
     dib_version,
     mirror,
 )
+from verify.images.pip_cache import pip_into
 from verify.settings import cache_dir
 
 NAME = "trove-guest"
@@ -87,29 +86,10 @@ def wheelhouse(spec: ImageSpec, say: Callable[[str], None] = print,
     """The guest agent's wheels for spec, made once on this host with pip
     (which trusts what this host trusts; the build chroot does not)."""
     out = Path(spec.env["TROVE_VERIFY_WHEELHOUSE"])
-    if (out / ".complete").exists():
-        return out
     what = (spec.env.get("TROVE_VERIFY_TROVE_SRC")
             or f"trove=={spec.env['TROVE_GUESTAGENT_VERSION']}")
-    tmp = out.with_name(out.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    say(f"{NAME}: collecting the guest agent's wheels ({what})")
-    try:
-        proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir",
-                               str(tmp), what], capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise CannotRunHere(f"{NAME}: pip wheel {what} did not finish within "
-                            f"{timeout:.0f}s") from None
-    if proc.returncode != 0:
-        raise CannotRunHere(f"{NAME}: pip could not collect {what}: "
-                            f"{proc.stderr.strip()[-300:]}",
-                            fix="check that this host reaches the package index")
-    (tmp / ".complete").touch()
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-    return out
+    return pip_into(out, ["wheel", "-q", "--wheel-dir", "{out}", what],
+                    f"{NAME}: the guest agent's wheels ({what})", say, timeout)
 
 
 def build(say: Callable[[str], None] = print, environ: dict | None = None) -> tuple[Image, bool]:
