@@ -369,3 +369,21 @@ def test_volume_refusal_skips_with_the_deployments_reason():
             raise tc_exc.BadRequest(message="Volume support is not enabled.", http_status=400)
     assert "needs volumes, which this deployment runs without" in str(err.value)
     assert "not implemented by Trove" not in str(err.value)
+
+
+def test_trove_refusals_that_are_by_design_are_told_apart_by_troves_own_messages():
+    """Trove 26 instance/models.py: eject refuses a source with a live
+    heartbeat (BadRequest), delete refuses a source with replicas
+    (ReplicaSourceDeleteForbidden, 403). Any other 403 is not the latter."""
+    from verify.backends.trove_ops import (
+        refused_to_eject_a_live_source,
+        refused_while_replicas_attached,
+    )
+    eject = ("Replica Source 5c1a cannot be ejected as it has a current heartbeat")
+    assert refused_to_eject_a_live_source(400, eject)
+    assert not refused_to_eject_a_live_source(500, eject)
+    assert not refused_to_eject_a_live_source(400, "Instance is not a replica source")
+    detach = "Detach replicas before deleting replica source."
+    assert refused_while_replicas_attached(403, detach)
+    assert not refused_while_replicas_attached(403, "Policy doesn't allow instance:delete")
+    assert not refused_while_replicas_attached(400, detach)

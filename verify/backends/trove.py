@@ -22,7 +22,7 @@ from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
 from verify.backends.trove_data import TroveData
 from verify.backends.trove_faults import TroveFaults
-from verify.backends.trove_ops import TroveOps
+from verify.backends.trove_ops import TroveOps, refused_while_replicas_attached
 from verify.backends.trove_readouts import TroveReadouts
 from verify.backends.trove_salvage import salvage
 from verify.catalog import Catalog, Datastore
@@ -312,9 +312,10 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveOps, Backend):
             self.trove.instances.delete(instance.id)
         except tc_exc.NotFound:
             pass
-        except tc_exc.Forbidden:
-            # "Detach replicas before deleting replica source" (403): after a
-            # promote the old primary follows this one; detach, then delete
+        except tc_exc.Forbidden as exc:
+            if not refused_while_replicas_attached(403, getattr(exc, "message", str(exc))):
+                raise
+            # after a promote the old primary follows this one: detach, then delete
             for replica_id in self.replicas(instance):
                 with contextlib.suppress(tc_exc.NotFound):
                     self.trove.instances.update(replica_id, detach_replica_source=True)

@@ -46,6 +46,17 @@ def refused_for_lack_of_volumes(code: int | None, message: str) -> bool:
         "volume support is not enabled" in message.lower()
 
 
+def refused_to_eject_a_live_source(code: int | None, message: str) -> bool:
+    """Trove ejects only a replica source whose guest stopped reporting
+    ("... has a current heartbeat"): refusing a live one is by design."""
+    return bool(code) and 400 <= int(code) < 500 and "current heartbeat" in message.lower()
+
+
+def refused_while_replicas_attached(code: int | None, message: str) -> bool:
+    """Trove's 403 "Detach replicas before deleting replica source"."""
+    return code == 403 and "detach replicas" in message.lower()
+
+
 REFUSAL = re.compile(r"(?i)(not allowed|not supported|not implemented|notimplemented)")
 
 
@@ -87,6 +98,11 @@ class TroveOps:
             if "flavor" in message.lower() and code in (400, 404, 422):
                 raise ConfigError(f"{what}: Trove refused the flavor: {message}",
                                   fix="pick a larger or an existing flavor") from None
+            if refused_to_eject_a_live_source(code, message):
+                # the scenario ejects a live source, which Trove refuses by design
+                raise NotSupported(f"Trove {self.trove_version()} ejects only a replica source "
+                                   f"whose guest has stopped reporting, and this one is alive "
+                                   f"({code}: {message})") from None
             if refused_for_lack_of_volumes(code, message):
                 raise NotSupported(f"needs volumes, which this deployment runs without "
                                    f"(trove_volume_support is off): {what} ({code}: "
@@ -294,17 +310,8 @@ class TroveOps:
     def eject_replica_source(self, primary: Instance) -> Instance:
         """Eject the lost source: Trove promotes its most current replica."""
         candidates = self.replicas(primary)
-        try:
-            with self._trove_errors("eject replica source"):
-                self.trove.instances.eject_replica_source(primary.id)
-        except EngineError as exc:
-            if "current heartbeat" not in str(exc):
-                raise
-            # Trove ejects only a source whose guest stopped reporting; the
-            # scenario ejects a live one, which Trove refuses by design
-            raise NotSupported(f"Trove {self.trove_version()} ejects only a replica source "
-                               f"whose guest has stopped reporting, and this one is alive "
-                               f"({exc})") from None
+        with self._trove_errors("eject replica source"):
+            self.trove.instances.eject_replica_source(primary.id)
         for replica_id in candidates:
             record = self.trove.instances.get(replica_id)._info
             if not record.get("replica_of"):
