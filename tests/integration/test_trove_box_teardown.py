@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,48 +22,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, cli
+from tests.integration.boxwork import leftovers, new_box_root
 
 
 @pytest.fixture
 def work():
-    from verify.box.manage import cannot_host
-    reason = cannot_host()
-    if reason:
-        pytest.skip(f"this machine cannot host the box: {reason}")
-    root = Path(tempfile.mkdtemp(prefix="tv-boxdown-", dir="/tmp"))
-    root.chmod(0o755)        # the service user (MariaDB, RabbitMQ) traverses it
-    env = {"TROVE_VERIFY_WORKDIR": str(root / "work"),
-           "TROVE_VERIFY_RESULTS": str(root / "results")}
+    root, env = new_box_root("tv-boxdown-")
     yield root / "work", env
     cli("box", "down", env=env, timeout=600)    # whatever a failed test left
     shutil.rmtree(root, ignore_errors=True)
-
-
-def leftovers(work: Path) -> list[str]:
-    """Everything of this box's still on the machine. A process is the box's
-    when its command line, working directory or environment names the work
-    dir: an epmd that erl daemonised has only the environment to show."""
-    prefix = str(work.resolve())
-    found = []
-    for p in Path("/proc").iterdir():
-        if not p.name.isdigit() or int(p.name) == os.getpid():
-            continue
-        try:
-            cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            cwd = os.readlink(p / "cwd")
-            environ = (p / "environ").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if prefix in cmd or cwd.startswith(prefix) or prefix in environ:
-            found.append(f"process {p.name}: {cmd[:100]}")
-    found += [f"mount {ln}" for ln in Path("/proc/mounts").read_text().splitlines()
-              if prefix in ln]
-    loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
-    found += [f"loop {ln}" for ln in loops.splitlines() if prefix in ln]
-    state = work / "state"
-    found += [f"ledger {p.name}" for p in state.glob("*.json")] if state.is_dir() else []
-    found += [f"docker data dir {p}" for p in work.rglob("docker")] if work.exists() else []
-    return found
 
 
 def _ledger_has(work: Path, match: Callable[[dict], bool]) -> bool:
