@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from verify.backends.base import Backend
 
 _STATUS = {"success": "pass", "fail": "fail", "skip": "skipped", "xfail": "pass",
-           "uxsuccess": "fail", "exists": "fail", "inprogress": "fail"}
+           "uxsuccess": "fail", "exists": "fail"}
 
 
 @dataclass
@@ -227,6 +227,12 @@ def _run_plan(run: PlannedRun) -> dict:
         if test is None:
             return
         info = test.info()
+        if event["status"] == "inprogress":
+            # the run was stopped while this scenario ran: it neither passed
+            # nor failed, and the bundle stays incomplete (never classifies)
+            say(f"[-/{len(meta)}] interrupted {info.id} {test.version}"
+                f"{' ' + test.strategy if test.strategy else ''}")
+            return
         start, stop = event["timestamps"]
         duration = (stop - start).total_seconds() if start and stop else 0.0
         status = _STATUS.get(event["status"], "fail")

@@ -91,6 +91,8 @@ def test_sigterm_and_ctrl_c_tear_down_and_record_incomplete(workdir, tmp_path, s
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == code, out
     assert f"interrupted by {sig.name}" in out and "Traceback" not in out, out
+    # a scenario the signal stopped is told as interrupted, never as a failure
+    assert "status inprogress" not in out and "interrupted instance.create_delete" in out, out
     # torn down by the run itself, no cleanup needed
     assert oscheck.leftovers(workdir, entries) == []
     (bundle,) = _bundles(results)
