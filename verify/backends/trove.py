@@ -22,6 +22,7 @@ from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
 from verify.backends.trove_data import TroveData
 from verify.backends.trove_faults import TroveFaults
+from verify.backends.trove_logs import TroveGuestLogs
 from verify.backends.trove_ops import TroveOps, refused_while_replicas_attached
 from verify.backends.trove_readouts import TroveReadouts
 from verify.backends.trove_salvage import salvage
@@ -54,15 +55,11 @@ _NOT_READ = ("the harness reads this from the engine's server on its own guests;
              "does not read it through Trove yet (the box runs no Trove volumes)")
 
 
-class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveOps, Backend):
+class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveOps, Backend):
     name = "trove"
     NOT_SUPPORTED = {
         "grow_cluster": _NOT_WIRED.format(call="clusters.grow"),
         "shrink_cluster": _NOT_WIRED.format(call="clusters.shrink"),
-        "list_logs": _NOT_WIRED.format(call="instances.log_list"),
-        "enable_log": _NOT_WIRED.format(call="instances.log_action enable"),
-        "show_log": _NOT_WIRED.format(call="instances.log_show"),
-        "publish_log": _NOT_WIRED.format(call="instances.log_action publish"),
         **dict.fromkeys(("pause_server", "resume_server", "cut_network", "heal_network",
                          "fill_volume", "free_volume"), _NO_FAULTS),
         **dict.fromkeys(("cluster_size", "cluster_primary"), _NOT_READ),
@@ -163,8 +160,9 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveOps, Backend):
         return str(fitting[0].id)
 
     # instances ------------------------------------------------------------
-    # Trove keeps backups (and seeds replicas from them) in object storage
-    NEEDS_OBJECT_STORE = ("backup", "replication")
+    # Trove keeps backups (and seeds replicas from them) and publishes guest
+    # logs in object storage
+    NEEDS_OBJECT_STORE = ("backup", "replication", "guest_logs")
 
     def capability_unavailable(self, capability: str) -> str | None:
         if capability not in self.NEEDS_OBJECT_STORE:
@@ -406,7 +404,8 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveOps, Backend):
     def guest_log(self, instance: Instance, log_name: str, lines: int = 200) -> str:
         """A published guest log, or "" when Trove cannot publish it."""
         try:
-            chunks = self.trove.instances.log_generator(instance.id, log_name, lines=lines)
+            chunks = self.trove.instances.log_generator(instance.id, log_name, lines=lines,
+                                                        swift=self._swift())
             return "".join(chunks())
         except Exception:  # no swift / log not published: the bundle says so
             return ""
