@@ -92,13 +92,16 @@ postgres_family() {
     local bindir
     # shellcheck disable=SC2012  # versioned directory names only
     bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    # on every start, as the official image does: a data directory restored
+    # into (Trove's pg_basebackup restore untars into it) keeps the mode it
+    # was made with, and postgres refuses anything wider than 0750
+    mkdir -p "$pgdata"
+    chmod 700 "$pgdata" || :
     if [ ! -s "$pgdata/PG_VERSION" ]; then
         if [ -z "${POSTGRES_PASSWORD:-}" ]; then
             log "the data directory $pgdata is empty and POSTGRES_PASSWORD is not set"
             exit 1
         fi
-        mkdir -p "$pgdata"
-        chmod 700 "$pgdata"
         local pwfile
         pwfile=$(mktemp)
         printf '%s\n' "$POSTGRES_PASSWORD" > "$pwfile"
