@@ -195,6 +195,16 @@ class Box:
                     continue
                 self.backups.setdefault(spec.manager, {})[version] = image
 
+    def _backup_image_refs(self, manager: str, version: str) -> list[str]:
+        """The backup image Trove's agent will pull for this datastore version,
+        as registry reference and digest (pre-pulled into the guest's docker
+        seed, as an operator bakes it into a guest image)."""
+        image = self.backups.get(manager, {}).get(version)
+        if image is None or self.registry is None:
+            return []
+        digest = self.registry.pushed.get(image.name, "")
+        return [f"{self.registry.host}/{image.name}@{digest}"] if digest else []
+
     def _guest_image(self):
         from verify.images import trove_guest
         if self.trove.source is not None:   # the checkout's agent goes into the image
@@ -212,8 +222,10 @@ class Box:
         spec = guest_mod.TroveGuestSpec(server_id=server.id, name=hostname, files=files,
                                         memory_mb=flavor.ram, volume_gb=flavor.ephemeral,
                                         docker_images=images,
-                                        insecure_registries=[self.registry.host])
+                                        insecure_registries=[self.registry.host],
+                                        pull_images=self._backup_image_refs(manager, version))
         guest = guest_mod.boot(spec, self.ledger, image=self.image,
+                               seeds=self.paths.run / "docker-seeds",
                                say=logging.getLogger("verify.box.guest").info)
         # where a backend finds this instance's guest agent log (client.instance_logs)
         index = self.paths.logs / "instances"
