@@ -9,22 +9,41 @@ keeps what Swift holds, never the guest's file.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from verify.backends.base import Instance
 
+RESTART_REQUIRED_NOTICE_S = 10.0
+
 
 class TroveGuestLogs:
-    """Needs self.trove (troveclient), self.cloud (keystoneauth session) and
-    self._trove_errors."""
+    """Needs self.trove (troveclient), self.cloud (keystoneauth session),
+    self._trove_errors, self.wait_ready and self.restart_instance."""
 
     def list_logs(self, instance: Instance) -> list[str]:
         with self._trove_errors("log list"):
             return [log.name for log in self.trove.instances.log_list(instance.id)]
 
     def enable_log(self, instance: Instance, name: str) -> None:
+        """Trove's log-enable; where the datastore must restart for the log to
+        begin (PostgreSQL's logging_collector), Trove says RESTART_REQUIRED
+        (as the instance's operating_status) and the harness restarts the
+        instance through Trove, as a user would."""
+        from verify.backends.trove_ops import RESTART_REQUIRED
         with self._trove_errors(f"log enable {name}"):
             self.trove.instances.log_action(instance.id, name, enable=True)
+        # the agent asks for the restart by a cast through the conductor: it
+        # shows in the instance's status a moment after the call returns
+        end = time.monotonic() + RESTART_REQUIRED_NOTICE_S
+        while time.monotonic() < end:
+            record = self.trove.instances.get(instance.id)._info
+            # the datastore's own status (operating_status) says it, not the
+            # instance's task status (Trove 26 instance/models.py)
+            if {record.get("status"), record.get("operating_status")} & RESTART_REQUIRED:
+                self.restart_instance(instance)
+                return
+            time.sleep(0.5)
 
     def show_log(self, instance: Instance, name: str) -> dict:
         with self._trove_errors(f"log show {name}"):
