@@ -380,13 +380,20 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
         if not ds.claims("users"):
             return self.service_credentials(instance), lambda: None
         creds = Credentials(f"verify_id_{random_password(6).lower()}", random_password())
-        self.create_user(instance, creds.user, creds.password, [])
-        return creds, lambda: self.delete_user(instance, creds.user)
+        # a replica is read-only (PostgreSQL refuses CREATE ROLE there): the
+        # user is made on its source and reaches it by replication
+        owner = self._live.get(instance.replica_of or "", instance)
+        self.create_user(owner, creds.user, creds.password, [])
+        return creds, lambda: self.delete_user(owner, creds.user)
 
     def identity(self, instance: Instance) -> Identity:
         creds, done = self.identity_credentials(instance)
         try:
-            with self.connect(instance, creds) as client:
+            client = wait_for(lambda: self.connect(instance, creds), interval=1.0,
+                              what=f"the identity user replicated to {instance.id}",
+                              timeout=self.timeouts.command) if instance.replica_of \
+                else self.connect(instance, creds)
+            with client:
                 identity = client.identity()
         finally:
             done()

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from verify.backends.base import Instance
-from verify.engines.base import Credentials
+from verify.engines.base import Credentials, wait_for
 from verify.engines.mysql_family.ops import boot_id as mysql_family_boot_id
 from verify.errors import EngineError, NotSupported
 
@@ -81,13 +81,21 @@ def template_setting_mb(package_dir: Path, datastore: str, version: str, setting
 
 
 class TroveReadouts:
-    """Needs self.connect, self.enable_root, self.trove, self.box, self.catalog."""
+    """Needs self.connect, self.enable_root, self.trove, self.box, self.catalog,
+    self.timeouts, self._live (the run's instances by id)."""
 
     def _admin(self, instance: Instance) -> Credentials:
         """Root as Trove's root-enable gives it (kept per instance: a second
         enable would change the password the scenario may hold)."""
         creds = instance.extra.get("root")
-        return creds if creds is not None else self.enable_root(instance)
+        if creds is not None:
+            return creds
+        source = self._live.get(instance.replica_of or "")
+        if source is not None:
+            # a replica is read-only (PostgreSQL refuses CREATE ROLE there):
+            # root is enabled on its source and reaches it by replication
+            return source.extra.get("root") or self.enable_root(source)
+        return self.enable_root(instance)
 
     def _family(self, instance: Instance, what: str) -> str:
         if instance.datastore in MYSQL_FAMILY:
@@ -98,7 +106,13 @@ class TroveReadouts:
                            "servers (only the MySQL family and PostgreSQL)")
 
     def _query(self, instance: Instance, sql: str, args: tuple | None = None) -> list[tuple]:
-        with self.connect(instance, self._admin(instance)) as client:
+        creds = self._admin(instance)
+        # on a replica the login may be a moment behind its source
+        client = wait_for(lambda: self.connect(instance, creds), interval=1.0,
+                          what=f"root's login replicated to {instance.id}",
+                          timeout=self.timeouts.command) if instance.replica_of \
+            else self.connect(instance, creds)
+        with client:
             return client.query(sql, args)
 
     def read_setting(self, instance: Instance, name: str) -> str:
