@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from verify.box.guest import DockerSeed
+from verify.box.docker_seed import DockerSeed
 
 
 def _loaded_root(root):
