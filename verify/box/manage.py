@@ -48,6 +48,21 @@ def _start_time(pid: int) -> str | None:
         return None
 
 
+def _daemon_pid(paths: BoxPaths) -> int:
+    """The pid of a daemon running for this box directory, or 0."""
+    want = [b"-m", b"verify.box.daemon", str(paths.root).encode()]
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[1:4] == want:
+            return int(proc.name)
+    return 0
+
+
 def status(paths: BoxPaths | None = None) -> dict:
     """The status file, with "state": "down" when no live daemon owns it."""
     paths = paths or BoxPaths.default()
@@ -147,7 +162,9 @@ def down(*, paths: BoxPaths | None = None, say: Callable[[str], None] = print,
     with open(paths.lock, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         data = paths.read_status() or {}
-        pid = int(data.get("pid") or 0)
+        # an `up` killed between starting its daemon and writing the status
+        # leaves a daemon no status names: found by its command line then
+        pid = int(data.get("pid") or 0) or _daemon_pid(paths)
         start = _start_time(pid) if pid else None
         if pid and start:
             os.kill(pid, 15)
