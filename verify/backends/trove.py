@@ -380,20 +380,14 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
         if not ds.claims("users"):
             return self.service_credentials(instance), lambda: None
         creds = Credentials(f"verify_id_{random_password(6).lower()}", random_password())
-        # a replica is read-only (PostgreSQL refuses CREATE ROLE there): the
-        # user is made on its source and reaches it by replication
-        owner = self._live.get(instance.replica_of or "", instance)
+        owner = self._writable(instance)
         self.create_user(owner, creds.user, creds.password, [])
         return creds, lambda: self.delete_user(owner, creds.user)
 
     def identity(self, instance: Instance) -> Identity:
         creds, done = self.identity_credentials(instance)
         try:
-            client = wait_for(lambda: self.connect(instance, creds), interval=1.0,
-                              what=f"the identity user replicated to {instance.id}",
-                              timeout=self.timeouts.command) if instance.replica_of \
-                else self.connect(instance, creds)
-            with client:
+            with self._login(instance, creds) as client:
                 identity = client.identity()
         finally:
             done()

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from verify.backends.base import Instance
+from verify.backends.trove_ops import RESTART_REQUIRED
 
 RESTART_REQUIRED_NOTICE_S = 10.0
 
@@ -30,7 +31,6 @@ class TroveGuestLogs:
         begin (PostgreSQL's logging_collector), Trove says RESTART_REQUIRED
         (as the instance's operating_status) and the harness restarts the
         instance through Trove, as a user would."""
-        from verify.backends.trove_ops import RESTART_REQUIRED
         with self._trove_errors(f"log enable {name}"):
             self.trove.instances.log_action(instance.id, name, enable=True)
         # the agent asks for the restart by a cast through the conductor: it

@@ -84,18 +84,26 @@ class TroveReadouts:
     """Needs self.connect, self.enable_root, self.trove, self.box, self.catalog,
     self.timeouts, self._live (the run's instances by id)."""
 
+    def _writable(self, instance: Instance) -> Instance:
+        """Where users and root are made for instance: its source when it is a
+        replica (read-only: PostgreSQL refuses CREATE ROLE on a standby), from
+        where they reach it by replication; otherwise itself."""
+        return self._live.get(instance.replica_of or "", instance)
+
+    def _login(self, instance: Instance, creds: Credentials):
+        """The engine's client logged in as creds; on a replica the login may
+        be a moment behind its source, so it is retried, bounded."""
+        if not instance.replica_of:
+            return self.connect(instance, creds)
+        return wait_for(lambda: self.connect(instance, creds), interval=1.0,
+                        what=f"{creds.user}'s login replicated to {instance.id}",
+                        timeout=self.timeouts.command)
+
     def _admin(self, instance: Instance) -> Credentials:
         """Root as Trove's root-enable gives it (kept per instance: a second
         enable would change the password the scenario may hold)."""
-        creds = instance.extra.get("root")
-        if creds is not None:
-            return creds
-        source = self._live.get(instance.replica_of or "")
-        if source is not None:
-            # a replica is read-only (PostgreSQL refuses CREATE ROLE there):
-            # root is enabled on its source and reaches it by replication
-            return source.extra.get("root") or self.enable_root(source)
-        return self.enable_root(instance)
+        owner = self._writable(instance)
+        return instance.extra.get("root") or owner.extra.get("root") or self.enable_root(owner)
 
     def _family(self, instance: Instance, what: str) -> str:
         if instance.datastore in MYSQL_FAMILY:
@@ -106,13 +114,7 @@ class TroveReadouts:
                            "servers (only the MySQL family and PostgreSQL)")
 
     def _query(self, instance: Instance, sql: str, args: tuple | None = None) -> list[tuple]:
-        creds = self._admin(instance)
-        # on a replica the login may be a moment behind its source
-        client = wait_for(lambda: self.connect(instance, creds), interval=1.0,
-                          what=f"root's login replicated to {instance.id}",
-                          timeout=self.timeouts.command) if instance.replica_of \
-            else self.connect(instance, creds)
-        with client:
+        with self._login(instance, self._admin(instance)) as client:
             return client.query(sql, args)
 
     def read_setting(self, instance: Instance, name: str) -> str:

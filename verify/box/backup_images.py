@@ -44,8 +44,8 @@ BACKUP = {
 # pip does not widen an explicit --platform to the older manylinux tags
 PLATFORMS = ("linux_x86_64", "manylinux1_x86_64", "manylinux2010_x86_64",
              "manylinux2014_x86_64", *(f"manylinux_2_{n}_x86_64" for n in range(5, 37)))
-# what the box builds and pushes at `box up` (a push of an image the
-# registry already holds is a few manifest calls)
+# what the box builds (cached) and pushes into its fresh registry at every
+# `box up`
 IN_THE_BOX = ("mariadb", "postgresql")
 UNSUPPORTED = {
     "mysql": "Trove's MySQL backup driver runs percona-xtrabackup, which no reachable "

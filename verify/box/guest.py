@@ -20,6 +20,7 @@ evidence bundle.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -358,26 +359,21 @@ def boot(spec: TroveGuestSpec, ledger: Ledger, *, image: Image | None = None,
         guest.write_files(spec.files)
         seed = DockerSeed(seeds, archives, spec.pull_images) \
             if seeds is not None and archives else None
-        if seed is None:
-            guest.start_dockerd(timeout)
-            guest.timings["dockerd_s"] = time.monotonic() - started
-            for archive in archives:
-                guest.load_image(archive, timeout)
-        else:
-            # guests booted together wait for the first one's seed rather
-            # than each loading and pulling the same images at once
-            with seed.lock(timeout) as held:
-                seeded = held and seed.plant(guest.dir / "docker")
-                if not seeded:
-                    guest.start_dockerd(timeout)
-                    for archive in archives:
-                        guest.load_image(archive, timeout)
+        # guests booted together wait for the first one's seed rather than
+        # each loading and pulling the same images at once
+        with seed.lock(timeout) if seed else contextlib.nullcontext(False) as held:
+            seeded = held and seed.plant(guest.dir / "docker")
+            if not seeded:
+                guest.start_dockerd(timeout)
+                guest.timings["dockerd_s"] = time.monotonic() - started
+                for archive in archives:
+                    guest.load_image(archive, timeout)
+                if held:
                     for ref in spec.pull_images:
                         guest.pull_image(ref, timeout)
-                    if held:
-                        seed.keep(guest.dir / "docker")
-            if seeded:
-                guest.start_dockerd(timeout)
+                    seed.keep(guest.dir / "docker")
+        if seeded:
+            guest.start_dockerd(timeout)
             guest.timings["dockerd_s"] = time.monotonic() - started
         guest.timings["images_s"] = time.monotonic() - started
         guest.start_agent()
