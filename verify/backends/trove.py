@@ -20,6 +20,7 @@ from pathlib import Path
 from verify import deadline, engines, redact
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
+from verify.backends.trove_creates import CreateOutcomes
 from verify.backends.trove_data import TroveData
 from verify.backends.trove_faults import TroveFaults
 from verify.backends.trove_logs import TroveGuestLogs
@@ -88,6 +89,7 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
         self.flavor_map = flavor_map if flavor_map is not None else flavors_from_env()
         self._lock = threading.Lock()
         self._live: dict[str, Instance] = {}
+        self.creates = CreateOutcomes()
         self.ledger = None      # from_run's: where a failed create's logs are salvaged
 
     @classmethod
@@ -215,6 +217,7 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
             extra["restorePoint"] = {"backupRef": restore_from.id}
         if configuration is not None:
             extra["configuration"] = configuration.id
+        self.creates.check(datastore, version)
         self._make_quota_usages()
         with self._trove_errors(f"create {datastore} {version} instance"):
             created = self.trove.instances.create(f"verify-{name}"[:80], **kind, **extra)
@@ -227,11 +230,14 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
         try:
             self.wait_ready(inst, self.timeouts.trove_create, "create")
         except BaseException as exc:
+            if inst.status in FAILED and not (replica_of or restore_from or configuration):
+                self.creates.ended_in_error(datastore, version, str(exc).splitlines()[-1])
             try:
                 self.delete_instance(inst)     # nothing left running on failure
             finally:
                 salvage(self, inst, exc)
             raise
+        self.creates.came_up(datastore, version)
         return inst
 
     def wait_ready(self, inst: Instance, timeout: float, what: str,
