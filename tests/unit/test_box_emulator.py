@@ -319,11 +319,12 @@ def test_a_deployment_without_object_storage_skips_backup_and_replication_up_fro
 
     from verify.backends.trove import TroveBackend
 
-    def fake(endpoints: dict):
+    def fake(endpoints: dict, volume_support: bool = True):
         session = SimpleNamespace(get_endpoint=lambda service_type, interface:
                                   endpoints.get(service_type))
         return SimpleNamespace(_lock=threading.Lock(), NEEDS_OBJECT_STORE=("backup", "replication"),
-                               cloud=SimpleNamespace(name="trove-box", session=session))
+                               cloud=SimpleNamespace(name="trove-box", session=session),
+                               volume_support=volume_support)
 
     bare = fake({"database": "http://127.0.0.1:1/v1.0"})
     why = TroveBackend.capability_unavailable(bare, "replication")
@@ -331,6 +332,12 @@ def test_a_deployment_without_object_storage_skips_backup_and_replication_up_fro
     assert TroveBackend.capability_unavailable(bare, "databases") is None
     with_swift = fake({"object-store": "http://127.0.0.1:2/v1/AUTH_x"})
     assert TroveBackend.capability_unavailable(with_swift, "backup") is None
+    # instance.resize_volume needs volumes: asked before its instance is made
+    assert TroveBackend.capability_unavailable(with_swift, "volumes") is None
+    no_volumes = fake({}, volume_support=False)
+    assert "trove_volume_support off" in TroveBackend.capability_unavailable(no_volumes, "volumes")
+    from verify.scenarios.instance import InstanceTest
+    assert "volumes" in InstanceTest.test_resize_volume.scenario_info.needs
 
 
 def test_trove_refusing_a_configuration_value_is_a_rejection_not_a_missing_capability():

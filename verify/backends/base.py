@@ -92,8 +92,9 @@ class Backend(abc.ABC):
         raise NotImplementedError(f"{cls.__name__} does not say how a run builds it")
 
     def capability_unavailable(self, capability: str) -> str | None:
-        """Why this deployment cannot exercise ``capability`` at all (None: it
-        can), said before a scenario creates anything."""
+        """Why this deployment cannot exercise ``capability`` (or a scenario's
+        other need, e.g. "volumes") at all (None: it can), said before a
+        scenario creates anything."""
         return None
 
     def flavors(self, datastore: str) -> list[str]:

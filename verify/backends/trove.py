@@ -167,6 +167,9 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
     NEEDS_OBJECT_STORE = ("backup", "replication", "guest_logs")
 
     def capability_unavailable(self, capability: str) -> str | None:
+        if capability == "volumes" and not self.volume_support:
+            return ("needs volumes, which this deployment runs without "
+                    "(the box runs Trove with trove_volume_support off)")
         if capability not in self.NEEDS_OBJECT_STORE:
             return None
         with self._lock:

@@ -30,13 +30,16 @@ class ScenarioInfo:
     tier: str = "experimental"
     strategy_capability: str | None = None   # multiply by the datastore's strategies
     cost: int = 1           # relative duration: the runner starts costly ones first
+    needs: tuple[str, ...] = ()   # what the deployment must offer besides the capability
 
 
 def scenario(id: str, capability: str, tier: str = "experimental",
-             strategies: str | None = None, cost: int = 1):
-    """Mark a test method as a scenario with a permanent id."""
+             strategies: str | None = None, cost: int = 1, needs: tuple[str, ...] = ()):
+    """Mark a test method as a scenario with a permanent id. ``needs`` names
+    what the deployment must offer (e.g. "volumes"), asked of the backend
+    like the capability before anything is created."""
     def decorate(fn):
-        fn.scenario_info = ScenarioInfo(id, capability, tier, strategies, cost)
+        fn.scenario_info = ScenarioInfo(id, capability, tier, strategies, cost, needs)
         return fn
     return decorate
 
@@ -85,9 +88,10 @@ class ScenarioTest(testscenarios.WithScenarios, testtools.TestCase):
         self.log_dir = self.ctx.scratch / self.id().replace("/", "_")
         self._first_error: BaseException | None = None
         self.addOnException(self._classify_failure)
-        why = self.backend.capability_unavailable(self.info().capability)
-        if why:
-            self.skipTest(why)
+        for need in (self.info().capability, *self.info().needs):
+            why = self.backend.capability_unavailable(need)
+            if why:
+                self.skipTest(why)
         self._start_watchdog()
 
     def _classify_failure(self, exc_info) -> None:

@@ -65,7 +65,8 @@ class InstanceTest(ScenarioTest):
         self.assertEqual(larger, self.backend.show_instance(inst.id).flavor.name)
         self.assert_items(items, self.read(inst, creds, database))
 
-    @scenario(id="instance.resize_volume", capability="instance", tier="technical-preview")
+    @scenario(id="instance.resize_volume", capability="instance", tier="technical-preview",
+              needs=("volumes",))
     def test_resize_volume(self):
         inst = self.create_instance(volume_gb=1)
         database, creds = self.data_target(inst)
