@@ -252,3 +252,42 @@ def test_a_source_with_replicas_is_deleted_after_they_are_detached():
     b.delete_instance(inst)
     assert deletes == ["i-1", "i-1"] and inst.status == "DELETED"
     assert ("instances.update", ("r-1",), {"detach_replica_source": True}) in calls
+
+
+def test_a_500_carries_the_trove_api_log_line_for_its_error_id(tmp_path):
+    from verify.backends.trove_ops import api_log_line
+    log = tmp_path / "trove-api.log"
+    error_id = "1e7f3a01-17e3-43a7-a9a2-6d66d16d6c54"
+    log.write_text(f"2026 DEBUG trove.common.wsgi [req] {error_id}: not this one\n"
+                   f"2026 4612 ERROR trove.common.wsgi [req] {error_id}: int() argument "
+                   f"must be a string, not 'NoneType': TypeError\n")
+    message = ("Internal Server Error. Please keep this ID to help us figure out what "
+               f"went wrong: ({error_id}).")
+    assert api_log_line(message, log) == ("int() argument must be a string, not "
+                                          "'NoneType': TypeError")
+    assert api_log_line("Internal Server Error.", log) is None
+    assert api_log_line(message, None) is None
+
+
+def test_a_cluster_trove_fails_without_volumes_skips_saying_so():
+    """Trove 26's galera API answers 500 to a cluster create where
+    trove_volume_support is off (its quota check counts volumes as None): the
+    box's deployment gap, said with Trove's answer, not a pass nor a claim
+    that Trove lacks clusters. No volume is asked for where there are none."""
+    from troveclient import exceptions as tc_exc
+
+    def crash(*_a, **_kw):
+        raise tc_exc.InternalServerError(message="Internal Server Error. (x)", http_status=500)
+    b, calls = backend({"clusters.create": crash})
+    b.volume_support, b.flavor_for = False, lambda size: "f-small"
+    with pytest.raises(NotSupported, match=r"needs volumes: Trove 26\.0\.0 fails a cluster "
+                                           r"create .*answered 500"):
+        b.create_cluster("mariadb", "10.11", "galera", 3)
+    (_name, _args, kwargs), = calls
+    assert kwargs["instances"] == [{"flavorRef": "f-small"}] * 3
+    b.volume_support = True
+    from verify.errors import EngineError
+    with pytest.raises(EngineError, match="answered 500") as err:
+        b.create_cluster("mariadb", "10.11", "galera", 3)
+    assert not isinstance(err.value, NotSupported)
+    assert calls[-1][2]["instances"][0]["volume"] == {"size": 1}
