@@ -44,7 +44,7 @@ class RunOptions:
     backend: str = "local"
     guest: str | None = None       # None: namespace when privileged (see guests.default_kind)
     versions: list[str] | None = None
-    workers: int = 2
+    workers: int | None = None     # None: the backend's default_workers
     results: Path | None = None
     provenance: dict | None = None
     cloud: str | None = None
@@ -284,7 +284,8 @@ def _run_plan(run: PlannedRun) -> dict:
     for test in sorted(the_plan.tests, key=lambda t: (getattr(t.info(), "cost", 1),
                                                       t.info().tier), reverse=True):
         tests.put(test)
-    workers = max(1, min(options.workers, len(the_plan.tests) or 1))
+    workers = max(1, min(options.workers or backend.default_workers,
+                         len(the_plan.tests) or 1))
     suite = testtools.ConcurrentStreamTestSuite(
         lambda: [(_QueueWorker(tests), str(i)) for i in range(workers)])
     subunit_tmp = scratch / "subunit.stream"

@@ -43,3 +43,21 @@ def test_the_local_backend_refuses_an_unknown_guest_kind():
     with pytest.raises(UsageError, match="unknown guest 'qemu'"):
         backends.make("local", RunOptions("mariadb", guest="qemu"),
                       catalog=catalog.default(), ledger=None, timeouts=None)
+
+
+def test_a_run_that_names_no_workers_takes_its_backends_default():
+    """Trove's scenarios mostly wait on Trove, so a run through it takes more
+    workers than a local one, whose engines keep the cores busy."""
+    import argparse
+
+    from verify.backends.local import LocalBackend
+    from verify.backends.trove import TroveBackend
+    from verify.cli import run as run_verb
+    from verify.runner import RunOptions
+
+    parser = argparse.ArgumentParser()
+    run_verb.add_parser(parser.add_subparsers())
+    assert parser.parse_args(["run", "mariadb"]).workers is None
+    assert parser.parse_args(["run", "mariadb", "--workers", "3"]).workers == 3
+    assert RunOptions("mariadb").workers is None
+    assert (LocalBackend.default_workers, TroveBackend.default_workers) == (2, 4)

@@ -84,6 +84,9 @@ def optional(verb: Callable) -> Callable:
 
 class Backend(abc.ABC):
     name: str = ""
+    # parallel scenario workers when the run names none: two engines per
+    # worker keep 2 cores busy locally
+    default_workers: int = 2
 
     @classmethod
     def from_run(cls, options, *, catalog, ledger, timeouts) -> Backend:

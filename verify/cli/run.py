@@ -66,8 +66,9 @@ def add_parser(sub) -> None:
     p.add_argument("--scenario", action="append", dest="scenarios", metavar="ID",
                    help="run only this scenario id, e.g. replication.detach (repeatable; "
                         "default: the tier's whole set)")
-    p.add_argument("--workers", type=_at_least_one, default=2,
-                   help="parallel scenario workers (at least 1)")
+    p.add_argument("--workers", type=_at_least_one, default=None,
+                   help="parallel scenario workers, at least 1 (default: 2 locally, 4 "
+                        "through Trove, whose scenarios mostly wait on Trove)")
     p.set_defaults(func=run)
 
 
