@@ -291,3 +291,31 @@ def test_a_cluster_trove_fails_without_volumes_skips_saying_so():
         b.create_cluster("mariadb", "10.11", "galera", 3)
     assert not isinstance(err.value, NotSupported)
     assert calls[-1][2]["instances"][0]["volume"] == {"size": 1}
+
+
+def test_a_postgresql_setting_is_read_without_the_harness_session_bound(monkeypatch):
+    """The harness's psycopg sessions set statement_timeout for themselves;
+    read through one, the server's statement_timeout (what a configuration
+    group changed) showed the session's 60000 instead."""
+    from verify.backends import trove_readouts
+    b, _ = backend({"root.create_instance_root": lambda *a: ("root", "pw-1")})
+    opened = []
+
+    class Client:
+        def __init__(self, host, port, creds, database=None, timeout=10.0, bounded=True):
+            opened.append((host, port, creds.user, bounded))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def query(self, sql, args=None):
+            assert args == ("statement_timeout",)
+            return [("12345",)]
+    monkeypatch.setattr(trove_readouts, "PostgreSQLClient", Client)
+    monkeypatch.setattr(b, "address_of", lambda inst: ("10.0.0.7", 5432))
+    inst = instance(datastore="postgresql", version="15")
+    assert b.read_setting(inst, "statement_timeout") == "12345"
+    assert opened == [("10.0.0.7", 5432, "root", False)]

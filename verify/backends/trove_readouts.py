@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from verify.backends.base import Instance
 from verify.engines.base import Credentials, wait_for
 from verify.engines.mysql_family.ops import boot_id as mysql_family_boot_id
+from verify.engines.postgresql.client import PostgreSQLClient
 from verify.errors import EngineError, NotSupported
 
 MYSQL_FAMILY = ("mariadb", "mysql")
@@ -121,8 +122,12 @@ class TroveReadouts:
         if self._family(instance, "setting") == "mysql":
             (value,), = self._query(instance, f"SELECT @@GLOBAL.{setting_name(name)}")
             return str(value)
-        rows = self._query(instance, "SELECT setting FROM pg_settings WHERE name = %s",
-                           (setting_name(name),))
+        # not _query: its session bounds statements (-c statement_timeout),
+        # which would mask the server's own statement_timeout
+        host, port = self.address_of(instance)
+        with PostgreSQLClient(host, port, self._admin(instance), bounded=False) as client:
+            rows = client.query("SELECT setting FROM pg_settings WHERE name = %s",
+                                (setting_name(name),))
         if not rows:
             raise EngineError(f"PostgreSQL has no setting {name!r}")
         return str(rows[0][0])
