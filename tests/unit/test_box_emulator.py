@@ -261,7 +261,7 @@ def test_guest_managers_read_from_troves_code(tmp_path):
 
 
 def test_trove_refusals_that_mean_not_implemented():
-    from verify.backends.trove_ops import refused_as_not_implemented
+    from verify.backends.trove_answers import refused_as_not_implemented
     assert refused_as_not_implemented(501, "anything")
     assert refused_as_not_implemented(400, "Volume support is not supported for this datastore")
     assert refused_as_not_implemented(422, "Operation not implemented for mariadb")
@@ -274,11 +274,15 @@ def test_trove_refusal_for_lack_of_volumes_is_the_deployments_gap():
     """Clusters and resize volume through the box: Trove 26 raises
     VolumeNotSupported because the box runs with trove_volume_support off.
     That is the deployment's configuration, never 'not implemented by Trove'."""
-    from verify.backends.trove_ops import refused_as_not_implemented, refused_for_lack_of_volumes
+    from verify.backends.trove_answers import (
+        refused_as_not_implemented,
+        refused_for_lack_of_volumes,
+    )
     message = "Volume support is not enabled."
     assert refused_for_lack_of_volumes(400, message)
     assert not refused_as_not_implemented(400, message)
     assert not refused_for_lack_of_volumes(500, message)
+    assert refused_for_lack_of_volumes(501, message)    # Trove's answer to a galera create
     assert not refused_for_lack_of_volumes(400, "Volume support is not supported for mysql")
 
 
@@ -286,7 +290,7 @@ def test_trove_refusal_for_lack_of_object_storage_is_the_deployments_gap():
     """Replica seeding, backups and log publishing need Swift; the box runs
     none yet, and Trove says so with a 404 that is neither Trove's nor the
     datastore's failure."""
-    from verify.backends.trove_ops import (
+    from verify.backends.trove_answers import (
         refused_as_not_implemented,
         refused_for_lack_of_object_storage,
     )
@@ -382,7 +386,7 @@ def test_trove_refusals_that_are_by_design_are_told_apart_by_troves_own_messages
     """Trove 26 instance/models.py: eject refuses a source with a live
     heartbeat (BadRequest), delete refuses a source with replicas
     (ReplicaSourceDeleteForbidden, 403). Any other 403 is not the latter."""
-    from verify.backends.trove_ops import (
+    from verify.backends.trove_answers import (
         refused_to_eject_a_live_source,
         refused_while_replicas_attached,
     )

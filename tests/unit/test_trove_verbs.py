@@ -14,7 +14,7 @@ import pytest
 from verify import catalog as catalogs
 from verify.backends.base import FLAVORS, Instance
 from verify.backends.trove import TroveBackend
-from verify.backends.trove_ops import agent_refusal
+from verify.backends.trove_answers import agent_refusal
 from verify.backends.trove_readouts import size_mb, template_setting_mb
 from verify.box.trove_install import TroveInstall, default_venv
 from verify.errors import NotSupported
@@ -255,7 +255,7 @@ def test_a_source_with_replicas_is_deleted_after_they_are_detached():
 
 
 def test_a_500_carries_the_trove_api_log_line_for_its_error_id(tmp_path):
-    from verify.backends.trove_ops import api_log_line
+    from verify.backends.trove_answers import api_log_line
     log = tmp_path / "trove-api.log"
     error_id = "1e7f3a01-17e3-43a7-a9a2-6d66d16d6c54"
     log.write_text(f"2026 DEBUG trove.common.wsgi [req] {error_id}: not this one\n"

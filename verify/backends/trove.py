@@ -19,14 +19,15 @@ from pathlib import Path
 
 from verify import deadline, engines, redact
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
+from verify.backends.trove_answers import refused_while_replicas_attached
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
 from verify.backends.trove_creates import CreateOutcomes
 from verify.backends.trove_data import TroveData
 from verify.backends.trove_faults import TroveFaults
 from verify.backends.trove_logs import TroveGuestLogs
-from verify.backends.trove_ops import TroveOps, refused_while_replicas_attached
+from verify.backends.trove_ops import TroveOps
 from verify.backends.trove_readouts import TroveReadouts
-from verify.backends.trove_salvage import salvage
+from verify.backends.trove_salvage import failure_text, salvage
 from verify.catalog import Catalog, Datastore
 from verify.engines.base import Client, Credentials, Identity, random_password, wait_for
 from verify.engines.capabilities import Backup
@@ -236,12 +237,13 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
         try:
             self.wait_ready(inst, self.timeouts.trove_create, "create")
         except BaseException as exc:
-            if inst.status in FAILED and not (replica_of or restore_from or configuration):
-                self.creates.ended_in_error(datastore, version, str(exc).splitlines()[-1])
+            plain = inst.status in FAILED and not (replica_of or restore_from or configuration)
             try:
                 self.delete_instance(inst)     # nothing left running on failure
             finally:
-                salvage(self, inst, exc)
+                salvage(self, inst, exc)       # adds what the datastore said
+                if plain:
+                    self.creates.ended_in_error(datastore, version, str(exc).splitlines()[-1])
             raise
         self.creates.came_up(datastore, version)
         return inst
@@ -268,7 +270,7 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
                 inst.configuration = (record.get("configuration") or {}).get("id")
                 return record
             if status in FAILED:
-                raise EngineError(self._failure(inst, record, what))
+                raise EngineError(failure_text(self, inst, record, what))
             if abort is not None:
                 abort()
             if time.monotonic() >= end:
@@ -278,26 +280,6 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
                                   f"{'TROVE_CREATE' if what == 'create' else 'TROVE_ACTION'}")
             time.sleep(interval)
             interval = min(interval * 1.5, self.poll_interval)
-
-    def _failure(self, inst: Instance, record: dict, what: str) -> str:
-        fault = record.get("fault") or {}
-        text = (f"Trove instance {inst.id} went {record.get('status')} during {what}: "
-                f"{fault.get('message', 'no fault recorded')}")
-        if fault.get("details"):
-            text += f"\nfault details:\n{fault['details']}"
-        guest_log = self.guest_log(inst, "guest", lines=100)
-        if guest_log:
-            text += f"\nguest log (last lines):\n{guest_log}"
-        elif self.box is not None:   # the box's guest agent log, read directly
-            from verify.box import client as box_client
-            for path in box_client.instance_logs(self.box, inst.id):
-                if path.name == "trove-guestagent.log":
-                    tail = path.read_text(errors="replace").splitlines()[-60:]
-                    text += (f"\nguest agent log {path} (last lines):\n"
-                             + redact.redact("\n".join(tail)))
-        inst.extra["fault"] = fault
-        # the last line is what a run prints for the failure: the fault, not a log line
-        return text + (f"\n{text.splitlines()[0]}" if "\n" in text else "")
 
     def _learn_address(self, inst: Instance, record: dict) -> None:
         addresses = record.get("addresses") or []

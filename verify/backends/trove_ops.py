@@ -4,94 +4,20 @@ replicas, clusters, resize and upgrade. Each waits with a bound from settings.Ti
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import re
 import time
 from pathlib import Path
 
 from verify import deadline
 from verify.backends.base import FLAVORS, Cluster, Configuration, Instance
+from verify.backends.trove_answers import TroveAnswers, agent_refusal
 from verify.engines.base import Credentials
 from verify.engines.capabilities import Backup, ConfigRule
-from verify.errors import ConfigError, EngineError, NotSupported, WaitTimeout
+from verify.errors import EngineError, NotSupported, WaitTimeout
 
 BACKUP_DONE = {"COMPLETED"}
 RESTART_REQUIRED = frozenset({"RESTART_REQUIRED"})
 BACKUP_FAILED = {"FAILED", "DELETE_FAILED", "ERROR"}
-NOT_IMPLEMENTED_WORDS = ("not implemented", "notimplemented", "not supported",
-                         "is not supported", "unsupported")
-
-
-def refused_as_not_implemented(code: int | None, message: str) -> bool:
-    """Trove's way of saying a datastore lacks a capability: 501, or a 4xx
-    whose message says it is not implemented/supported."""
-    if code == 501:
-        return True
-    text = message.lower()
-    return bool(code) and 400 <= int(code) < 500 and any(w in text for w in NOT_IMPLEMENTED_WORDS)
-
-
-def refused_for_lack_of_object_storage(code: int | None, message: str) -> bool:
-    """Trove refuses backups, replica seeding and log publishing where the
-    deployment has no object store ("Swift is disabled for tenant …")."""
-    return bool(code) and 400 <= int(code) < 500 and "swift is disabled" in message.lower()
-
-
-def refused_for_lack_of_volumes(code: int | None, message: str) -> bool:
-    """Trove's VolumeNotSupported ("Volume support is not enabled.", a 4xx or
-    501): the deployment runs with trove_volume_support off (the box does),
-    which says nothing about Trove's datastore code."""
-    return bool(code) and 400 <= int(code) <= 501 and \
-        "volume support is not enabled" in message.lower()
-
-
-_ERROR_ID = re.compile(r"\(([0-9a-f]{8}-[0-9a-f-]{27})\)")
-
-
-def api_log_line(message: str, api_log: Path | None) -> str | None:
-    """The trove-api log's ERROR line for a 500's error id ("Please keep this
-    ID ... (<uuid>)"): what Trove's API hides from its client."""
-    found = _ERROR_ID.search(message)
-    if not found or api_log is None or not api_log.is_file():
-        return None
-    with api_log.open(errors="replace") as log:
-        for line in log:
-            if f"{found.group(1)}: " in line and " ERROR " in line:
-                return line.split(f"{found.group(1)}: ", 1)[1].strip()
-    return None
-
-
-def refused_to_eject_a_live_source(code: int | None, message: str) -> bool:
-    """Trove ejects only a replica source whose guest stopped reporting
-    ("... has a current heartbeat"): refusing a live one is by design."""
-    return bool(code) and 400 <= int(code) < 500 and "current heartbeat" in message.lower()
-
-
-def refused_while_replicas_attached(code: int | None, message: str) -> bool:
-    """Trove's 403 "Detach replicas before deleting replica source"."""
-    return code == 403 and "detach replicas" in message.lower()
-
-
-REFUSAL = re.compile(r"(?i)(not allowed|not supported|not implemented|notimplemented)")
-
-
-def agent_refusal(log: Path, offset: int, action: str) -> str | None:
-    """The first line the guest agent wrote after offset that refuses action
-    ("Major version upgrade is not allowed: 10.11 -> 11.8"), or None."""
-    try:
-        with open(log, "rb") as fh:
-            fh.seek(offset)
-            text = fh.read().decode(errors="replace")
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if action.lower() in line.lower() and REFUSAL.search(line):
-            from verify import redact
-            return redact.redact(line.strip()[-300:])
-    return None
-
-
 def _within(rule: ConfigRule, value: object) -> bool:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return True
@@ -99,62 +25,9 @@ def _within(rule: ConfigRule, value: object) -> bool:
             and (rule.max is None or value <= rule.max))
 
 
-class TroveOps:
+class TroveOps(TroveAnswers):
     """Needs self.trove (troveclient), self.timeouts, self.wait_ready,
     self._learn_address."""
-
-    @contextlib.contextmanager
-    def _trove_errors(self, what: str):
-        from troveclient import exceptions as tc_exc
-        try:
-            yield
-        except tc_exc.ClientException as exc:
-            message = getattr(exc, "message", None) or str(exc)
-            code = getattr(exc, "http_status", None) or getattr(exc, "code", 0)
-            if "flavor" in message.lower() and code in (400, 404, 422):
-                raise ConfigError(f"{what}: Trove refused the flavor: {message}",
-                                  fix="pick a larger or an existing flavor") from None
-            if refused_to_eject_a_live_source(code, message):
-                # the scenario ejects a live source, which Trove refuses by design
-                raise NotSupported(f"Trove {self.trove_version()} ejects only a replica source "
-                                   f"whose guest has stopped reporting, and this one is alive "
-                                   f"({code}: {message})") from None
-            if refused_for_lack_of_volumes(code, message):
-                raise NotSupported(f"needs volumes, which this deployment runs without "
-                                   f"(trove_volume_support is off): {what} ({code}: "
-                                   f"{message})") from None
-            if refused_as_not_implemented(code, message):
-                # evidence about Trove, not a harness failure: the scenario
-                # skips with this reason and verdicts show it (before the
-                # datastore check: "... not supported for this datastore")
-                raise NotSupported(f"not implemented by Trove {self.trove_version()}: "
-                                   f"{what} ({code}: {message})") from None
-            if "datastore" in message.lower() and code in (400, 404):
-                raise ConfigError(f"{what}: {message}",
-                                  fix="register the datastore version (trove-verify register)"
-                                  ) from None
-            if refused_for_lack_of_object_storage(code, message):
-                # the deployment's gap (the box runs no Swift yet), not Trove's
-                # nor the datastore's: the scenario skips saying so
-                raise NotSupported(f"needs object storage, which this deployment does not "
-                                   f"run: {what} ({code}: {message})") from None
-            said = api_log_line(message, self._api_log()) if code == 500 else None
-            raise EngineError(f"{what}: Trove answered {code or '?'}: {message}"
-                              + (f" (trove-api log: {said})" if said else "")) from None
-
-    def _api_log(self) -> Path | None:
-        """trove-api's log where this machine has it (the box's)."""
-        if self.box is None:
-            return None
-        from verify.box import client as box_client
-        return next((p for p in box_client.service_logs(self.box)
-                     if p.name == "trove-api.log"), None)
-
-    def trove_version(self) -> str:
-        trove = self.provenance.get("trove") or {}
-        if trove.get("commit"):
-            return f"{trove['commit'][:12]}{' (dirty)' if trove.get('dirty') else ''}"
-        return trove.get("version") or f"API v{self.provenance.get('trove_api_version', '?')}"
 
     # user access ----------------------------------------------------------
     def change_password(self, instance: Instance, user: str, password: str) -> None:

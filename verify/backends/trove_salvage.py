@@ -13,6 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from verify import redact
 from verify.backends.base import Instance
 from verify.errors import VerifyError
 
@@ -51,3 +52,26 @@ def salvage(backend, inst: Instance, exc: BaseException) -> None:
         exc.what += ("\nthe datastore's own log:\n" + "\n".join(errors)
                      + f"\n{first}; the datastore said: {errors[0]}")
         exc.args = (exc.render(),)
+
+
+def failure_text(backend, inst: Instance, record: dict, what: str) -> str:
+    """An instance gone ERROR during `what`: Trove's fault, then the guest's
+    log (through Trove, else the box's copy of the guest agent's log); its
+    last line repeats the fault, since a run prints a failure's last line."""
+    fault = record.get("fault") or {}
+    text = (f"Trove instance {inst.id} went {record.get('status')} during {what}: "
+            f"{fault.get('message', 'no fault recorded')}")
+    if fault.get("details"):
+        text += f"\nfault details:\n{fault['details']}"
+    guest_log = backend.guest_log(inst, "guest", lines=100)
+    if guest_log:
+        text += f"\nguest log (last lines):\n{guest_log}"
+    elif backend.box is not None:
+        from verify.box import client as box_client
+        for path in box_client.instance_logs(backend.box, inst.id):
+            if path.name == "trove-guestagent.log":
+                tail = path.read_text(errors="replace").splitlines()[-60:]
+                text += (f"\nguest agent log {path} (last lines):\n"
+                         + redact.redact("\n".join(tail)))
+    inst.extra["fault"] = fault
+    return text + (f"\n{text.splitlines()[0]}" if "\n" in text else "")
