@@ -332,6 +332,10 @@ def trove_conf(*, port: int, paste: Path, log_dir: Path, db_url: str, auth_url: 
         http_delete_rate = 5000
         http_mgmt_post_rate = 5000
         max_accepted_volume_size = 25
+        # Trove's default of 10 instances per project: two box runs of 4
+        # workers, each scenario with up to 3 instances, went past it (413)
+        max_instances_per_tenant = 60
+        max_backups_per_tenant = 200
 
         [oslo_messaging_notifications]
         driver = noop
