@@ -36,10 +36,11 @@ class FakeGuest:
         self.commands: list[list[str]] = []
         self.state = {"Status": "running", "Running": True, "Pid": 42, "ExitCode": 0}
         self.agent = Proc(100)
+        self.agent_stopped = False
         self.alive_seen: list[bool] = []
 
-    def alive(self) -> bool:
-        return self.agent is not None and self.agent.poll() is None
+    def alive(self) -> bool:     # as TroveGuest.alive, less the namespace's init
+        return self.agent_stopped or self.agent is not None and self.agent.poll() is None
 
     def run(self, argv, *, timeout, check=True, as_root=False):
         self.commands.append(list(argv))
@@ -149,3 +150,71 @@ def test_the_local_backend_declines_agent_faults():
     local.guest_class, local.guest = SimpleNamespace, "process"
     with pytest.raises(NotSupported, match="no guest agent"):
         local.fault_possible("agent")
+
+
+def test_a_stopped_agent_leaves_the_server_active_and_a_restart_heals_it(box):
+    """Only the heartbeats stop: Nova (the emulator) still shows the server
+    ACTIVE, and restart_agent starts the agent again."""
+    client, guest = box
+    stopped = client.stop_agent("srv-1")
+    assert stopped["fault"] == "stop_agent" and stopped["stopped_pid"] == 100
+    assert guest.agent.poll() == -15 and guest.agent_stopped and guest.alive()
+    app_server = emu.Emulator(boot=lambda *a: None, images=[])
+    assert app_server._server(emu.Server(id="s", name="n", flavor_id="2", image_id="i",
+                                         tenant_id="t", user_id="u", metadata={},
+                                         status="ACTIVE", guest=guest))["status"] == "ACTIVE"
+    healed = client.restart_agent("srv-1")
+    assert healed["new_pid"] == 101 and guest.alive() and not guest.agent_stopped
+
+
+def test_eject_through_the_box_silences_the_source_and_asks_until_trove_accepts(
+        box, tmp_path, monkeypatch):
+    """Trove ejects only a source whose heartbeat has expired: the backend
+    stops the source's agent, asks again while Trove says 'current
+    heartbeat', and returns the replica Trove made the source."""
+    from troveclient import exceptions as tc_exc
+
+    from verify.backends import trove_ops
+    client, guest = box
+    (tmp_path / "instances").mkdir()
+    (tmp_path / "instances" / "src.json").write_text(json.dumps({"server_id": "srv-1"}))
+    answers = iter([tc_exc.BadRequest(message="Replica Source src cannot be ejected as it "
+                                              "has a current heartbeat", http_status=400),
+                    None])
+    calls = []
+
+    def eject(instance_id):
+        calls.append(instance_id)
+        answer = next(answers)
+        if answer is not None:
+            raise answer
+
+    records = {"src": {"replicas": [{"id": "rep"}]}, "rep": {}}
+    backend = object.__new__(TroveBackend)
+    backend.box, backend.guest_faults = {"logs": str(tmp_path)}, client
+    backend.provenance = {"trove": {"version": "26.0.0"}}
+    backend.timeouts = SimpleNamespace(trove_action=60)
+    backend.trove = SimpleNamespace(instances=SimpleNamespace(
+        eject_replica_source=eject,
+        get=lambda i: SimpleNamespace(_info=records[i])))
+    backend.get_instance = lambda inst: records[inst.id]
+    backend.wait_ready = lambda inst, timeout, what, since=None: records[inst.id]
+    monkeypatch.setattr(trove_ops.time, "sleep", lambda s: None)
+
+    def inst(i):
+        return Instance(id=i, name=i, datastore="mariadb", version="10.11",
+                        flavor=FLAVORS["small"], volume_gb=1)
+    source, replica = inst("src"), inst("rep")
+    replica.replica_of = "src"
+    backend._live = {"src": source, "rep": replica}
+    new = backend.eject_replica_source(source)
+    assert new is replica and new.replica_of is None
+    assert calls == ["src", "src"]
+    assert [f["fault"] for f in source.extra["faults"]] == ["stop_agent"]
+    assert guest.agent_stopped and guest.agent.pid == 100   # the source stays lost
+    # its logs are no longer asked of Trove: the API would wait 300 s on the agent
+    assert backend.agent_silenced(source) and not backend.agent_silenced(replica)
+    backend.trove.instances.log_list = backend.trove.instances.log_generator = None
+    assert backend.guest_log(source, "guest") == ""
+    backend.restart_agent(source)
+    assert not backend.agent_silenced(source)

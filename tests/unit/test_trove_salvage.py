@@ -47,3 +47,30 @@ def test_no_ledger_no_salvage():
     exc = EngineError("x")
     salvage(SimpleNamespace(ledger=None), INST, exc)
     assert not hasattr(exc, "salvaged_logs") and str(exc) == "x"
+
+
+def test_an_error_without_a_fault_says_what_the_task_manager_logged_since(tmp_path):
+    """Trove records no fault when an eject fails (the error stays in the
+    task manager's log): the failure then quotes the box's task manager."""
+    import time
+
+    from verify.backends.trove_salvage import errors_since, failure_text
+    log = tmp_path / "trove-taskmanager.log"
+    log.write_text(
+        "2026-11-30 10:33:40.221 30194 ERROR trove.guestagent.api [None req-1 a b - - - -] "
+        "Error calling get_last_txn: TypeError: old\n"
+        "2026-11-30 10:44:26.432 30194 ERROR trove.guestagent.api [None req-2 a b - - - -] "
+        "Error calling get_last_txn: TypeError: tuple indices must be integers or slices, "
+        "not str\n"
+        "2026-11-30 10:44:26.432 30194 ERROR trove.guestagent.api TypeError: traceback line\n")
+    since = time.mktime(time.strptime("2026-11-30 10:44:00", "%Y-%m-%d %H:%M:%S"))
+    assert errors_since(log, since) == [
+        "Error calling get_last_txn: TypeError: tuple indices must be integers or slices, "
+        "not str"]
+    backend = SimpleNamespace(box={"logs": str(tmp_path)}, guest_log=lambda *a, **k: "")
+    text = failure_text(backend, INST, {"status": "ERROR"}, "eject", since=since)
+    assert text.startswith("Trove instance i-1 went ERROR during eject: no fault recorded; "
+                           "meanwhile the task manager logged: Error calling get_last_txn")
+    with_fault = failure_text(backend, INST, {"status": "ERROR", "fault": {"message": "boom"}},
+                              "eject", since=since)
+    assert "meanwhile" not in with_fault

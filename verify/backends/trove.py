@@ -250,11 +250,12 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
 
     def wait_ready(self, inst: Instance, timeout: float, what: str,
                    abort: Callable[[], None] | None = None,
-                   ready: frozenset[str] = frozenset()) -> dict:
+                   ready: frozenset[str] = frozenset(), since: float | None = None) -> dict:
         """Poll until ACTIVE (or a status in ready); ERROR fails at once with the
-        fault and guest log; abort() may raise on any poll to end the wait (a
+        fault and guest log (and the box's task manager errors from `since`,
+        the request's time, on); abort() may raise on any poll to end the wait (a
         refusal in the agent's log). Waits at most the scenario's time left."""
-        own, timeout = timeout, deadline.bound(timeout)
+        own, timeout, began = timeout, deadline.bound(timeout), since or time.time()
         end = time.monotonic() + timeout
         interval = min(self.poll_interval, 0.5)
         while True:
@@ -270,7 +271,7 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
                 inst.configuration = (record.get("configuration") or {}).get("id")
                 return record
             if status in FAILED:
-                raise EngineError(failure_text(self, inst, record, what))
+                raise EngineError(failure_text(self, inst, record, what, since=began))
             if abort is not None:
                 abort()
             if time.monotonic() >= end:
@@ -397,7 +398,10 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
 
     # logs -----------------------------------------------------------------
     def guest_log(self, instance: Instance, log_name: str, lines: int = 200) -> str:
-        """A published guest log, or "" when Trove cannot publish it."""
+        """A published guest log, or "" when Trove cannot publish it (nor
+        asked: a silenced agent would keep Trove's API waiting 300 s)."""
+        if self.agent_silenced(instance):
+            return ""
         try:
             chunks = self.trove.instances.log_generator(instance.id, log_name, lines=lines,
                                                         swift=self._swift())
@@ -413,7 +417,8 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
                                      sort_keys=True, default=str))
         written.append(record)
         try:
-            names = [log.name for log in self.trove.instances.log_list(instance.id)]
+            names = [] if self.agent_silenced(instance) else \
+                [log.name for log in self.trove.instances.log_list(instance.id)]
         except Exception:
             names = ["guest"]
         for name in names:

@@ -30,6 +30,8 @@ class GuestFaults(Protocol):
 
     def restart_agent(self, server_id: str) -> dict: ...
 
+    def stop_agent(self, server_id: str) -> dict: ...
+
     def datastore_state(self, server_id: str) -> dict: ...
 
 
@@ -71,6 +73,20 @@ class TroveFaults:
         faults = self._faults("restarting the guest agent")
         return self._record(instance, "restart_agent",
                             faults.restart_agent(self._server_id(instance)))
+
+    def silence_agent(self, instance: Instance) -> dict:
+        """Stop the instance's guest agent for good: Trove stops hearing from
+        it (what eject-replica-source waits for); the datastore keeps running."""
+        faults = self._faults("stopping the guest agent")
+        return self._record(instance, "stop_agent",
+                            faults.stop_agent(self._server_id(instance)))
+
+    @staticmethod
+    def agent_silenced(instance: Instance) -> bool:
+        """Its guest agent was stopped and not restarted since."""
+        faults = [f["fault"] for f in instance.extra.get("faults", [])
+                  if f["fault"] in ("stop_agent", "restart_agent")]
+        return bool(faults) and faults[-1] == "stop_agent"
 
     def engine_state(self, instance: Instance) -> dict:
         """The datastore container as the guest's docker reports it."""

@@ -206,18 +206,47 @@ class TroveOps(TroveAnswers):
         self.wait_ready(replica, self.timeouts.trove_action, "promote")
 
     def eject_replica_source(self, primary: Instance) -> Instance:
-        """Eject the lost source: Trove promotes its most current replica."""
-        candidates = self.replicas(primary)
-        with self._trove_errors("eject replica source"):
-            self.trove.instances.eject_replica_source(primary.id)
-        for replica_id in candidates:
-            record = self.trove.instances.get(replica_id)._info
-            if not record.get("replica_of"):
-                new = self._live.get(replica_id)
-                if new is not None:
-                    self.wait_ready(new, self.timeouts.trove_action, "eject")
-                    return new
+        """Eject the lost source: Trove promotes its most current replica.
+
+        Trove ejects only a source whose guest has stopped reporting (its
+        heartbeat older than agent_heartbeat_expiry, 90 s by default). Where
+        the deployment lets the harness into its guests (the box), the
+        source's guest agent is stopped first, as a source lost, recorded
+        with the instance's faults, and the eject is asked again until Trove
+        accepts it, within the scenario's bound; elsewhere Trove's refusal
+        of a live source is the scenario's answer."""
+        candidates = [self._live[r] for r in self.replicas(primary) if r in self._live]
+        asked = time.time()
+        if self.guest_faults is None:
+            with self._trove_errors("eject replica source"):
+                self.trove.instances.eject_replica_source(primary.id)
+        else:
+            self.silence_agent(primary)
+            own = self.timeouts.trove_action
+            end = time.monotonic() + deadline.bound(own)
+            while not self._ejected(primary):
+                if time.monotonic() >= end:
+                    raise WaitTimeout(deadline.cut_short(f"eject of {primary.id}") or
+                                      f"Trove still took {primary.id}'s heartbeat as current "
+                                      f"{own:.0f}s after its guest agent stopped")
+                time.sleep(5.0)
+        for replica in candidates:      # the eject runs on every replica's guest
+            self.wait_ready(replica, self.timeouts.trove_action, "eject", since=asked)
+        for replica in candidates:
+            if not self.trove.instances.get(replica.id)._info.get("replica_of"):
+                replica.replica_of = None
+                return replica
         raise EngineError(f"no replica of {primary.id} became the source after eject")
+
+    def _ejected(self, primary: Instance) -> bool:
+        try:
+            with self._trove_errors("eject replica source"):
+                self.trove.instances.eject_replica_source(primary.id)
+        except NotSupported as exc:
+            if "has a current heartbeat" in str(exc):
+                return False    # not yet past agent_heartbeat_expiry
+            raise
+        return True
 
     def detach_replica(self, replica: Instance) -> None:
         with self._trove_errors("detach replica"):

@@ -54,13 +54,22 @@ def salvage(backend, inst: Instance, exc: BaseException) -> None:
         exc.args = (exc.render(),)
 
 
-def failure_text(backend, inst: Instance, record: dict, what: str) -> str:
+def failure_text(backend, inst: Instance, record: dict, what: str,
+                 since: float | None = None) -> str:
     """An instance gone ERROR during `what`: Trove's fault, then the guest's
     log (through Trove, else the box's copy of the guest agent's log); its
-    last line repeats the fault, since a run prints a failure's last line."""
+    last line repeats the fault, since a run prints a failure's last line.
+    Where Trove recorded no fault (an eject's error stays in the task
+    manager) the box's task manager errors logged since `since` are said."""
     fault = record.get("fault") or {}
     text = (f"Trove instance {inst.id} went {record.get('status')} during {what}: "
             f"{fault.get('message', 'no fault recorded')}")
+    if not fault.get("message") and backend.box is not None and since is not None:
+        from verify.box import client as box_client
+        said = [line for log in box_client.service_logs(backend.box)
+                if log.name == "trove-taskmanager.log" for line in errors_since(log, since)]
+        if said:
+            text += f"; meanwhile the task manager logged: {' | '.join(said[:2])}"
     if fault.get("details"):
         text += f"\nfault details:\n{fault['details']}"
     guest_log = backend.guest_log(inst, "guest", lines=100)
@@ -75,3 +84,22 @@ def failure_text(backend, inst: Instance, record: dict, what: str) -> str:
                          + redact.redact("\n".join(tail)))
     inst.extra["fault"] = fault
     return text + (f"\n{text.splitlines()[0]}" if "\n" in text else "")
+
+
+_LOGGED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.\d+ \d+ ERROR \S+ \[[^]]*\] (.+)$")
+
+
+def errors_since(log: Path, since: float, limit: int = 5) -> list[str]:
+    """The first lines of the ERROR records an oslo.log file has from
+    `since` (epoch seconds) on, in the order written."""
+    import time
+    cutoff = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since))
+    found: list[str] = []
+    with log.open(errors="replace") as fh:
+        for line in fh:
+            m = _LOGGED.match(line.rstrip("\n"))
+            if m and m.group(1) >= cutoff and m.group(2) not in found:
+                found.append(redact.redact(m.group(2)[:300]))
+                if len(found) >= limit:
+                    break
+    return found

@@ -1,5 +1,5 @@
 """Faults inside the box's Trove guests, for the nemesis scenarios: the
-datastore container killed, the guest agent restarted.
+datastore container killed, the guest agent restarted or stopped.
 
 The guests belong to the box daemon (their processes are its children and
 in its ledger), so a fault is asked of the daemon: the emulator serves
@@ -8,7 +8,7 @@ in its ledger), so a fault is asked of the daemon: the emulator serves
 backend reaches it through BoxFaults (the GuestFaults protocol in
 verify/backends/trove_faults.py). Each fault has its heal: ``start_datastore``
 after ``kill_datastore``; ``restart_agent`` is its own heal (the agent is
-running again when it returns).
+running again when it returns) and the heal of ``stop_agent``.
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ def restart_agent(guest) -> dict:
             guest._terminate(old, AGENT_STOP_GRACE)
         started = time.monotonic()
         guest.start_agent()          # ledgered by the guest, as at boot
+        guest.agent_stopped = False
         return {"old_pid": getattr(old, "pid", None), "new_pid": guest.agent.pid,
                 "restart_s": round(time.monotonic() - started, 3)}
     except BaseException:
@@ -94,6 +95,22 @@ def restart_agent(guest) -> dict:
     finally:
         with _LOCK:
             _RESTARTING.discard(id(guest))
+
+
+def stop_agent(guest) -> dict:
+    """Stop trove-guestagent for good (SIGTERM), as when it dies and nothing
+    restarts it: Trove then sees the guest's heartbeat age. `restart_agent`
+    is the heal. The datastore container keeps running."""
+    with _LOCK:
+        if id(guest) in _RESTARTING:
+            raise EngineError(f"the guest agent of {guest.instance_id} is restarting")
+    old = guest.agent
+    # the guest (its VM) lives on, so Nova keeps it ACTIVE: only the agent's
+    # heartbeats stop (TroveGuest.alive reads agent_stopped)
+    guest.agent_stopped = True
+    if old is not None and old.poll() is None:
+        guest._terminate(old, AGENT_STOP_GRACE)
+    return {"stopped_pid": getattr(old, "pid", None), "stopped_at": time.time()}
 
 
 def serve(servers: dict, path: str, method: str, body: dict) -> tuple[int, Any]:
@@ -114,7 +131,8 @@ def serve(servers: dict, path: str, method: str, body: dict) -> tuple[int, Any]:
 
 
 OPS = {"kill_datastore": kill_datastore, "start_datastore": start_datastore,
-       "restart_agent": restart_agent, "datastore_state": datastore_state}
+       "restart_agent": restart_agent, "stop_agent": stop_agent,
+       "datastore_state": datastore_state}
 
 
 class BoxFaults:
@@ -147,6 +165,9 @@ class BoxFaults:
 
     def restart_agent(self, server_id: str) -> dict:
         return self._ask(server_id, "restart_agent")
+
+    def stop_agent(self, server_id: str) -> dict:
+        return self._ask(server_id, "stop_agent")
 
     def datastore_state(self, server_id: str) -> dict:
         return self._ask(server_id, "datastore_state")

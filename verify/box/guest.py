@@ -121,6 +121,7 @@ class TroveGuest(NamespaceGuest):
         self.log_dir = work_dir() / "box" / "logs" / f"guest-{spec.server_id}"
         self.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.agent: subprocess.Popen | None = None
+        self.agent_stopped = False     # by a fault (verify/box/faults.py), not dead
         self.dockerd: subprocess.Popen | None = None
         self.timings: dict[str, float] = {}
         super().__init__(spec.server_id, ledger, rootfs=image.rootfs(), image=image.ref(),
@@ -272,7 +273,8 @@ class TroveGuest(NamespaceGuest):
 
     def alive(self) -> bool:
         return (self.init is not None and self.init.poll() is None
-                and self.agent is not None and self.agent.poll() is None)
+                and (self.agent_stopped
+                     or self.agent is not None and self.agent.poll() is None))
 
     def rss_bytes(self) -> int:
         """Resident memory of every process of the guest, containers included."""
