@@ -218,3 +218,37 @@ def test_eject_through_the_box_silences_the_source_and_asks_until_trove_accepts(
     assert backend.guest_log(source, "guest") == ""
     backend.restart_agent(source)
     assert not backend.agent_silenced(source)
+
+
+def test_an_eject_the_datastores_agent_cannot_do_is_not_implemented_by_trove(box, tmp_path):
+    """PostgreSQL through Trove 26: the API takes the eject, the task manager
+    asks the replica's agent for get_last_txn, which postgresql's agent does
+    not have (oslo.messaging NoSuchMethod), and the replica goes ERROR."""
+    from verify.backends.trove_answers import agent_lacks
+    client, _guest = box
+    (tmp_path / "instances").mkdir()
+    (tmp_path / "instances" / "src.json").write_text(json.dumps({"server_id": "srv-1"}))
+    said = ("Trove instance rep went ERROR during eject: no fault recorded; meanwhile the "
+            "task manager logged: Error calling get_last_txn: oslo_messaging.rpc.client."
+            "RemoteError: Remote error: NoSuchMethod Endpoint does not support RPC method "
+            "get_last_txn")
+    assert agent_lacks(said) == "get_last_txn" and agent_lacks("TypeError: tuple") is None
+
+    def failed(inst, timeout, what, since=None):
+        raise EngineError(said)
+    records = {"src": {"replicas": [{"id": "rep"}]}}
+    backend = object.__new__(TroveBackend)
+    backend.box, backend.guest_faults = {"logs": str(tmp_path)}, client
+    backend.provenance = {"trove": {"version": "26.0.0"}}
+    backend.timeouts = SimpleNamespace(trove_action=60)
+    backend.trove = SimpleNamespace(instances=SimpleNamespace(
+        eject_replica_source=lambda i: None))
+    backend.get_instance = lambda inst: records[inst.id]
+    backend.wait_ready = failed
+    source, replica = (Instance(id=i, name=i, datastore="postgresql", version="15",
+                                flavor=FLAVORS["small"], volume_gb=1) for i in ("src", "rep"))
+    backend._live = {"src": source, "rep": replica}
+    with pytest.raises(NotSupported, match=r"not implemented by Trove 26\.0\.0: eject replica "
+                                           r"source: postgresql's guest agent has no "
+                                           r"get_last_txn"):
+        backend.eject_replica_source(source)

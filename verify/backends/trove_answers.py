@@ -66,6 +66,16 @@ def refused_while_replicas_attached(code: int | None, message: str) -> bool:
     return code == 403 and "detach replicas" in message.lower()
 
 
+_NO_SUCH_METHOD = re.compile(r"Endpoint does not support RPC method (\w+)")
+
+
+def agent_lacks(text: str) -> str | None:
+    """The guest-agent RPC method Trove called and the datastore's agent
+    does not have (oslo.messaging's NoSuchMethod), as a failure quotes it."""
+    found = _NO_SUCH_METHOD.search(text)
+    return found.group(1) if found else None
+
+
 REFUSAL = re.compile(r"(?i)(not allowed|not supported|not implemented|notimplemented)")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from verify import deadline
 from verify.backends.base import FLAVORS, Cluster, Configuration, Instance
-from verify.backends.trove_answers import TroveAnswers, agent_refusal
+from verify.backends.trove_answers import TroveAnswers, agent_lacks, agent_refusal
 from verify.engines.base import Credentials
 from verify.engines.capabilities import Backup, ConfigRule
 from verify.errors import EngineError, NotSupported, WaitTimeout
@@ -231,7 +231,17 @@ class TroveOps(TroveAnswers):
                                       f"{own:.0f}s after its guest agent stopped")
                 time.sleep(5.0)
         for replica in candidates:      # the eject runs on every replica's guest
-            self.wait_ready(replica, self.timeouts.trove_action, "eject", since=asked)
+            try:
+                self.wait_ready(replica, self.timeouts.trove_action, "eject", since=asked)
+            except EngineError as exc:
+                method = agent_lacks(str(exc))
+                if method is None:
+                    raise
+                # Trove's API took it, its task manager asked the agent for
+                # what this datastore's agent does not have
+                raise NotSupported(f"not implemented by Trove {self.trove_version()}: eject "
+                                   f"replica source: {primary.datastore}'s guest agent has no "
+                                   f"{method} ({str(exc).splitlines()[0]})") from None
         for replica in candidates:
             if not self.trove.instances.get(replica.id)._info.get("replica_of"):
                 replica.replica_of = None

@@ -69,7 +69,7 @@ def failure_text(backend, inst: Instance, record: dict, what: str,
         said = [line for log in box_client.service_logs(backend.box)
                 if log.name == "trove-taskmanager.log" for line in errors_since(log, since)]
         if said:
-            text += f"; meanwhile the task manager logged: {' | '.join(said[:2])}"
+            text += f"; meanwhile the task manager logged: {' | '.join(said[:3])}"
     if fault.get("details"):
         text += f"\nfault details:\n{fault['details']}"
     guest_log = backend.guest_log(inst, "guest", lines=100)
