@@ -101,6 +101,23 @@ def test_box_runs_the_mariadb_technical_preview_tier(box, mariadb_tier):
             assert secret.encode() not in path.read_bytes(), path
 
 
+def test_box_makes_its_projects_quota_usages_before_anyone_creates(box):
+    """Trove makes a project's quota-usage rows on first use, racily: the box
+    reads the project's quotas while it comes up, so the first request
+    either kind in trove-api's log is that read."""
+    root, env = box
+    status = json.loads(cli("box", "status", "--json", env=env).stdout)
+    first = None
+    with (Path(status["logs"]) / "trove-api.log").open(errors="replace") as log:
+        for line in log:
+            found = re.search(r"request: (GET /v1\.0/\w+/mgmt/quotas/|POST /v1\.0/\w+/instances)",
+                              line)
+            if found:
+                first = found.group(1)
+                break
+    assert first is not None and first.startswith("GET"), first
+
+
 def test_an_unknown_cloud_is_one_config_error_line(box):
     _root, env = box
     proc = cli("run", DS, "--backend", "trove", "--cloud", "no-such-cloud", env=env)

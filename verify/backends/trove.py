@@ -192,18 +192,22 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
         """Trove 26 creates a project's quota-usage rows on its first create;
         two first creates at once race on that insert and one answers 500
         (DBDuplicateEntry on quota_usages, seen in the box). Reading the
-        project's own quotas once, before any create, makes the rows."""
+        project's own quotas once, before any create, makes the rows. That
+        read races too when another client makes its first create meanwhile;
+        once either has won, a second read finds the rows."""
         with self._lock:
             if getattr(self, "_quota_usages_made", False):
                 return
             self._quota_usages_made = True
-            try:
-                project = self.cloud.session.get_project_id()
-                self.trove.quota.show(project)
-            except Exception as exc:    # a cloud that hides its quotas: the race stays
-                logging.getLogger(__name__).warning(
-                    "could not read the project's quotas first (%s); parallel first "
-                    "creates may race in Trove", exc)
+            for attempt in (1, 2):
+                try:
+                    self.trove.quota.show(self.cloud.session.get_project_id())
+                    return
+                except Exception as exc:    # a cloud that hides its quotas: the race stays
+                    if attempt == 2:
+                        logging.getLogger(__name__).warning(
+                            "could not read the project's quotas first (%s); parallel first "
+                            "creates may race in Trove", exc)
 
     def create_instance(self, datastore: str, version: str, *, name: str,
                         flavor: str = "small", volume_gb: int = 1,

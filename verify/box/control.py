@@ -248,6 +248,17 @@ class ControlPlane:
             if self.procs[piece].poll() is not None:
                 raise PieceFailed(piece, self.logs / f"{piece}.log", "exited")
 
+    def make_quota_usages(self) -> None:
+        """Trove makes a project's quota-usage rows on first use, and two
+        first uses at once race on that insert (one answers 500,
+        DBDuplicateEntry on quota_usages). Every run and test shares the box's
+        admin project, so the box reads that project's quotas once, before
+        anyone creates, and the rows exist from then on."""
+        from troveclient.v1 import client as trove_client
+        conn = self.connection()
+        trove = trove_client.Client(session=conn.session, region_name=REGION)
+        trove.quota.show(conn.current_project_id)
+
     def dead(self) -> list[str]:
         return [name for name, p in self.procs.items() if p.poll() is not None]
 

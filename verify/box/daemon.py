@@ -147,6 +147,7 @@ class Box:
 
         def trove_lane() -> None:
             _piece("Trove services", p.logs / "trove-api.log", cp.start_trove)
+            _piece("Trove quota usages", p.logs / "trove-api.log", cp.make_quota_usages)
 
         def proxy_lane() -> None:
             # on the box-private address (guests' backup containers call it)
