@@ -17,15 +17,17 @@ import contextlib
 import contextvars
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
-@dataclass
+@dataclass(eq=False)    # identity: kept in a WeakSet
 class Deadline:
     seconds: float                      # the bound, for messages
     end: float                          # time.monotonic() when it runs out
     ran_out: str | None = None          # the first wait the deadline cut short
+    interrupted: bool = False           # the run was stopped while this ran
     watched: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -43,6 +45,25 @@ class Deadline:
 _current: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
     "trove_verify_deadline", default=None)
 
+# every scenario's deadline still open, so an interrupted run can end them all
+# at once: the scenarios' waits in every worker thread stop at their next
+# poll instead of holding the run up (teardown, outside any scenario, waits on)
+_open: weakref.WeakSet[Deadline] = weakref.WeakSet()
+
+
+def interrupt_all() -> None:
+    for d in list(_open):
+        with d.lock:
+            d.interrupted = True
+            d.end = min(d.end, time.monotonic())
+
+
+def over(end: float) -> bool:
+    """Whether a wait due to end at `end` (time.monotonic()) is over: its own
+    time is up, or its scenario's run was interrupted."""
+    d = _current.get()
+    return time.monotonic() >= end or (d is not None and d.interrupted)
+
 
 def current() -> Deadline | None:
     return _current.get()
@@ -52,6 +73,7 @@ def current() -> Deadline | None:
 def scope(seconds: float) -> Iterator[Deadline]:
     """Everything inside waits at most `seconds` in all."""
     d = Deadline(seconds, time.monotonic() + seconds)
+    _open.add(d)
     token = _current.set(d)
     try:
         yield d
@@ -62,6 +84,7 @@ def scope(seconds: float) -> Iterator[Deadline]:
 def enter(seconds: float) -> tuple[Deadline, contextvars.Token]:
     """scope() for callers that cannot use a with-block (a test's setUp)."""
     d = Deadline(seconds, time.monotonic() + seconds)
+    _open.add(d)
     return d, _current.set(d)
 
 
@@ -84,6 +107,8 @@ def cut_short(what: str) -> str | None:
     d = _current.get()
     if d is None or not d.expired():
         return None
+    if d.interrupted:
+        return f"{what}: the run was interrupted"
     with d.lock:
         d.ran_out = d.ran_out or what
     return (f"{what}: the scenario's time bound of {d.seconds:.0f}s "

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import testtools
 
 from verify import catalog as catalog_mod
-from verify import harness_version, redact
+from verify import deadline, harness_version, redact
 from verify.errors import InfraError
 from verify.evidence import Bundle, new_run_id
 from verify.evidence.junit import junit_xml
@@ -298,6 +298,7 @@ def _run_plan(run: PlannedRun) -> dict:
         try:
             suite.run(result)
         except BaseException as exc:  # Ctrl-C / SIGTERM: stop, record, tear down
+            deadline.interrupt_all()    # the running scenarios stop waiting
             _abandon(tests, ledger)
             bundle.record.update(scenarios=list(records), interrupted=getattr(
                 exc, "signal_name", type(exc).__name__))

@@ -57,3 +57,36 @@ def test_instances_are_watched_in_the_scenario_that_creates_them():
         t.join()
     deadline.watch("nobody's")     # outside any scenario: ignored
     assert d.watched == ["inst-1", "inst-2"]
+
+
+def test_an_interrupt_ends_every_scenarios_waits_in_every_worker():
+    """An interrupted run is not held up by scenarios still waiting (each in
+    its own worker thread, each with its own deadline)."""
+    ended: list[str] = []
+
+    def scenario(name: str) -> None:
+        with deadline.scope(600):
+            try:
+                wait_for(lambda: False, timeout=600, what=name)
+            except WaitTimeout as exc:
+                ended.append(str(exc))
+
+    workers = [threading.Thread(target=scenario, args=(f"wait {i}",)) for i in range(3)]
+    for w in workers:
+        w.start()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    deadline.interrupt_all()
+    for w in workers:
+        w.join(timeout=10)
+    assert time.monotonic() - t0 < 5
+    assert sorted(ended) == [f"wait {i}: the run was interrupted" for i in range(3)]
+
+
+def test_an_interrupt_leaves_waits_outside_any_scenario_alone():
+    # teardown runs outside every scenario: it still waits its own bound
+    with deadline.scope(600):
+        deadline.interrupt_all()
+        assert deadline.bound(60.0, floor=2.0) == 2.0
+    assert deadline.bound(60.0) == 60.0
+    assert not deadline.over(time.monotonic() + 60)

@@ -278,7 +278,7 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
                 raise EngineError(failure_text(self, inst, record, what, since=began))
             if abort is not None:
                 abort()
-            if time.monotonic() >= end:
+            if deadline.over(end):
                 raise WaitTimeout(deadline.cut_short(f"Trove instance {inst.id} {what}") or
                                   f"Trove instance {inst.id} still {status} after "
                                   f"{own:.0f}s ({what}); raise TROVE_VERIFY_TIMEOUT_"

@@ -167,7 +167,7 @@ class TroveOps(TroveAnswers):
                 return info
             if info.get("status") in BACKUP_FAILED:
                 raise EngineError(f"Trove backup {backup_id} went {info.get('status')}")
-            if time.monotonic() >= end:
+            if deadline.over(end):
                 raise WaitTimeout(deadline.cut_short(f"Trove backup {backup_id}") or
                                   f"Trove backup {backup_id} still {info.get('status')} after "
                                   f"{self.timeouts.trove_action:.0f}s")
@@ -225,7 +225,7 @@ class TroveOps(TroveAnswers):
             own = self.timeouts.trove_action
             end = time.monotonic() + deadline.bound(own)
             while not self._ejected(primary):
-                if time.monotonic() >= end:
+                if deadline.over(end):
                     raise WaitTimeout(deadline.cut_short(f"eject of {primary.id}") or
                                       f"Trove still took {primary.id}'s heartbeat as current "
                                       f"{own:.0f}s after its guest agent stopped")
@@ -371,7 +371,7 @@ class TroveOps(TroveAnswers):
                 return info
             if "ERROR" in task or "FAIL" in task:
                 raise EngineError(f"Trove cluster {cluster_id} went {task}")
-            if time.monotonic() >= end:
+            if deadline.over(end):
                 raise WaitTimeout(deadline.cut_short(f"Trove cluster {cluster_id}") or
                                   f"Trove cluster {cluster_id} still {task} after "
                                   f"{self.timeouts.trove_create:.0f}s")

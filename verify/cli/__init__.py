@@ -6,6 +6,8 @@ import argparse
 import importlib
 import os
 import sys
+import threading
+import time
 
 from verify.errors import EXIT_SOFTWARE, EXIT_USAGE, VerifyError
 
@@ -63,4 +65,29 @@ def _main(argv: list[str] | None) -> int:
         name = getattr(exc, "signal_name", "SIGINT")
         sys.stderr.write(f"trove-verify: interrupted by {name}; everything started was "
                          "torn down, the run is recorded as incomplete\n")
-        return getattr(exc, "exit_code", 130)
+        code = getattr(exc, "exit_code", 130)
+        _leave_blocked_workers(code)
+        return code
+
+
+# how long an interrupted run waits for its scenario workers to end
+WORKER_GRACE_S = 30.0
+
+
+def _leave_blocked_workers(code: int) -> None:
+    """An interrupt ends every scenario's waits, but a worker can still be
+    inside one request (to Trove, or an engine) that answers only when its
+    own timeout ends. Python would wait for it at exit. After a grace period
+    the process leaves without it: everything it started was torn down."""
+    end = time.monotonic() + WORKER_GRACE_S
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, end - time.monotonic()))
+    stuck = [t.name for t in threading.enumerate()
+             if t is not threading.current_thread() and not t.daemon and t.is_alive()]
+    if stuck:
+        sys.stderr.write(f"trove-verify: {len(stuck)} scenario worker(s) still in a request or "
+                         f"its cleanup after {WORKER_GRACE_S:.0f}s; leaving without them\n")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

@@ -153,7 +153,7 @@ def wait_for(check: Callable[[], object], *, timeout: float, what: str,
         if alive is not None and not alive():
             raise EngineError(f"{what}: the server exited"
                               + (f" ({last_error})" if last_error else ""))
-        if time.monotonic() >= deadline:
+        if scenario_deadline.over(deadline):
             said = scenario_deadline.cut_short(what) or f"{what}: no answer within {own:.0f}s"
             raise WaitTimeout(said + (f" (last error: {last_error})" if last_error else ""))
         time.sleep(interval)
