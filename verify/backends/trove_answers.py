@@ -96,6 +96,21 @@ def agent_refusal(log: Path, offset: int, action: str) -> str | None:
 
 
 
+class TroveAnswered(EngineError):
+    """Trove answered an error no rule above explains; the answer stays
+    readable (code, message) for a caller that knows one more case."""
+
+    def __init__(self, text: str, code: int | None, message: str):
+        super().__init__(text)
+        self.code, self.message = code, message
+
+
+def answer_of(exc) -> tuple[int | None, str]:
+    """(HTTP code, message) of a troveclient error."""
+    message = getattr(exc, "message", None) or str(exc)
+    return getattr(exc, "http_status", None) or getattr(exc, "code", 0), message
+
+
 class TroveAnswers:
     """Needs self.provenance and self.box (None off the box)."""
 
@@ -105,8 +120,7 @@ class TroveAnswers:
         try:
             yield
         except tc_exc.ClientException as exc:
-            message = getattr(exc, "message", None) or str(exc)
-            code = getattr(exc, "http_status", None) or getattr(exc, "code", 0)
+            code, message = answer_of(exc)
             if "flavor" in message.lower() and code in (400, 404, 422):
                 raise ConfigError(f"{what}: Trove refused the flavor: {message}",
                                   fix="pick a larger or an existing flavor") from None
@@ -135,8 +149,9 @@ class TroveAnswers:
                 raise NotSupported(f"needs object storage, which this deployment does not "
                                    f"run: {what} ({code}: {message})") from None
             said = api_log_line(message, self._api_log()) if code == 500 else None
-            raise EngineError(f"{what}: Trove answered {code or '?'}: {message}"
-                              + (f" (trove-api log: {said})" if said else "")) from None
+            raise TroveAnswered(f"{what}: Trove answered {code or '?'}: {message}"
+                                + (f" (trove-api log: {said})" if said else ""),
+                                code, message) from None
 
     def _api_log(self) -> Path | None:
         """trove-api's log where this machine has it (the box's)."""

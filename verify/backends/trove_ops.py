@@ -10,7 +10,14 @@ from pathlib import Path
 
 from verify import deadline
 from verify.backends.base import FLAVORS, Cluster, Configuration, Instance
-from verify.backends.trove_answers import TroveAnswers, agent_lacks, agent_refusal
+from verify.backends.trove_answers import (
+    TroveAnswered,
+    TroveAnswers,
+    agent_lacks,
+    agent_refusal,
+    answer_of,
+    refused_to_eject_a_live_source,
+)
 from verify.engines.base import Credentials
 from verify.engines.capabilities import Backup, ConfigRule
 from verify.errors import EngineError, NotSupported, WaitTimeout
@@ -249,13 +256,14 @@ class TroveOps(TroveAnswers):
         raise EngineError(f"no replica of {primary.id} became the source after eject")
 
     def _ejected(self, primary: Instance) -> bool:
-        try:
-            with self._trove_errors("eject replica source"):
+        from troveclient import exceptions as tc_exc
+        with self._trove_errors("eject replica source"):
+            try:
                 self.trove.instances.eject_replica_source(primary.id)
-        except NotSupported as exc:
-            if "has a current heartbeat" in str(exc):
-                return False    # not yet past agent_heartbeat_expiry
-            raise
+            except tc_exc.ClientException as exc:
+                if refused_to_eject_a_live_source(*answer_of(exc)):
+                    return False    # not yet past agent_heartbeat_expiry
+                raise
         return True
 
     def detach_replica(self, replica: Instance) -> None:
@@ -349,8 +357,8 @@ class TroveOps(TroveAnswers):
             with self._trove_errors(f"create {datastore} cluster"):
                 created = self.trove.clusters.create(f"verify-{name}"[:80], datastore,
                                                      version, instances=members)
-        except EngineError as exc:
-            if self.volume_support or "answered 500" not in str(exc):
+        except TroveAnswered as exc:
+            if self.volume_support or exc.code != 500:
                 raise
             # seen with Trove 26's galera API: its quota check counts volumes
             # and fails on None where trove_volume_support is off
