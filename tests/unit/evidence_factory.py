@@ -75,7 +75,8 @@ def write_run(results, datastore="mariadb", scenarios=None, status=None, engine=
         if status is None:
             status = "fail" if any(s["status"] == "fail" for s in scenarios) else "pass"
         bundle.finish(status, scenarios=scenarios, image=image,
-                      engine={"name": engine, "version": "10.11.6", "distribution": "x"})
+                      engine={"name": engine, "version": "10.11.6", "distribution": "x"}
+                      if engine else None)
     else:
         bundle.save()
     return bundle

@@ -283,3 +283,15 @@ def test_a_failing_preview_scenario_does_not_fail_the_experimental_suite(tmp_pat
     assert v.tier == "none"
     assert "1 experimental scenario(s) did not pass (e.g. instance.create_delete)" \
         in suite.why
+
+
+def test_a_run_failing_before_any_engine_answered_counts_as_a_failure(tmp_path, static):
+    # Trove never brought the datastore up: no engine named, every scenario
+    # failed. That is evidence against Trove, not a stand-in.
+    failed = scenario("instance.create_delete", "instance", status="fail")
+    failed["engine"] = None
+    write_run(tmp_path, scenarios=[failed], engine=None, provenance=BOX, image=IMAGE)
+    v = verdicts(tmp_path, static)["mariadb"]
+    assert v.runs_counted == 1 and not any("stand-in" in n for n in v.notes), v.notes
+    unmet = {u.id: u.why for u in v.unmet}
+    assert "fail" in unmet["ds-exp-create-delete"], unmet

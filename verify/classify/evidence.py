@@ -22,9 +22,13 @@ def engine_of(scenario: dict, run: dict) -> str | None:
 
 
 def scenario_counts(scenario: dict, run: dict, ds: Datastore) -> bool:
-    """A scenario answered by an engine the catalog does not accept meets nothing."""
+    """A scenario answered by an engine the catalog does not accept meets
+    nothing. A failure before any engine answered (Trove never brought the
+    datastore up) still counts against it: only a pass needs the engine named."""
     engine = engine_of(scenario, run)
-    return engine is not None and ds.accepts_engine(engine)
+    if engine is None:
+        return scenario.get("status") == "fail"
+    return ds.accepts_engine(engine)
 
 
 class Evidence:
@@ -56,10 +60,10 @@ class Evidence:
                 why = run["_uncounted"]
             elif run["scenarios"] and not any(scenario_counts(s, run, ds)
                                               for s in run["scenarios"]):
-                engines = sorted({engine_of(s, run) or "unidentified"
-                                  for s in run["scenarios"]})
-                why = (f"stand-in: answered by {', '.join(engines)}, "
-                       f"not an engine the catalog accepts as {ds.name}")
+                engines = sorted({e for s in run["scenarios"] if (e := engine_of(s, run))})
+                why = (f"stand-in: answered by {', '.join(engines)}, not an engine the "
+                       f"catalog accepts as {ds.name}" if engines else
+                       "no engine answered: no scenario got as far as the datastore")
             elif run["status"] in UNFINISHED:
                 self.unfinished.append(run)
                 if kind != "gate":
