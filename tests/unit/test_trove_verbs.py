@@ -4,6 +4,7 @@ Trove's own config templates (the Trove 26 package in .venv-trove)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -14,10 +15,10 @@ import pytest
 from verify import catalog as catalogs
 from verify.backends.base import FLAVORS, Instance
 from verify.backends.trove import TroveBackend
-from verify.backends.trove_answers import agent_refusal
+from verify.backends.trove_answers import agent_error, agent_refusal
 from verify.backends.trove_readouts import size_mb, template_setting_mb
 from verify.box.trove_install import TroveInstall, default_venv
-from verify.errors import NotSupported
+from verify.errors import EngineError, NotSupported
 from verify.settings import Timeouts
 
 
@@ -60,7 +61,18 @@ def test_user_verbs_go_through_troveclient():
     b, calls = backend({"users.list_access": lambda *a: [SimpleNamespace(name="db_b"),
                                                          SimpleNamespace(name="db_a")]})
     inst = instance()
+    # the change is a cast: it is done once the new password logs in, which
+    # here happens on the second try
+    logins: list = []
+
+    def connect(instance, creds, database=None):
+        logins.append(creds)
+        if len(logins) == 1:
+            raise RuntimeError("password authentication failed")
+        return contextlib.nullcontext()
+    b.connect = connect
     b.change_password(inst, "u1", "s3cret-pw")
+    assert [(c.user, c.password) for c in logins] == [("u1", "s3cret-pw")] * 2
     b.grant_access(inst, "u1", ["db_a", "db_b"])
     b.revoke_access(inst, "u1", "db_a")
     assert b.list_access(inst, "u1") == ["db_a", "db_b"]
@@ -168,6 +180,54 @@ def test_agent_refusal_reads_only_what_was_logged_after_the_mark(tmp_path):
     assert agent_refusal(log, mark, "upgrade").endswith(
         "Major version upgrade is not allowed: 10.11 -> 11.8")
     assert agent_refusal(tmp_path / "missing.log", 0, "upgrade") is None
+
+
+def _rpc_error(*payload: str) -> str:
+    # oslo.log's shape for an RPC method that raised in the guest agent
+    return "".join(f"2026-11-30 13:17:52.768 152 ERROR oslo_messaging.rpc.server {line}\n"
+                   for line in payload)
+
+
+RPC_FAILURE = _rpc_error(
+    "Traceback (most recent call last):",
+    '  File "/opt/trove-guestagent/.../postgres/service.py", line 730, in _drop_user',
+    "    self.psql(query.UserQuery.drop(name=user.name))",
+    'psycopg2.errors.DependentObjectsStillExist: role "u1" cannot be dropped because '
+    "some objects depend on it",
+    "DETAIL:  1 object in database db1", "")
+
+
+def test_agent_error_quotes_the_first_failed_rpc_after_the_mark(tmp_path):
+    log = tmp_path / "trove-guestagent.log"
+    log.write_text(_rpc_error("Traceback (most recent call last):", "OldError: before"))
+    mark = log.stat().st_size
+    assert agent_error(log, mark) is None
+    with log.open("a") as fh:
+        fh.write("2026-11-30 13:17:52.700 152 INFO trove...service [-] Dropping user u1\n"
+                 + RPC_FAILURE)
+    assert agent_error(log, mark) == (
+        'psycopg2.errors.DependentObjectsStillExist: role "u1" cannot be dropped because '
+        "some objects depend on it (DETAIL:  1 object in database db1)")
+    assert agent_error(tmp_path / "missing.log", 0) is None
+
+
+def test_a_cast_the_guest_agent_fails_ends_the_wait_with_its_words(tmp_path):
+    """Trove answers 202 and its guest agent fails the delete: the user stays
+    listed, and the wait ends at the agent's error instead of its bound."""
+    log = tmp_path / "trove-guestagent.log"
+    log.write_text("")
+
+    def delete(*_a):
+        with log.open("a") as fh:
+            fh.write(RPC_FAILURE)
+    b, _ = backend({"users.delete": delete,
+                    "users.list": lambda *_a: [SimpleNamespace(name="u1")]})
+    b.agent_log = lambda _inst: log
+    started = time.monotonic()
+    with pytest.raises(EngineError, match=r"delete user u1: Trove accepted it \(202\) and its "
+                                          r"guest agent failed it: psycopg2.errors.Dependent"):
+        b.delete_user(instance(datastore="postgresql"), "u1")
+    assert time.monotonic() - started < 5
 
 
 def test_an_upgrade_the_agent_refuses_ends_at_once_as_troves_refusal(tmp_path, monkeypatch):

@@ -76,6 +76,31 @@ def agent_lacks(text: str) -> str | None:
     return found.group(1) if found else None
 
 
+_RPC_ERROR = re.compile(r"^\S+ \S+ \d+ ERROR oslo_messaging\.rpc\.server (.*)$")
+_RAISED = re.compile(r"^[A-Za-z_][\w.]*: ")
+
+
+def agent_error(log: Path, offset: int) -> str | None:
+    """What the guest agent raised in the first RPC method that failed after
+    offset: the exception line of oslo.messaging's ERROR record (and
+    PostgreSQL's DETAIL line after it), or None. A cast (202) that failed in
+    the agent says so nowhere else."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode(errors="replace")
+    except OSError:
+        return None
+    payload = [m.group(1) for m in map(_RPC_ERROR.match, text.splitlines()) if m]
+    for i, line in enumerate(payload):
+        if _RAISED.match(line) and not line.startswith("Traceback"):
+            detail = payload[i + 1].strip() if i + 1 < len(payload) else ""
+            from verify import redact
+            return redact.redact((line + (f" ({detail})" if detail.startswith("DETAIL")
+                                          else ""))[:400])
+    return None
+
+
 REFUSAL = re.compile(r"(?i)(not allowed|not supported|not implemented|notimplemented)")
 
 

@@ -18,7 +18,7 @@ from verify.backends.trove_answers import (
     answer_of,
     refused_to_eject_a_live_source,
 )
-from verify.engines.base import Credentials
+from verify.engines.base import Credentials, wait_for
 from verify.engines.capabilities import Backup, ConfigRule
 from verify.errors import EngineError, NotSupported, WaitTimeout
 
@@ -43,6 +43,14 @@ class TroveOps(TroveAnswers):
         with self._trove_errors(f"change password of user {user}"):
             self.trove.users.change_passwords(instance.id, [{"name": user,
                                                              "password": password}])
+
+        # Trove casts it to the guest agent (a 202 before anything changed):
+        # done when the new password logs in
+        def logs_in() -> bool:
+            with self.connect(instance, Credentials(user, password)):
+                return True
+        wait_for(logs_in, timeout=self.timeouts.trove_action,
+                 what=f"user {user}'s new password, changed through Trove", interval=0.3)
 
     def grant_access(self, instance: Instance, user: str, databases: list[str]) -> None:
         with self._trove_errors(f"grant {user} access to {', '.join(databases)}"):
