@@ -168,10 +168,21 @@ class TroveOps(TroveAnswers):
                 f"verify-{strategy}-{instance.name}"[:80], instance.id,
                 parent_id=parent.id if parent else None,
                 incremental=parent is not None)
-        info = self.wait_backup(created.id)
+        try:
+            info = self.wait_backup(created.id)
+        except EngineError:
+            self._forget_backup(created.id)    # nothing left behind in Trove or Swift
+            raise
         return Backup(strategy=strategy, path=None, parent=parent, id=created.id,
                       instance_id=instance.id,
                       meta={"location": info.get("locationRef"), "size": info.get("size")})
+
+    def _forget_backup(self, backup_id: str) -> None:
+        from troveclient import exceptions as tc_exc
+        try:
+            self.trove.backups.delete(backup_id)
+        except tc_exc.ClientException:      # still running (a timeout): the ledger's job
+            pass
 
     def wait_backup(self, backup_id: str) -> dict:
         end = time.monotonic() + self.timeouts.bound("trove_action")

@@ -9,9 +9,11 @@ before anything is created.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 
+from verify.errors import NotSupported
 from verify.scenarios.base import ScenarioTest, scenario
 
 
@@ -158,6 +160,79 @@ class NemesisTest(ScenarioTest):
         self.assertTrue(self.can_use(inst, creds, database), "no writes after the agent restart")
         _, healthy = self.statuses_until(inst, lambda s: s in HEALTHY, NOTICE_BOUND)
         self.assertIsNotNone(healthy, "the control plane does not report the instance healthy")
+
+    @scenario(id="nemesis.restart_during_backup", capability="backup", tier="stable",
+              strategies="backup", cost=2)
+    def test_restart_during_backup(self):
+        """Restart the instance through the control plane while a backup runs.
+        Recorded: whether the backup was seen in flight, how the control plane
+        answered the restart (Trove may refuse it) and how the backup ended.
+        Afterwards the instance is healthy and holds every row written before,
+        and a backup that completed restores them into a new instance."""
+        inst = self.create_instance()
+        database, creds = self.data_target(inst)
+        items = self.sample_items(tag="before-backup")
+        self.write(inst, creds, database, items)
+        backup: dict = {}
+
+        def run_backup() -> None:
+            started = time.monotonic()
+            try:
+                backup["made"] = self.backend.create_backup(inst, self.strategy)
+                backup["result"] = "completed"
+            except NotSupported as exc:
+                backup["unsupported"] = exc
+            except Exception as exc:   # recorded: that is the evidence
+                backup["result"] = f"failed: {str(exc)[:400]}"
+            backup["seconds"] = round(time.monotonic() - started, 1)
+        # in a copy of this context: the backup's waits keep the scenario's deadline
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(run_backup,),
+                                  name="nemesis-backup", daemon=True)
+        thread.start()
+        in_flight, _ = self.statuses_until(
+            inst, lambda s: s.startswith("BACKUP") or not thread.is_alive(), 60)
+        restart: dict = {"backup_in_flight": any(s.startswith("BACKUP") for s in in_flight)}
+        try:
+            self.backend.restart_instance(inst)
+            restart["result"] = "completed"
+        except NotSupported:
+            raise
+        except Exception as exc:   # a refusal is the control plane's answer: recorded
+            restart["result"] = f"refused or failed: {str(exc)[:400]}"
+            # the control plane shields the backup from its own restart; the
+            # server can still go down under it (a host reboot, an OOM kill)
+            restart["server_killed_during_backup"] = thread.is_alive()
+            if thread.is_alive():
+                self.supported(self.backend.kill_server, inst)
+                self.addCleanup(self._revive_quietly, inst)    # healed whatever happens
+        thread.join(self.ctx.timeouts.scenario)
+        if "unsupported" in backup:
+            self.skipTest(str(backup["unsupported"]))
+        if "made" in backup:
+            self.addCleanup(self.backend.delete_backup, backup["made"])
+        if restart.get("server_killed_during_backup"):
+            # the control plane must notice the dead server (its status may
+            # still say healthy as the backup ends), then its restart heals it
+            seen, noticed = self.statuses_until(inst, lambda s: s not in HEALTHY,
+                                                NOTICE_BOUND)
+            restart["noticed_after_s"] = noticed
+            self.backend.restart_instance(inst)
+            after, settled = self.statuses_until(inst, lambda s: s in HEALTHY, NOTICE_BOUND)
+            seen += after
+        else:
+            seen, settled = self.statuses_until(inst, lambda s: s in HEALTHY or "ERROR" in s,
+                                                NOTICE_BOUND)
+        self.note(nemesis={"fault": "instance restarted while a backup runs",
+                           "statuses_before_restart": in_flight, "restart": restart,
+                           "backup": {k: v for k, v in backup.items() if k != "made"},
+                           "statuses_after": seen, "settled_after_s": settled})
+        self.assertIn(seen[-1], HEALTHY, f"not healthy after the restart: {seen}")
+        self.assert_items(items, self.read(inst, creds, database))
+        if "made" in backup:
+            new = self.create_instance(name="restored-after-restart",
+                                       restore_from=backup["made"])
+            self.assert_items(items, self.read(new, self.backend.service_credentials(new),
+                                               database))
 
     @scenario(id="nemesis.crash_restart", capability="instance", tier="stable")
     def test_crash_restart(self):

@@ -99,6 +99,10 @@ class TroveVerifyScenarios(ScenarioTestBase):
     def test_nemesis_pause_resume(self):
         self.run_scenario('nemesis.pause_resume')
 
+    @decorators.idempotent_id('f3c04042-60fc-51a3-ba85-00927c999e3d')
+    def test_nemesis_restart_during_backup(self):
+        self.run_scenario('nemesis.restart_during_backup')
+
     @decorators.idempotent_id('e97a23ac-9c8f-51b9-90f6-c53a60e290e0')
     def test_replication_detach(self):
         self.run_scenario('replication.detach')
