@@ -76,6 +76,16 @@ def agent_lacks(text: str) -> str | None:
     return found.group(1) if found else None
 
 
+def _logged_since(log: Path, offset: int) -> str | None:
+    """What a log file got after offset (None: no such file)."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(offset)
+            return fh.read().decode(errors="replace")
+    except OSError:
+        return None
+
+
 _RPC_ERROR = re.compile(r"^\S+ \S+ \d+ ERROR oslo_messaging\.rpc\.server (.*)$")
 _RAISED = re.compile(r"^[A-Za-z_][\w.]*: ")
 
@@ -85,11 +95,8 @@ def agent_error(log: Path, offset: int) -> str | None:
     offset: the exception line of oslo.messaging's ERROR record (and
     PostgreSQL's DETAIL line after it), or None. A cast (202) that failed in
     the agent says so nowhere else."""
-    try:
-        with open(log, "rb") as fh:
-            fh.seek(offset)
-            text = fh.read().decode(errors="replace")
-    except OSError:
+    text = _logged_since(log, offset)
+    if text is None:
         return None
     payload = [m.group(1) for m in map(_RPC_ERROR.match, text.splitlines()) if m]
     for i, line in enumerate(payload):
@@ -107,11 +114,8 @@ REFUSAL = re.compile(r"(?i)(not allowed|not supported|not implemented|notimpleme
 def agent_refusal(log: Path, offset: int, action: str) -> str | None:
     """The first line the guest agent wrote after offset that refuses action
     ("Major version upgrade is not allowed: 10.11 -> 11.8"), or None."""
-    try:
-        with open(log, "rb") as fh:
-            fh.seek(offset)
-            text = fh.read().decode(errors="replace")
-    except OSError:
+    text = _logged_since(log, offset)
+    if text is None:
         return None
     for line in text.splitlines():
         if action.lower() in line.lower() and REFUSAL.search(line):

@@ -52,6 +52,34 @@ class _Writer:
         return list(self.acked)
 
 
+def _in_background(name: str, verb, *args) -> tuple[threading.Thread, dict]:
+    """Start a backend verb that a fault will meet halfway. The outcome dict
+    gets result ("completed" or "failed: ..."), seconds, and value (what the
+    verb returned) or unsupported (its NotSupported). The thread runs in a
+    copy of this context, so the verb's waits keep the scenario's deadline."""
+    outcome: dict = {}
+
+    def run() -> None:
+        started = time.monotonic()
+        try:
+            outcome["value"] = verb(*args)
+            outcome["result"] = "completed"
+        except NotSupported as exc:
+            outcome["unsupported"] = exc
+        except Exception as exc:   # recorded: that is the evidence
+            outcome["result"] = f"failed: {str(exc)[:400]}"
+        outcome["seconds"] = round(time.monotonic() - started, 1)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name=name,
+                              daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def _said(outcome: dict) -> dict:
+    """An outcome as evidence: how it ended, not the objects it made."""
+    return {k: v for k, v in outcome.items() if k in ("result", "seconds")}
+
+
 # what a control plane reports for an instance whose server answers (Trove:
 # status/operating_status)
 HEALTHY = ("ACTIVE", "HEALTHY", "ACTIVE/HEALTHY", "ACTIVE/ACTIVE")
@@ -129,18 +157,7 @@ class NemesisTest(ScenarioTest):
         database, creds = self.data_target(inst)
         items = self.sample_items(tag="before-agent-restart")
         self.write(inst, creds, database, items)
-        outcome: dict = {}
-
-        def operation() -> None:
-            started = time.monotonic()
-            try:
-                self.backend.restart_instance(inst)
-                outcome["result"] = "completed"
-            except Exception as exc:   # recorded: that is the evidence
-                outcome["result"] = f"failed: {str(exc)[:400]}"
-            outcome["seconds"] = round(time.monotonic() - started, 1)
-        thread = threading.Thread(target=operation, name="nemesis-restart", daemon=True)
-        thread.start()
+        thread, outcome = _in_background("nemesis-restart", self.backend.restart_instance, inst)
         in_flight, _ = self.statuses_until(inst, lambda s: s not in HEALTHY, 60)
         agent = self.backend.restart_agent(inst)
         thread.join(self.ctx.timeouts.scenario)
@@ -154,7 +171,7 @@ class NemesisTest(ScenarioTest):
             healed = True
         self.note(nemesis={"fault": "guest agent restarted during a restart",
                            "statuses_before_fault": in_flight, "agent": agent,
-                           "operation": outcome, "statuses_after": seen,
+                           "operation": _said(outcome), "statuses_after": seen,
                            "settled_after_s": settled, "healed_by_second_restart": healed})
         self.assert_items(items, self.read(inst, creds, database))
         self.assertTrue(self.can_use(inst, creds, database), "no writes after the agent restart")
@@ -173,22 +190,8 @@ class NemesisTest(ScenarioTest):
         database, creds = self.data_target(inst)
         items = self.sample_items(tag="before-backup")
         self.write(inst, creds, database, items)
-        backup: dict = {}
-
-        def run_backup() -> None:
-            started = time.monotonic()
-            try:
-                backup["made"] = self.backend.create_backup(inst, self.strategy)
-                backup["result"] = "completed"
-            except NotSupported as exc:
-                backup["unsupported"] = exc
-            except Exception as exc:   # recorded: that is the evidence
-                backup["result"] = f"failed: {str(exc)[:400]}"
-            backup["seconds"] = round(time.monotonic() - started, 1)
-        # in a copy of this context: the backup's waits keep the scenario's deadline
-        thread = threading.Thread(target=contextvars.copy_context().run, args=(run_backup,),
-                                  name="nemesis-backup", daemon=True)
-        thread.start()
+        thread, backup = _in_background("nemesis-backup", self.backend.create_backup, inst,
+                                        self.strategy)
         in_flight, _ = self.statuses_until(
             inst, lambda s: s.startswith("BACKUP") or not thread.is_alive(), 60)
         restart: dict = {"backup_in_flight": any(s.startswith("BACKUP") for s in in_flight)}
@@ -208,8 +211,8 @@ class NemesisTest(ScenarioTest):
         thread.join(self.ctx.timeouts.scenario)
         if "unsupported" in backup:
             self.skipTest(str(backup["unsupported"]))
-        if "made" in backup:
-            self.addCleanup(self.backend.delete_backup, backup["made"])
+        if "value" in backup:
+            self.addCleanup(self.backend.delete_backup, backup["value"])
         if restart.get("server_killed_during_backup"):
             # the control plane must notice the dead server (its status may
             # still say healthy as the backup ends), then its restart heals it
@@ -224,13 +227,13 @@ class NemesisTest(ScenarioTest):
                                                 NOTICE_BOUND)
         self.note(nemesis={"fault": "instance restarted while a backup runs",
                            "statuses_before_restart": in_flight, "restart": restart,
-                           "backup": {k: v for k, v in backup.items() if k != "made"},
+                           "backup": _said(backup),
                            "statuses_after": seen, "settled_after_s": settled})
         self.assertIn(seen[-1], HEALTHY, f"not healthy after the restart: {seen}")
         self.assert_items(items, self.read(inst, creds, database))
-        if "made" in backup:
+        if "value" in backup:
             new = self.create_instance(name="restored-after-restart",
-                                       restore_from=backup["made"])
+                                       restore_from=backup["value"])
             self.assert_items(items, self.read(new, self.backend.service_credentials(new),
                                                database))
 
