@@ -101,11 +101,11 @@ def test_unknown_calls_answer_501_naming_themselves(app):
     status, body = call(app, "GET", "/compute/v2.1/os-keypairs")
     assert status == 501
     assert "GET /compute/v2.1/os-keypairs" in body["error"]["message"]
-    status, body = call(app, "POST", "/volume/v3/p1/volumes", {"volume": {}})
-    assert status == 501 and "POST /volume/v3/p1/volumes" in body["error"]["message"]
+    status, body = call(app, "POST", "/volume/v3/p1/snapshots", {"snapshot": {}})
+    assert status == 501 and "POST /volume/v3/p1/snapshots" in body["error"]["message"]
     status, body = call(app, "POST", "/compute/v2.1/servers/x", {})   # method not served
     assert status == 501
-    assert app.unknown == ["GET /compute/v2.1/os-keypairs", "POST /volume/v3/p1/volumes",
+    assert app.unknown == ["GET /compute/v2.1/os-keypairs", "POST /volume/v3/p1/snapshots",
                            "POST /compute/v2.1/servers/x"]
 
 
@@ -150,8 +150,9 @@ def test_bad_requests_are_refused_with_the_reason(app):
     assert status == 400 and "image 'nope'" in body["error"]["message"]
     status, body = create(app, user_data=base64.b64encode(b"#!/bin/sh\necho").decode())
     assert status == 400 and "#cloud-config" in body["error"]["message"]
-    status, body = create(app, block_device_mapping_v2=[{"source_type": "volume"}])
-    assert status == 501 and "block devices" in body["error"]["message"]
+    status, body = create(app, block_device_mapping_v2=[{"source_type": "volume",
+                                                         "boot_index": 0}])
+    assert status == 501 and "block device mapping" in body["error"]["message"]
     status, body = create(app, networks="auto")
     assert status == 501 and "without ports" in body["error"]["message"]
     status, body = call(app, "POST", "/network/v2.0/ports",
@@ -236,7 +237,7 @@ def test_trove_conf_is_valid_ini_with_the_box_settings():
     conf.read_string(text)
     d = conf["DEFAULT"]
     assert d["bind_host"] == "127.0.0.1" and d["bind_port"] == "1234"
-    assert d["trove_volume_support"] == "False"
+    assert d["trove_volume_support"] == "True" and conf["mariadb"]["volume_support"] == "True"
     assert d["trove_security_groups_support"] == "False"
     assert d["guest_config"] == "/g.conf" and d["taskmanager_rpc_encr_key"] == "k1"
     assert conf["network"]["network_isolation"] == "False"
@@ -272,7 +273,7 @@ def test_trove_refusals_that_mean_not_implemented():
 
 def test_trove_refusal_for_lack_of_volumes_is_the_deployments_gap():
     """Clusters and resize volume through the box: Trove 26 raises
-    VolumeNotSupported because the box runs with trove_volume_support off.
+    VolumeNotSupported where a deployment runs with trove_volume_support off.
     That is the deployment's configuration, never 'not implemented by Trove'."""
     from verify.backends.trove_answers import (
         refused_as_not_implemented,
@@ -398,3 +399,75 @@ def test_trove_refusals_that_are_by_design_are_told_apart_by_troves_own_messages
     assert refused_while_replicas_attached(403, detach)
     assert not refused_while_replicas_attached(403, "Policy doesn't allow instance:delete")
     assert not refused_while_replicas_attached(400, detach)
+
+
+def test_cinder_volumes_boot_resize_and_go_with_their_server(tmp_path, booted):
+    """Trove's volume calls: create, boot with it (block_device_mapping_v2),
+    the offline resize's detach/extend/attach, delete_on_termination."""
+    def boot(server, files, info):
+        guest = FakeGuest()
+        booted.append((server, files, info, guest))
+        return guest
+    app = emu.Emulator(boot=boot, images=[IMAGE], volumes_dir=tmp_path)
+    status, body = call(app, "POST", "/volume/v3/p1/volumes",
+                        {"volume": {"size": 1, "name": "trove-abc", "volume_type": None}})
+    assert status == 202 and body["volume"]["status"] == "available"
+    vol = body["volume"]["id"]
+    assert (tmp_path / f"{vol}.img").stat().st_size == 1 << 30
+    status, body = create(app, block_device_mapping_v2=[{
+        "uuid": vol, "source_type": "volume", "destination_type": "volume",
+        "device_name": "vdb", "volume_size": 1, "delete_on_termination": True}])
+    assert status == 202
+    server = wait_active(app, body["server"]["id"])
+    assert server["os-extended-volumes:volumes_attached"][0]["id"] == vol
+    (srv, _, _, _), = booted
+    assert srv.volume_id == vol
+    got = call(app, "GET", f"/volume/v3/p1/volumes/{vol}")[1]["volume"]
+    assert got["status"] == "in-use" and got["attachments"][0]["server_id"] == srv.id
+    assert [v["id"] for v in call(app, "GET", "/volume/v3/p1/volumes/detail",
+                                  query="name=trove-abc")[1]["volumes"]] == [vol]
+    # Trove's offline resize: detach, extend, attach the same volume back
+    assert call(app, "DELETE", f"/compute/v2.1/servers/{srv.id}/os-volume_attachments/{vol}"
+                )[0] == 202
+    assert call(app, "GET", f"/volume/v3/p1/volumes/{vol}")[1]["volume"]["status"] == \
+        "available"
+    status, _ = call(app, "POST", f"/volume/v3/p1/volumes/{vol}/action",
+                     {"os-extend": {"new_size": 2}})
+    assert status == 202 and (tmp_path / f"{vol}.img").stat().st_size == 2 << 30
+    assert call(app, "GET", f"/volume/v3/p1/volumes/{vol}")[1]["volume"]["size"] == 2
+    status, body = call(app, "POST", f"/compute/v2.1/servers/{srv.id}/os-volume_attachments",
+                        {"volumeAttachment": {"volumeId": vol, "device": "/dev/vdb"}})
+    assert status == 200 and body["volumeAttachment"]["device"] == "/dev/vdb"
+    # an in-use volume is not deleted; a smaller size is no extend
+    assert call(app, "DELETE", f"/volume/v3/p1/volumes/{vol}")[0] == 400
+    assert call(app, "POST", f"/volume/v3/p1/volumes/{vol}/action",
+                {"os-extend": {"new_size": 1}})[0] == 400
+    # a second disk cannot be hot-plugged into a box guest
+    other = call(app, "POST", "/volume/v3/p1/volumes", {"volume": {"size": 1}})[1]["volume"]
+    status, body = call(app, "POST", f"/compute/v2.1/servers/{srv.id}/os-volume_attachments",
+                        {"volumeAttachment": {"volumeId": other["id"]}})
+    assert status == 501 and "another disk" in body["error"]["message"]
+    # deleting the server deletes its volume (delete_on_termination)
+    assert call(app, "DELETE", f"/compute/v2.1/servers/{srv.id}")[0] == 204
+    assert call(app, "GET", f"/volume/v3/p1/volumes/{vol}")[0] == 404
+    assert not (tmp_path / f"{vol}.img").exists()
+    assert call(app, "DELETE", f"/volume/v3/p1/volumes/{other['id']}")[0] == 202
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_box_without_volumes_refuses_them_saying_so(app):
+    status, body = call(app, "POST", "/volume/v3/p1/volumes", {"volume": {"size": 1}})
+    assert status == 501 and "trove_volume_support off" in body["error"]["message"]
+
+
+def test_online_volume_resize_only_where_root_may_grow_a_mounted_filesystem():
+    from verify.box.control import online_resize_possible
+    assert online_resize_possible("Name:\tx\nCapEff:\t000001ffffffffff\n")
+    # CAP_SYS_RESOURCE (bit 24) withheld, as on this project's CI machine
+    assert not online_resize_possible("CapEff:\t000001fffeffffff\n")
+    text = trove_conf(port=1, paste=Path("/p"), log_dir=Path("/l"), db_url="sqlite://",
+                      auth_url="http://x/v3", service_password="p", transport_url="rabbit://",
+                      guest_config=Path("/g"), rpc_key="k", inst_key="k", datastores=SPECS)
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.read_string(text)
+    assert conf["DEFAULT"]["online_volume_resize"] == str(online_resize_possible())

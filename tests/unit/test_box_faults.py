@@ -131,7 +131,7 @@ def test_the_trove_backend_faults_go_through_its_guest_faults(box, tmp_path):
     inst = Instance(id="inst-1", name="n", datastore="mariadb", version="10.11",
                     flavor=FLAVORS["small"], volume_gb=1)
     backend.fault_possible("agent")
-    with pytest.raises(NotSupported, match="trove_volume_support off"):
+    with pytest.raises(NotSupported, match="filling a Trove guest.s data volume is not wired"):
         backend.fault_possible("volume")
     backend.kill_server(inst)
     backend.revive_server(inst)

@@ -126,12 +126,13 @@ def test_guest_agent_conf_names_the_backup_image_only_where_there_is_one():
     assert "backup_docker_image" not in conf["mysql"]
 
 
-def test_trove_conf_skips_the_replica_volume_check_the_box_cannot_pass(tmp_path):
-    # without volumes both sizes are None and Trove 26's comparison raises (a 500)
+def test_trove_conf_keeps_troves_replica_volume_check_now_volumes_are_served(tmp_path):
+    # without volumes both sizes were None and Trove 26's comparison raised (a
+    # 500), so the box turned it off; with Cinder's calls served it stays on
     from verify.box.control import trove_conf
     text = trove_conf(port=1, paste=tmp_path, log_dir=tmp_path, db_url="sqlite://",
                       auth_url="http://x/v3", service_password="p", transport_url="rabbit://",
                       guest_config=tmp_path, rpc_key="k", inst_key="k", datastores=[])
     conf = _parse(text)
-    assert conf.defaults()["trove_volume_support"] == "False"
-    assert conf.defaults()["verify_replica_volume_size"] == "False"
+    assert conf.defaults()["trove_volume_support"] == "True"
+    assert "verify_replica_volume_size" not in conf.defaults()

@@ -379,3 +379,32 @@ def test_a_postgresql_setting_is_read_without_the_harness_session_bound(monkeypa
     inst = instance(datastore="postgresql", version="15")
     assert b.read_setting(inst, "statement_timeout") == "12345"
     assert opened == [("10.0.0.7", 5432, "root", False)]
+
+
+def test_cluster_members_whose_agent_lacks_a_method_are_troves_gap(tmp_path):
+    """Trove 26 makes a galera cluster whose members all go ERROR: its task
+    manager calls reset_admin_password, which mariadb's agent lacks. That is
+    recorded as not implemented by Trove, with the agent's line, and the
+    cluster is deleted so nothing is left."""
+    log = tmp_path / "trove-guestagent.log"
+    log.write_text(_rpc_error(
+        "Exception during message handling: oslo_messaging.rpc.dispatcher.NoSuchMethod: "
+        "Endpoint does not support RPC method reset_admin_password",
+        "Traceback (most recent call last):",
+        "oslo_messaging.rpc.dispatcher.NoSuchMethod: Endpoint does not support RPC method "
+        "reset_admin_password"))
+    members = [{"id": f"m-{i}", "name": f"member-{i}"} for i in range(3)]
+    b, calls = backend({
+        "clusters.create": lambda *_a, **_kw: SimpleNamespace(id="c-1"),
+        "clusters.get": lambda _id: SimpleNamespace(_info={"task": {"name": "NONE"},
+                                                          "instances": members}),
+        "instances.get": lambda _id: SimpleNamespace(_info={"status": "ERROR", "ip": []}),
+        "clusters.delete": lambda _id: None})
+    b.volume_support, b.flavor_for = True, lambda size: "f-small"
+    b.agent_log = lambda _inst: log
+    b._wait_gone = lambda get, what: None
+    with pytest.raises(NotSupported, match=r"not implemented by Trove 26\.0\.0: mariadb galera "
+                                           r"cluster: the task manager calls "
+                                           r"reset_admin_password"):
+        b.create_cluster("mariadb", "10.11", "galera", 3)
+    assert ("clusters.delete", ("c-1",), {}) in calls

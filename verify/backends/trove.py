@@ -21,6 +21,7 @@ from verify import deadline, engines, redact
 from verify.backends.base import FLAVORS, Backend, Configuration, Instance
 from verify.backends.trove_answers import refused_while_replicas_attached
 from verify.backends.trove_cloud import Cloud, open_cloud, provenance
+from verify.backends.trove_clusters import TroveClusters
 from verify.backends.trove_creates import CreateOutcomes
 from verify.backends.trove_data import TroveData
 from verify.backends.trove_faults import TroveFaults
@@ -49,26 +50,22 @@ def flavors_from_env(environ: dict | None = None) -> dict[str, str]:
             if k.startswith(prefix) and v}
 
 
-_NOT_WIRED = "Trove has it ({call}), but this harness does not call it yet"
 _NO_FAULTS = ("Trove's API injects no faults, and the harness pauses no Trove guest's "
               "server, cuts no guest's network and fills no guest's disk (the box kills "
               "the datastore and restarts the guest agent: trove_faults.py)")
 _NOT_READ = ("the harness reads this from the engine's server on its own guests; it "
-             "does not read it through Trove yet (the box runs no Trove volumes)")
+             "does not read it through Trove yet")
 
-
-class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveOps, Backend):
+class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveClusters,
+                   TroveOps, Backend):
     name = "trove"
     # its scenarios mostly wait on Trove (status polls, the agent's waits):
     # the box's mariadb tier at 4 workers kept 2 cores at load 1.6-2.8
     default_workers = 4
     NOT_SUPPORTED = {
-        "grow_cluster": _NOT_WIRED.format(call="clusters.grow"),
-        "shrink_cluster": _NOT_WIRED.format(call="clusters.shrink"),
         **dict.fromkeys(("pause_server", "resume_server", "cut_network", "heal_network",
                          "fill_volume", "free_volume"), _NO_FAULTS),
-        **dict.fromkeys(("cluster_size", "cluster_primary"), _NOT_READ),
-        "volume_size_gb": _NOT_READ,
+        "cluster_primary": _NOT_READ,
     }
 
     def __init__(self, catalog: Catalog, *, cloud: str | None, timeouts: Timeouts | None = None,
@@ -86,7 +83,8 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
         self.volume_support = True
         if self.box is not None:
             self.provenance.update(box_client.provenance(self.box))
-            self.volume_support = False     # the box runs with trove_volume_support off
+            # a box from before Cinder was served runs without volumes
+            self.volume_support = bool(self.box.get("volumes"))
             from verify.box.faults import BoxFaults
             self.guest_faults = BoxFaults(self.box["emulator_url"])
         self.poll_interval = poll_interval
@@ -172,8 +170,8 @@ class TroveBackend(TroveData, TroveReadouts, TroveFaults, TroveGuestLogs, TroveO
 
     def capability_unavailable(self, capability: str) -> str | None:
         if capability == "volumes" and not self.volume_support:
-            return ("needs volumes, which this deployment runs without "
-                    "(the box runs Trove with trove_volume_support off)")
+            return ("needs volumes, which this deployment runs without (a cloud with "
+                    "trove_volume_support off, or a box from before Cinder was served)")
         if capability not in self.NEEDS_OBJECT_STORE:
             return None
         with self._lock:

@@ -33,7 +33,7 @@ def refused_for_lack_of_object_storage(code: int | None, message: str) -> bool:
 
 def refused_for_lack_of_volumes(code: int | None, message: str) -> bool:
     """Trove's VolumeNotSupported ("Volume support is not enabled.", a 4xx or
-    501): the deployment runs with trove_volume_support off (the box does),
+    501): the deployment runs with trove_volume_support off (a cloud may),
     which says nothing about Trove's datastore code."""
     return bool(code) and (400 <= int(code) < 500 or int(code) == 501) and \
         "volume support is not enabled" in message.lower()

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from verify.backends.base import Instance
-from verify.errors import NotSupported
+from verify.errors import EngineError, NotSupported
 
 NO_GUEST_FAULTS = ("Trove's API injects no faults, and this cloud gives the harness no way "
                    "into its guests (the box does)")
 BOX_CANNOT = {"network": "cutting a Trove guest's network link is not wired into the box yet",
-              "volume": "the box runs Trove with trove_volume_support off: a guest's data "
-                        "is on a raw loop device the harness does not fill"}
+              "volume": "filling a Trove guest's data volume is not wired into the box "
+                        "yet (Trove formats and mounts it inside the guest)"}
 
 
 @runtime_checkable
@@ -33,6 +33,8 @@ class GuestFaults(Protocol):
     def stop_agent(self, server_id: str) -> dict: ...
 
     def datastore_state(self, server_id: str) -> dict: ...
+
+    def volume_state(self, server_id: str) -> dict: ...
 
 
 class TroveFaults:
@@ -87,6 +89,21 @@ class TroveFaults:
         faults = [f["fault"] for f in instance.extra.get("faults", [])
                   if f["fault"] in ("stop_agent", "restart_agent")]
         return bool(faults) and faults[-1] == "stop_agent"
+
+    def volume_size_gb(self, instance: Instance) -> float:
+        """The data volume's filesystem size as the guest sees it (the box);
+        elsewhere Trove's own record of the volume's size."""
+        if self.guest_faults is None:
+            record = self.trove.instances.get(instance.id)._info
+            size = (record.get("volume") or {}).get("size")
+            if size is None:
+                raise NotSupported("Trove shows no volume for this instance")
+            return float(size)
+        state = self.guest_faults.volume_state(self._server_id(instance))
+        if not state.get("mounted"):
+            raise EngineError(f"the guest of {instance.id} has nothing mounted from "
+                              f"{state['device']}: {state.get('error', '')}")
+        return state["size_bytes"] / (1 << 30)
 
     def engine_state(self, instance: Instance) -> dict:
         """The datastore container as the guest's docker reports it."""

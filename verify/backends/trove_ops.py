@@ -9,9 +9,8 @@ import time
 from pathlib import Path
 
 from verify import deadline
-from verify.backends.base import FLAVORS, Cluster, Configuration, Instance
+from verify.backends.base import FLAVORS, Configuration, Instance
 from verify.backends.trove_answers import (
-    TroveAnswered,
     TroveAnswers,
     agent_lacks,
     agent_refusal,
@@ -363,50 +362,3 @@ class TroveOps(TroveAnswers):
         self.wait_ready(instance, self.timeouts.trove_action, "upgrade", abort=refused)
         refused()   # a refusal logged just as the API went back to ACTIVE
         instance.version = version
-
-    # clusters ------------------------------------------------------------------
-    def create_cluster(self, datastore: str, version: str, strategy: str, size: int, *,
-                       name: str = "cluster") -> Cluster:
-        flavor_id = self.flavor_for("small")
-        member: dict = {"flavorRef": flavor_id}
-        if self.volume_support:     # Trove refuses a volume where it runs without them
-            member["volume"] = {"size": 1}
-        members = [member] * size
-        try:
-            with self._trove_errors(f"create {datastore} cluster"):
-                created = self.trove.clusters.create(f"verify-{name}"[:80], datastore,
-                                                     version, instances=members)
-        except TroveAnswered as exc:
-            if self.volume_support or exc.code != 500:
-                raise
-            # seen with Trove 26's galera API: its quota check counts volumes
-            # and fails on None where trove_volume_support is off
-            raise NotSupported(f"needs volumes: Trove {self.trove_version()} fails a "
-                               f"cluster create in a deployment without volumes, as this "
-                               f"one runs ({exc})") from None
-        info = self.wait_cluster(created.id)
-        return Cluster(id=created.id, name=name, datastore=datastore, version=version,
-                       strategy=strategy, extra={"record": info})
-
-    def wait_cluster(self, cluster_id: str) -> dict:
-        end = time.monotonic() + self.timeouts.bound("trove_create")
-        interval = 0.5
-        while True:
-            info = self.trove.clusters.get(cluster_id)._info
-            task = (info.get("task") or {}).get("name", "")
-            if task == "NONE":
-                return info
-            if "ERROR" in task or "FAIL" in task:
-                raise EngineError(f"Trove cluster {cluster_id} went {task}")
-            if deadline.over(end):
-                raise WaitTimeout(deadline.cut_short(f"Trove cluster {cluster_id}") or
-                                  f"Trove cluster {cluster_id} still {task} after "
-                                  f"{self.timeouts.trove_create:.0f}s")
-            time.sleep(interval)
-            interval = min(interval * 1.5, self.poll_interval)
-
-    def delete_cluster(self, cluster: Cluster) -> None:
-        with self._trove_errors("delete cluster"):
-            self.trove.clusters.delete(cluster.id)
-        self._wait_gone(lambda: self.trove.clusters.get(cluster.id),
-                        f"Trove cluster {cluster.id} deletion")

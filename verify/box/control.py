@@ -276,6 +276,21 @@ class ControlPlane:
             self.db.stop()
 
 
+def online_resize_possible(status: str | None = None) -> bool:
+    """Whether this machine's root may grow a mounted ext filesystem
+    (resize2fs's online resize needs CAP_SYS_RESOURCE, bit 24 of CapEff in
+    /proc/self/status, or `status`)."""
+    if status is None:
+        try:
+            status = Path("/proc/self/status").read_text()
+        except OSError:
+            return False
+    for line in status.splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> 24 & 1)
+    return False
+
+
 def _auth_section(auth_url: str, password: str) -> str:
     return textwrap.dedent(f"""\
         auth_url = {auth_url}
@@ -299,7 +314,7 @@ def trove_conf(*, port: int, paste: Path, log_dir: Path, db_url: str, auth_url: 
     ds_sections = "".join(textwrap.dedent(f"""\
         [{ds.manager}]
         docker_image = {ds.docker_image}
-        volume_support = False
+        volume_support = True
         root_on_create = False
         usage_timeout = {usage_timeout}
         """) for ds in datastores)
@@ -317,12 +332,9 @@ def trove_conf(*, port: int, paste: Path, log_dir: Path, db_url: str, auth_url: 
         taskmanager_rpc_encr_key = {rpc_key}
         inst_rpc_key_encr_key = {inst_key}
         db_api_implementation = trove.db.sqlalchemy.api
-        trove_volume_support = False
+        # volumes are Cinder's, served by the box's emulator (emulator_cinder.py)
+        trove_volume_support = True
         trove_security_groups_support = False
-        # Trove 26 compares the source's and the replica's volume sizes on
-        # replica create, both None without volumes: TypeError, a 500
-        # (instance/models.py, Instance.create); the box has no volumes
-        verify_replica_volume_size = False
         management_networks = {MGMT_NETWORK_ID}
         guest_config = {guest_config}
         guest_info = guest_info.conf
@@ -347,6 +359,11 @@ def trove_conf(*, port: int, paste: Path, log_dir: Path, db_url: str, auth_url: 
         # workers, each scenario with up to 3 instances, went past it (413)
         max_instances_per_tenant = 60
         max_backups_per_tenant = 200
+        # GB, 1-2 per instance (Trove's default: 100)
+        max_volumes_per_tenant = 200
+        # growing a mounted ext filesystem needs CAP_SYS_RESOURCE, which some
+        # machines withhold from root: Trove then resizes a volume unmounted
+        online_volume_resize = {online_resize_possible()}
 
         [oslo_messaging_notifications]
         driver = noop

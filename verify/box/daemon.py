@@ -85,10 +85,13 @@ class Box:
 
         image = self.image = _piece("Trove guest image", p.logs / "box.log", self._guest_image)
         image_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-box:{image.sha256}"))
+        volumes = p.run / "volumes"     # Cinder's: one sparse file per volume
+        volumes.mkdir(mode=0o700)
         self.emulator = emu.Emulator(
             boot=lambda server, files, info: self._boot(guest_mod, server, files, info),
             images=[emu.ImageSpec(id=image_id, name=image.name, tags=["trove"],
-                                  checksum=image.sha256[:32])])
+                                  checksum=image.sha256[:32])],
+            volumes_dir=volumes)
         cp = self.control = ControlPlane(root=p.run, ledger=self.ledger, trove=self.trove,
                                          logs=p.logs)
         cp.allocate_ports()
@@ -165,7 +168,7 @@ class Box:
                 "guest_image": {"name": image.name, "sha256": image.sha256, "id": image_id},
                 "datastores": {d.name: {"versions": d.versions,
                                         "docker_image": d.docker_image} for d in specs},
-                "object_store": swift.info(),
+                "object_store": swift.info(), "volumes": True,
                 "registry": self.registry.host,
                 "backup_images": {
                     **{image.name: {**image.ref(), "registry": self.registry.pushed.get(
@@ -218,10 +221,14 @@ class Box:
         version = info.get("datastore_version", "")
         images = [f"{DOCKER_IMAGES[manager]}:{version}"] if manager in DOCKER_IMAGES else []
         flavor = self.emulator.flavors[server.flavor_id]
+        # its Cinder volume, or (without one) the flavor's ephemeral disk
+        volume = self.emulator.volumes.get(server.volume_id or "")
         # the server name becomes the guest's hostname: RFC 1123 characters only
         hostname = re.sub(r"[^A-Za-z0-9-]+", "-", server.name)[:63].strip("-") or "trove-guest"
         spec = guest_mod.TroveGuestSpec(server_id=server.id, name=hostname, files=files,
-                                        memory_mb=flavor.ram, volume_gb=flavor.ephemeral,
+                                        memory_mb=flavor.ram,
+                                        volume_gb=volume.size if volume else flavor.ephemeral,
+                                        volume_path=volume.path if volume else None,
                                         docker_images=images,
                                         insecure_registries=[self.registry.host],
                                         pull_images=self._backup_image_refs(manager, version))

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from verify.box.emulator_cinder import CINDER_ROUTES, CinderCalls
 from verify.box.emulator_glance import GlanceCalls
 from verify.box.emulator_model import (  # noqa: F401  (re-exported for users and tests)
     DEFAULT_FLAVORS,
@@ -40,6 +41,7 @@ from verify.box.emulator_model import (  # noqa: F401  (re-exported for users an
     ImageSpec,
     Port,
     Server,
+    Volume,
     guest_info,
     parse_user_data,
 )
@@ -67,7 +69,7 @@ ROUTES: list[Route] = [
     ("network", "GET", r"/v2\.0/floatingips", "floatingips_list"),
     ("network", "GET", r"/v2\.0/networks/(?P<id>[^/]+)", "networks_get"),
     ("network", "GET", r"/v2\.0/security-groups", "security_groups_list"),
-    ("volume", "GET", r"/v3/(?P<project>[^/]+)/volumes/detail", "volumes_list"),
+    *CINDER_ROUTES,
     ("image", "GET", r"/v2/images", "images_list"),
     ("image", "GET", r"/v2/images/(?P<id>[^/]+)", "images_get"),
     ("image", "GET", r"/v2/schemas/(?P<name>image|images)", "image_schema"),
@@ -76,14 +78,17 @@ _COMPILED = [(s, m, re.compile(f"^{p}$"), h) for s, m, p, h in ROUTES]
 SERVICES = ("compute", "network", "image", "volume")
 
 
-class Emulator(GlanceCalls):
+class Emulator(GlanceCalls, CinderCalls):
     """The WSGI app. boot(server, files, info) returns a guest object with
-    .address, .stop(), .alive() (verify.box.guest.TroveGuest)."""
+    .address, .stop(), .alive() (verify.box.guest.TroveGuest). volumes_dir:
+    where Cinder volumes live (None: the box runs without volumes)."""
 
     def __init__(self, boot: Callable[[Server, dict[str, str], dict[str, str]], Any],
                  images: list[ImageSpec], flavors: list[FlavorSpec] | None = None,
-                 boot_timeout: float = 300.0):
+                 boot_timeout: float = 300.0, volumes_dir=None):
         self.boot = boot
+        self.volumes_dir = volumes_dir
+        self.volumes: dict[str, Volume] = {}
         self.images = {i.id: i for i in images}
         self.flavors = {f.id: f for f in (flavors or DEFAULT_FLAVORS)}
         self.servers: dict[str, Server] = {}
@@ -171,10 +176,6 @@ class Emulator(GlanceCalls):
             raise HTTPError(400, f"flavor {flavor_id!r} does not exist in the box")
         if image_id not in self.images:
             raise HTTPError(400, f"image {image_id!r} is not the box's Trove guest image")
-        if spec.get("block_device_mapping_v2") and any(
-                b.get("source_type") != "image" for b in spec["block_device_mapping_v2"]):
-            raise HTTPError(501, "box emulator does not implement block devices "
-                                 "(trove_volume_support is off in the box)")
         networks = spec.get("networks")
         if not isinstance(networks, list) or any("port" not in n for n in networks):
             raise HTTPError(501, "box emulator does not implement servers.create without "
@@ -190,6 +191,7 @@ class Emulator(GlanceCalls):
                         tenant_id=metadata.get("trove_project_id", info.get("tenant_id", "")),
                         user_id=metadata.get("trove_user_id", ""),
                         tags=[str(t) for t in spec.get("tags") or []])
+        self.boot_volume(server, spec.get("block_device_mapping_v2") or [])
         with self._lock:
             if not any(p.network_id == NETWORK_ID for p in bound):
                 user = self._new_port(f"trove-{info.get('guest_id', server.id)}", NETWORK_ID,
@@ -243,7 +245,9 @@ class Emulator(GlanceCalls):
                "updated": s.created, "hostId": "box", "links": [],
                "OS-EXT-AZ:availability_zone": ZONE, "OS-EXT-STS:vm_state":
                    s.status.lower(), "OS-EXT-STS:task_state": None,
-               "os-extended-volumes:volumes_attached": [], "accessIPv4": "",
+               "os-extended-volumes:volumes_attached":
+                   [{"id": s.volume_id, "delete_on_termination": s.delete_volume}]
+                   if s.volume_id else [], "accessIPv4": "",
                "accessIPv6": "", "config_drive": "", "key_name": None, "tags": list(s.tags)}
         if s.fault:
             out["fault"] = {"code": 500, "message": s.fault, "created": s.created}
@@ -292,6 +296,7 @@ class Emulator(GlanceCalls):
                     port.device_id, port.ip_address = "", None
         if guest is not None:
             guest.stop()
+        self.release_volume(server)
         return 204, None
 
     def servers_action(self, id: str, body: dict, **_) -> tuple[int, Any]:
@@ -372,9 +377,6 @@ class Emulator(GlanceCalls):
 
     def security_groups_list(self, **_) -> tuple[int, Any]:
         return 200, {"security_groups": []}   # trove_security_groups_support is off
-
-    def volumes_list(self, **_) -> tuple[int, Any]:
-        return 200, {"volumes": []}   # trove_volume_support is off: no volume exists
 
     # lifecycle ----------------------------------------------------------------
     def stop_all(self) -> None:

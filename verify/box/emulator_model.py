@@ -121,6 +121,29 @@ class Server:
     old_flavor_id: str | None = None
     own_ports: list[str] = field(default_factory=list)   # allocated here; deleted with it
     tags: list[str] = field(default_factory=list)
+    # the Cinder volume booted at device_path (block_device_mapping_v2), and
+    # whether deleting the server deletes it
+    volume_id: str | None = None
+    delete_volume: bool = False
+
+
+@dataclass
+class Volume:
+    """A Cinder volume: a sparse file the guest it boots with sees as a raw
+    block device (its loop device is the guest's, made at boot)."""
+
+    id: str
+    name: str
+    size: int                       # GB
+    project_id: str
+    path: Any                       # pathlib.Path of the file
+    description: str = ""
+    volume_type: str | None = None
+    status: str = "available"       # available | in-use
+    server_id: str | None = None    # attached to (in-use)
+    booted_by: str | None = None    # the server whose disk it is, attached or not
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S.000000",
+                                                                time.gmtime()))
 
 
 @dataclass

@@ -39,6 +39,21 @@ def datastore_state(guest) -> dict:
                                       "FinishedAt", "OOMKilled")}
 
 
+def volume_state(guest) -> dict:
+    """The filesystem on the guest's data disk (/dev/vdb) as the guest sees it:
+    its size in bytes and where Trove's agent mounted it."""
+    from verify.box.guest import DEVICE
+    out = guest.run(["findmnt", "--source", DEVICE, "--noheadings", "--bytes",
+                     "--first-only", "--output", "SIZE,TARGET"], timeout=30, check=False,
+                    as_root=True)
+    fields = out.stdout.decode(errors="replace").split()
+    if out.returncode != 0 or len(fields) != 2:
+        return {"device": DEVICE, "mounted": False,
+                "error": out.stderr.decode(errors="replace")[-200:]}
+    return {"device": DEVICE, "mounted": True, "size_bytes": int(fields[0]),
+            "mounted_at": fields[1]}
+
+
 def kill_datastore(guest) -> dict:
     """SIGKILL the datastore container, as a crash or the OOM killer would."""
     out = guest.run(["docker", "kill", "--signal", "KILL", CONTAINER], timeout=60,
@@ -132,7 +147,7 @@ def serve(servers: dict, path: str, method: str, body: dict) -> tuple[int, Any]:
 
 OPS = {"kill_datastore": kill_datastore, "start_datastore": start_datastore,
        "restart_agent": restart_agent, "stop_agent": stop_agent,
-       "datastore_state": datastore_state}
+       "datastore_state": datastore_state, "volume_state": volume_state}
 
 
 class BoxFaults:
@@ -171,6 +186,9 @@ class BoxFaults:
 
     def datastore_state(self, server_id: str) -> dict:
         return self._ask(server_id, "datastore_state")
+
+    def volume_state(self, server_id: str) -> dict:
+        return self._ask(server_id, "volume_state")
 
 
 def server_id(status: dict, instance_id: str) -> str:

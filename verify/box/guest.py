@@ -92,6 +92,9 @@ class TroveGuestSpec:
     files: dict[str, str] = field(default_factory=dict)   # cloud-init write_files
     memory_mb: int = 1024
     volume_gb: int = 2
+    # a Cinder volume's file (the emulator's), or None: the flavor's
+    # ephemeral disk, made in the guest's own directory
+    volume_path: Path | None = None
     docker_images: list[str] = field(default_factory=list)   # e.g. ["mariadb:10.11"]
     # plain-HTTP registries dockerd may ask (the box's, for Trove's backup images)
     insecure_registries: list[str] = field(default_factory=list)
@@ -129,9 +132,12 @@ class TroveGuest(NamespaceGuest):
 
     # the namespace guest's set-up, changed where a Trove guest differs --------
     def _make_volume(self) -> None:
-        # a raw device: Trove's agent makes the filesystem itself (prepare)
-        with open(self.volume, "wb") as fh:
-            fh.truncate(self.volume_gb << 30)
+        # a raw device: Trove's agent makes the filesystem itself (at start)
+        if self.spec.volume_path is not None:
+            self.volume = Path(self.spec.volume_path)   # Cinder's; it outlives the guest
+        else:
+            with open(self.volume, "wb") as fh:
+                fh.truncate(self.volume_gb << 30)
         self._record("loop", str(self.volume))
         self.loop = sh("losetup", "-f", "--show", str(self.volume)).strip()
 
