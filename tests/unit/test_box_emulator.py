@@ -409,6 +409,9 @@ def test_cinder_volumes_boot_resize_and_go_with_their_server(tmp_path, booted):
         booted.append((server, files, info, guest))
         return guest
     app = emu.Emulator(boot=boot, images=[IMAGE], volumes_dir=tmp_path)
+    # with volumes on, Trove refuses a flavor with an ephemeral disk (501 on resize)
+    flavors = call(app, "GET", "/compute/v2.1/flavors/detail")[1]["flavors"]
+    assert {f["OS-FLV-EXT-DATA:ephemeral"] for f in flavors} == {0}
     status, body = call(app, "POST", "/volume/v3/p1/volumes",
                         {"volume": {"size": 1, "name": "trove-abc", "volume_type": None}})
     assert status == 202 and body["volume"]["status"] == "available"

@@ -26,7 +26,7 @@ from verify.box import emulator as emu
 from verify.box.control import REGION, ControlPlane, DatastoreSpec, PieceFailed
 from verify.box.paths import BoxPaths, write_json, write_status
 from verify.box.trove_install import TroveInstall, guest_managers, resolve
-from verify.errors import VerifyError
+from verify.errors import EngineError, VerifyError
 from verify.state import Ledger
 
 # Trove's docker_image defaults per manager (trove/common/cfg.py); the guest
@@ -223,6 +223,9 @@ class Box:
         flavor = self.emulator.flavors[server.flavor_id]
         # its Cinder volume, or (without one) the flavor's ephemeral disk
         volume = self.emulator.volumes.get(server.volume_id or "")
+        if volume is None and not flavor.ephemeral:
+            raise EngineError(f"server {server.id} has no volume and flavor {flavor.name} no "
+                              "ephemeral disk: no device for Trove's datastore")
         # the server name becomes the guest's hostname: RFC 1123 characters only
         hostname = re.sub(r"[^A-Za-z0-9-]+", "-", server.name)[:63].strip("-") or "trove-guest"
         spec = guest_mod.TroveGuestSpec(server_id=server.id, name=hostname, files=files,

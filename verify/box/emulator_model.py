@@ -39,9 +39,10 @@ class FlavorSpec:
     ram: int
     vcpus: int = 1
     disk: int = 0
-    # With volumes off, Trove 26 puts the datastore on the flavor's ephemeral
-    # disk at device_path (/dev/vdb): the guest gets a loop device that size.
-    ephemeral: int = 2
+    # GB. With volumes on (the box's default) Trove refuses flavors with an
+    # ephemeral disk (LocalStorageNotSupported, 501, on resize); with them
+    # off it puts the datastore on this disk at device_path (/dev/vdb).
+    ephemeral: int = 0
 
 
 # harness sizes (verify.backends.base.FLAVORS) plus room for resize
