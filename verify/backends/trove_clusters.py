@@ -79,16 +79,20 @@ class TroveClusters:
         return new
 
     def _members_failed(self, cluster: Cluster, failed: list[Instance]) -> Exception:
-        """Why members went ERROR: Trove's fault and, in the box, what their
-        guest agents failed. A method the task manager calls and the
-        datastore's agent lacks is Trove not implementing the cluster."""
+        """Why members went ERROR: Trove's fault and, in the box, what any
+        member's guest agent failed (the task manager marks every member
+        ERROR when one of its calls fails, not only the member it called). A
+        method the task manager calls and the datastore's agent lacks is
+        Trove not implementing the cluster."""
         said = []
         for inst in failed:
             fault = (self.trove.instances.get(inst.id)._info.get("fault") or {}).get("message")
+            said.append(f"{inst.id}: {fault or 'no fault recorded'}")
+        for inst in cluster.instances:
             log = self.agent_log(inst)
             agent = agent_error(log, 0) if log is not None else None
-            said.append(f"{inst.id}: {fault or 'no fault recorded'}"
-                        + (f"; its guest agent: {agent}" if agent else ""))
+            if agent:
+                said.append(f"the guest agent of {inst.id}: {agent}")
         text = " | ".join(said)
         method = agent_lacks(text)
         if method:
