@@ -33,7 +33,9 @@ from verify.box import client
 client.use_clouds_yaml("trove-box")
 trove = open_cloud("trove-box").trove
 start = time.monotonic()
-inst = trove.instances.create("bench", "2", datastore="mariadb", datastore_version="10.11")
+# the box serves volumes: Trove then requires a volume size
+inst = trove.instances.create("bench", "2", datastore="mariadb", datastore_version="10.11",
+                              volume={"size": 1})
 while trove.instances.get(inst.id).status not in ("ACTIVE", "HEALTHY", "ERROR"):
     if time.monotonic() - start > 1200:
         break

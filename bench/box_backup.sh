@@ -46,13 +46,15 @@ def wait(get, done, what, limit=1200):
         time.sleep(0.5)
 
 
-inst = trove.instances.create("bench-src", "2", datastore="mariadb", datastore_version="10.11")
+# the box serves volumes: Trove then requires a volume size
+inst = trove.instances.create("bench-src", "2", datastore="mariadb", datastore_version="10.11",
+                              volume={"size": 1})
 _, created = wait(lambda: trove.instances.get(inst.id), ("ACTIVE", "HEALTHY"), "create")
 start = time.monotonic()
 backup = trove.backups.create("bench-backup", inst.id)
 _, backed = wait(lambda: trove.backups.get(backup.id), ("COMPLETED",), "backup")
 restored = trove.instances.create("bench-restore", "2", datastore="mariadb",
-                                  datastore_version="10.11",
+                                  datastore_version="10.11", volume={"size": 1},
                                   restorePoint={"backupRef": backup.id})
 _, restore = wait(lambda: trove.instances.get(restored.id), ("ACTIVE", "HEALTHY"), "restore")
 print(f"create -> ACTIVE {created:.1f} s; backup -> COMPLETED {backed:.1f} s; "
